@@ -1,0 +1,5 @@
+import sys
+
+from gaitsae.cli import main
+
+sys.exit(main())

@@ -1,0 +1,62 @@
+"""The `gaitsae` command: a thin layer over the Python API.
+
+Each subcommand lives in its own module of this package with two functions:
+`add_parser(subparsers)` and `run(args) -> int`. User errors (GaitsaeError) print one line
+to stderr and exit 2; Ctrl-C exits 130; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from gaitsae import __version__
+from gaitsae.errors import GaitsaeError
+
+# Subcommand modules, in the order `gaitsae --help` lists them.
+SUBCOMMANDS = (
+    "demo",
+    "phantom",
+    "inspect",
+    "download",
+    "train",
+    "encode",
+    "analyze",
+    "compare",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gaitsae",
+        description="Learn interpretable dictionaries of gait features (GRF/COP) with sparse autoencoders.",
+    )
+    parser.add_argument("--version", action="version", version=f"gaitsae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"gaitsae.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"gaitsae.cli.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except GaitsaeError as exc:
+        print(f"gaitsae {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gaitsae {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

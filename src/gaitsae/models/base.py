@@ -1,0 +1,50 @@
+"""The interface every gaitsae autoencoder shares (one file per model implements it).
+
+Shapes: x is [batch, n_inputs] (scaled feature vectors), latents are [batch, n_latents].
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class GaitModel(nn.Module):
+    """Base class: encode -> latents, decode -> reconstruction, loss terms by name.
+
+    Subclasses set `name` and a `Config` dataclass (hyperparameters, all with defaults) and
+    implement encode, decode, loss_terms and decoder_directions. The hooks default to no-ops.
+    """
+
+    name: ClassVar[str]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic latents used for analysis (for svae: the posterior mean mu)."""
+        raise NotImplementedError
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of x through encode -> decode (deterministic)."""
+        return self.decode(self.encode(x))
+
+    def loss_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Scalar loss terms of one batch by name; "loss" is the total that is minimised."""
+        raise NotImplementedError
+
+    def decoder_directions(self) -> torch.Tensor:
+        """[n_latents, n_inputs]: what one unit of each latent adds to the reconstruction."""
+        raise NotImplementedError
+
+    # Training hooks (the engine calls them; most models need none).
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Called once before training with a sample of the training inputs."""
+
+    def after_backward(self) -> None:
+        """Called after loss.backward(), before the optimiser step."""
+
+    def after_step(self) -> None:
+        """Called after each optimiser step."""
