@@ -1,7 +1,8 @@
 """The `gaitsae` command: a thin layer over the Python API.
 
 Each subcommand lives in its own module of this package with two functions:
-`add_parser(subparsers)` and `run(args) -> int`. User errors (GaitsaeError) print one line
+`add_parser(subparsers)`, which adds its parser and calls
+`parser.set_defaults(run=run)`, and `run(args) -> int` (the exit code). User errors (GaitsaeError) print one line
 to stderr and exit 2; Ctrl-C exits 130; anything else is a bug and keeps its traceback.
 """
 
