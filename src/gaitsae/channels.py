@@ -78,6 +78,7 @@ def decode_class_detailed(code: str) -> str:
 # suffix next to their decoded category; units are in the names.
 STANCE_COLUMNS = (
     "dataset",            # "gutenberg" | "gaitrec"
+    "dataset_id",         # Gutenberg's DATASET_ID (its sub-datasets 1-10); NaN for GaitRec
     "subject",            # unique across merged datasets, e.g. "gutenberg:12"
     "session",            # unique across merged datasets, e.g. "gutenberg:31"
     "subject_id", "session_id", "trial_id",  # the IDs as in the files

@@ -1,0 +1,26 @@
+"""Options that several subcommands share (one definition each)."""
+
+from __future__ import annotations
+
+from gaitsae.channels import CHANNELS, SIDES
+from gaitsae.errors import GaitsaeError
+
+
+def add_selection_options(parser) -> None:
+    parser.add_argument("--channels", default=None,
+                        help=f"comma-separated subset of {','.join(CHANNELS)} (default: all present)")
+    parser.add_argument("--sides", default=",".join(SIDES), help="left,right (default both)")
+
+
+def _names(text: str, known, what: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise GaitsaeError(f"--{what}: unknown {bad[0] if bad else 'empty'} (known: {','.join(known)})")
+    return names
+
+
+def selection(args):
+    """(channels or None, sides) from --channels/--sides."""
+    channels = _names(args.channels, CHANNELS, "channels") if args.channels else None
+    return channels, _names(args.sides, SIDES, "sides")

@@ -1,0 +1,80 @@
+"""A cache of parsed directories keyed by the files' content (not their names or dates).
+
+Entries are plain .npy + .parquet + JSON (no pickle), written into a temporary folder that is
+renamed into place, so a crash never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gaitsae.data.dataset import GaitDataset
+
+READER_VERSION = 1  # bump when the reader's output changes, so old entries are not reused
+CHUNK = 1 << 22
+
+
+def cache_root(cache_dir=None) -> Path:
+    """GAITSAE_CACHE_DIR, else $XDG_CACHE_HOME/gaitsae, else ~/.cache/gaitsae."""
+    if cache_dir is None:
+        cache_dir = os.environ.get("GAITSAE_CACHE_DIR")
+    if cache_dir is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        cache_dir = Path(base) / "gaitsae"
+    return Path(cache_dir)
+
+
+def content_key(files, extra=()) -> str:
+    """blake2b over every file's bytes (absent files count as absent) and `extra`."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((READER_VERSION, extra)).encode())
+    for path in files:
+        h.update(Path(path).name.encode() + b"\0")
+        if not Path(path).is_file():
+            h.update(b"<absent>")
+            continue
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def load(root: Path, key: str) -> GaitDataset | None:
+    entry = root / key
+    try:
+        info = json.loads((entry / "info.json").read_text())
+        curves = np.load(entry / "curves.npy", allow_pickle=False)
+        stances = pd.read_parquet(entry / "stances.parquet")
+    except (OSError, ValueError):
+        return None  # absent or damaged: read the CSVs again
+    return GaitDataset(curves=curves, stances=stances, channels=tuple(info["channels"]),
+                       synthetic=info["synthetic"], sources=tuple(info["sources"]),
+                       problems=tuple(info["problems"]))
+
+
+def store(root: Path, key: str, dataset: GaitDataset) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    except OSError:
+        return  # an unwritable cache only costs speed
+    try:
+        np.save(tmp / "curves.npy", dataset.curves, allow_pickle=False)
+        dataset.stances.to_parquet(tmp / "stances.parquet", index=False)
+        info = {"channels": list(dataset.channels), "synthetic": dataset.synthetic,
+                "sources": list(dataset.sources), "problems": list(dataset.problems)}
+        (tmp / "info.json").write_text(json.dumps(info))
+        os.replace(tmp, root / key)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

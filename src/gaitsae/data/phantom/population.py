@@ -1,0 +1,131 @@
+"""Who walks in the phantom: subjects, sessions and trials with their metadata and true factors.
+
+Healthy marginals are calibrated to the published Gutenberg Gait Database tables
+(GRF_metadata.csv, GRF_walking_speed.csv; Horst et al., Sci Data 2021). Summary numbers only:
+- 350 subjects, 59.1 % male; sessions per subject 1: 72.6 %, 2: 13.1 %, 6: 12.0 %, 7: 0.3 %,
+  8: 2.0 %; trials per session mostly 10 (34 %) or 15 (48 %), overall 8,819 trials.
+- per subject, female / male: age 22.8 ± 5.9 / 25.4 ± 7.6 years (range 11–64, right-skewed),
+  height 168.0 ± 6.0 / 181.2 ± 6.7 cm, body mass 60.7 ± 8.0 / 77.7 ± 9.1 kg.
+- walking speed 1.48 ± 0.17 m/s (self-selected); between-subject sd 0.16, within-subject sd
+  0.03; 8.8 % of trials without a speed (NaN). SEX, AGE, HEIGHT unknown in ~5 % of sessions.
+Patients follow GaitRec (Horsak et al., Sci Data 2020): 2,084 patients + 211 controls per
+2,295 subjects; trials HC 7,755, H 12,748, K 19,873, A 21,386, C 13,970.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SESSIONS_PER_SUBJECT = ({1: 254, 2: 46, 6: 42, 7: 1, 8: 7})
+TRIALS_PER_SESSION = ({8: 3, 9: 33, 10: 225, 12: 2, 14: 16, 15: 317, 16: 6, 18: 5, 19: 10, 20: 32, 21: 10})
+HEALTHY = {  # per sex (0 female, 1 male): mean, sd
+    "age": {0: (22.8, 5.9), 1: (25.4, 7.6)},
+    "height_cm": {0: (168.0, 6.0), 1: (181.2, 6.7)},
+    "bmi": {0: (21.5, 2.4), 1: (23.6, 2.4)},  # from the mass and height above
+}
+MALE_FRACTION = 0.591
+SPEED_MEAN, SPEED_SD_BETWEEN, SPEED_SD_WITHIN = 1.48, 0.16, 0.03
+SPEED_NAN_FRACTION = 0.088
+UNKNOWN_DEMOGRAPHICS_FRACTION = 0.05
+# GaitRec class mix of trials (HC, H, K, A, C) and detailed sub-labels per class.
+GAITREC_CLASS_TRIALS = {"HC": 7755, "H": 12748, "K": 19873, "A": 21386, "C": 13970}
+GAITREC_DETAILED = {"H": ("H_P", "H_F"), "K": ("K_P", "K_F", "K_R"), "A": ("A_F", "A_L"), "C": ("C_F",)}
+GRAVITY = 9.81
+
+
+@dataclass
+class Population:
+    """sessions: one row per session (metadata + subject truth); trials: one row per trial."""
+
+    sessions: pd.DataFrame
+    trials: pd.DataFrame
+
+
+def _choice(rng, table: dict, size: int) -> np.ndarray:
+    keys = np.array(list(table))
+    p = np.array(list(table.values()), dtype=float)
+    return rng.choice(keys, size=size, p=p / p.sum())
+
+
+def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
+    """Per-subject demographics and true latent factors (signature, asymmetry, impairment)."""
+    sex = (rng.random(n) < MALE_FRACTION).astype(int)
+    age_mean = np.where(sex == 1, 25.4, 22.8)
+    age_sd = np.where(sex == 1, 7.6, 5.9)
+    # Right-skewed ages as in Gutenberg (mostly students): a log-normal around the mean.
+    age = np.clip(age_mean * np.exp(rng.normal(0, age_sd / age_mean, n) - 0.5 * (age_sd / age_mean) ** 2), 11, 70)
+    if patients:
+        age = np.clip(rng.normal(44, 13, n), 18, 85)
+    height = rng.normal(np.where(sex == 1, 181.2, 168.0), np.where(sex == 1, 6.7, 6.0))
+    bmi = rng.normal(np.where(sex == 1, 23.6, 21.5), 2.4) + (2.5 if patients else 0.0)
+    mass = bmi * (height / 100) ** 2
+    subjects = pd.DataFrame({
+        "SUBJECT_ID": np.arange(first_id, first_id + n),
+        "sex": sex,
+        "age_years": age,
+        "height_m": height / 100,
+        "body_mass_kg": mass,
+        # Foot length ~15 % of body height (anthropometric rule of thumb).
+        "foot_length_m": 0.152 * height / 100 * np.exp(rng.normal(0, 0.03, n)),
+        "speed_subject_m_per_s": SPEED_MEAN + rng.normal(0, SPEED_SD_BETWEEN, n)
+        + 0.004 * (height - 174.4) - 0.004 * np.clip(age - 30, 0, None),
+        "asymmetry": rng.normal(0, 0.015, n),
+    })
+    for k in range(1, 5):
+        subjects[f"sig_{k}"] = rng.normal(0, 1, n)
+    subjects["class_label"] = "HC"
+    subjects["class_label_detailed"] = "HC"
+    subjects["affected_side_code"] = np.nan
+    subjects["severity"] = 0.0
+    if patients:
+        classes = _choice(rng, {c: v for c, v in GAITREC_CLASS_TRIALS.items()}, n)
+        subjects["class_label"] = classes
+        subjects["class_label_detailed"] = [
+            "HC" if c == "HC" else rng.choice(GAITREC_DETAILED[c]) for c in classes
+        ]
+        ill = classes != "HC"
+        subjects.loc[ill, "affected_side_code"] = _choice(rng, {0: 45, 1: 45, 2: 10}, int(ill.sum()))
+        subjects.loc[ill, "severity"] = rng.uniform(0.3, 1.0, int(ill.sum()))
+        subjects.loc[ill, "speed_subject_m_per_s"] -= 0.35 * subjects.loc[ill, "severity"] + 0.1
+        subjects.loc[ill, "asymmetry"] *= 2.0
+        healthy_age = np.clip(rng.normal(40, 15, int((~ill).sum())), 18, 80)
+        subjects.loc[~ill, "age_years"] = healthy_age
+    subjects["speed_subject_m_per_s"] = subjects["speed_subject_m_per_s"].clip(0.5, 2.1)
+    return subjects
+
+
+def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, first_session=1) -> Population:
+    """Subjects → sessions (with dates and metadata) → trials (with true walking speeds)."""
+    subjects = sample_subjects(rng, n_subjects, first_subject, patients)
+    n_sessions = _choice(rng, SESSIONS_PER_SUBJECT, n_subjects)
+    if patients:  # GaitRec: about 3.9 sessions per subject over the rehabilitation stay
+        n_sessions = rng.integers(1, 8, n_subjects)
+    sessions = subjects.loc[subjects.index.repeat(n_sessions)].reset_index(drop=True)
+    sessions["SESSION_ID"] = np.arange(first_session, first_session + len(sessions))
+    sessions["READMISSION"] = sessions.groupby("SUBJECT_ID").cumcount()
+    sessions["SESSION_TYPE"] = np.where(sessions["READMISSION"] == 0, 1, 2)
+    # Body mass drifts a little between sessions (as in Gutenberg's repeated sessions).
+    sessions["body_mass_kg"] = sessions["body_mass_kg"] * np.exp(rng.normal(0, 0.01, len(sessions)))
+    if patients:  # recovery: later sessions walk a little faster and less impaired
+        sessions["severity"] = sessions["severity"] * np.exp(-0.12 * sessions["READMISSION"])
+    start = np.datetime64("2014-05-12T09:00:00") + rng.integers(0, 500, n_subjects).astype("timedelta64[D]")
+    day = np.repeat(start, n_sessions) + sessions["READMISSION"].to_numpy().astype("timedelta64[D]")
+    seconds = rng.integers(0, 8 * 3600, len(sessions)).astype("timedelta64[s]")
+    sessions["SESSION_DATE"] = pd.to_datetime(day + seconds).strftime("%d.%m.%Y %H:%M:%S")
+    sessions["SHOD_CONDITION"] = _choice(rng, {0: 60, 1: 35, 2: 5}, len(sessions)) if patients else 0
+    sessions["SPEED"] = 2
+
+    n_trials = _choice(rng, TRIALS_PER_SESSION, len(sessions))
+    if patients:  # GaitRec sessions hold fewer trials (75,732 over 8,972 sessions)
+        n_trials = rng.integers(6, 12, len(sessions))
+    trials = sessions[["SUBJECT_ID", "SESSION_ID"]].loc[sessions.index.repeat(n_trials)].reset_index()
+    trials = trials.rename(columns={"index": "session_row"})
+    trials["TRIAL_ID"] = trials.groupby("SESSION_ID").cumcount() + 1  # 1..n per session, as published
+    subject_speed = sessions["speed_subject_m_per_s"].to_numpy()[trials["session_row"]]
+    trials["walking_speed_m_per_s"] = np.clip(subject_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
+    for k in range(1, 4):
+        trials[f"trial_{k}"] = rng.normal(0, 1, len(trials))
+    return Population(sessions=sessions, trials=trials)

@@ -1,0 +1,317 @@
+"""The reader of the Gutenberg Gait Database / GaitRec layout: one directory (or several) → GaitDataset.
+
+What is refused (DataError, one line naming file, row and column) and what is reported:
+| case                                                  | outcome                              |
+|-------------------------------------------------------|--------------------------------------|
+| missing GRF_metadata.csv or a requested channel/side  | error                                |
+| missing or renamed ID or value column                 | error                                |
+| wrong number of value columns (not 101)               | error                                |
+| non-numeric cell; fractional or missing ID            | error                                |
+| invalid code (SEX, SPEED, CLASS_LABEL, …)             | error                                |
+| empty file (0 bytes) or header only; ragged row       | error                                |
+| duplicate IDs within a file; duplicate session rows   | error                                |
+| trial in one channel/side file but not another        | error (never silently misaligned)    |
+| trial whose session has no metadata row               | error                                |
+| NaN or inf inside a PRO curve                         | stance dropped, reported in problems |
+| metadata session without trials                       | reported                             |
+| walking-speed row for an unknown trial; no speed file | reported                             |
+Rows come out ordered by (dataset, subject, session, trial, side).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gaitsae.channels import (
+    AFFECTED_SIDE_CODES, CHANNELS, CLASS_LABELS, ID_COLUMNS_GAITREC, ID_COLUMNS_GUTENBERG,
+    METADATA_COLUMNS, METADATA_FILE, N_POINTS, SESSION_DATE_FORMAT, SEX_CODES, SHOD_CONDITION_CODES,
+    SIDES, SPEED_CODES, STANCE_COLUMNS, WALKING_SPEED_FILE, decode_class_detailed, signal_file,
+    value_columns,
+)
+from gaitsae.data import cache as stance_cache
+from gaitsae.data.csvfile import first_duplicate, integer_ids, numeric, read_csv, require_columns
+from gaitsae.data.dataset import GaitDataset
+from gaitsae.errors import DataError
+
+MARKER_FILE = "PHANTOM.txt"  # written by gaitsae's phantom: the data are synthetic
+CODED = {  # metadata column -> (allowed codes, stance column of the code, of the category)
+    "SEX": (SEX_CODES, "sex_code", "sex"),
+    "AFFECTED_SIDE": (AFFECTED_SIDE_CODES, "affected_side_code", "affected_side"),
+    "SHOD_CONDITION": (SHOD_CONDITION_CODES, "shod_condition_code", "shod_condition"),
+    "SPEED": (SPEED_CODES, "speed_code", "speed_condition"),
+}
+NUMERIC_METADATA = [c for c in METADATA_COLUMNS if c not in ("CLASS_LABEL", "CLASS_LABEL_DETAILED", "SESSION_DATE")]
+
+
+def resolve_directories(path) -> list[Path]:
+    """A layout directory, a directory of layout directories, or a list of either."""
+    if isinstance(path, (list, tuple)):
+        return [d for p in path for d in resolve_directories(p)]
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"{path}: not a directory")
+    if (path / METADATA_FILE).exists() or any(path.glob("GRF_*_PRO_*.csv")):
+        return [path]
+    subdirs = sorted(d for d in path.iterdir() if d.is_dir() and (d / METADATA_FILE).exists())
+    if not subdirs:
+        raise DataError(f"{path}: no {METADATA_FILE} here or in its subdirectories")
+    return subdirs
+
+
+def available_channels(directory: Path, sides) -> list[str]:
+    """Channels whose PRO files exist for every requested side."""
+    return [ch for ch in CHANNELS if all((directory / signal_file(ch, s)).is_file() for s in sides)]
+
+
+def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir=None) -> GaitDataset:
+    """Read PRO curves and metadata; see the module docstring for what is refused or reported.
+
+    channels: names from CHANNELS, or None for every channel present for all `sides` in all
+    directories. sides: "left" and/or "right". Results are cached by the files' content.
+    """
+    sides = tuple(sides)
+    unknown = [s for s in sides if s not in SIDES]
+    if unknown or not sides:
+        raise DataError(f"sides must be a non-empty subset of {list(SIDES)}, got {list(sides)}")
+    directories = resolve_directories(path)
+    if channels is None:
+        common = [ch for ch in CHANNELS if all(ch in available_channels(d, sides) for d in directories)]
+        if not common:
+            names = ", ".join(signal_file(ch, s) for ch in CHANNELS[:1] for s in sides)
+            raise DataError(f"{directories[0]}: no PRO signal files for sides {list(sides)} (e.g. {names})")
+        channels = common
+    channels = tuple(ch for ch in CHANNELS if ch in set(channels))
+    bad = [ch for ch in (channels or ()) if ch not in CHANNELS]
+    if bad or not channels:
+        raise DataError(f"channels must be a non-empty subset of {list(CHANNELS)}")
+    parts = [_load_cached(d, channels, sides, cache, cache_dir) for d in directories]
+    curves = np.concatenate([p.curves for p in parts]) if len(parts) > 1 else parts[0].curves
+    stances = pd.concat([p.stances for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].stances
+    return GaitDataset(
+        curves=curves, stances=stances, channels=channels,
+        synthetic=any(p.synthetic for p in parts),
+        sources=tuple(str(d) for d in directories),
+        problems=tuple(msg for p in parts for msg in p.problems),
+    )
+
+
+def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
+    files = [directory / METADATA_FILE, directory / WALKING_SPEED_FILE, directory / MARKER_FILE]
+    files += [directory / signal_file(ch, s) for s in sides for ch in channels]
+    if not use_cache:
+        return read_directory(directory, channels, sides)
+    key = stance_cache.content_key(files, extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+    root = stance_cache.cache_root(cache_dir)
+    hit = stance_cache.load(root, key)
+    if hit is not None:
+        return hit
+    dataset = read_directory(directory, channels, sides)
+    stance_cache.store(root, key, dataset)
+    return dataset
+
+
+def _read_signals(directory: Path, channels, sides, id_cols):
+    """curves [n_trials, n_sides, n_channels, 101], trial IDs [n_trials, len(id_cols)], files."""
+    reference = None
+    curves = None
+    row_of = {}
+    for si, side in enumerate(sides):
+        for ci, ch in enumerate(channels):
+            path = directory / signal_file(ch, side)
+            table = read_csv(path)
+            require_columns(path, table, list(id_cols))
+            names = value_columns(ch)
+            found = [c for c in table.columns if str(c).startswith(f"{ch}_PRO_")]
+            if len(found) != N_POINTS:
+                raise DataError(f"{path}: expected {N_POINTS} value columns {names[0]}…{names[-1]}, found {len(found)}")
+            require_columns(path, table, names)
+            extra = [c for c in table.columns if c not in set(names) | set(id_cols)]
+            if extra:
+                raise DataError(f"{path}: unexpected column {extra[0]}")
+            ids = integer_ids(path, table, list(id_cols))
+            first_duplicate(path, ids, list(id_cols))
+            values = numeric(path, table, names)
+            order = np.lexsort(ids[:, ::-1].T)
+            ids, values, rows = ids[order], values[order], order + 2
+            if reference is None:
+                reference, ref_path, ref_rows = ids, path, rows
+                curves = np.empty((len(ids), len(sides), len(channels), N_POINTS), dtype=np.float32)
+            elif ids.shape != reference.shape or (ids != reference).any():
+                _raise_mismatch(id_cols, ref_path, reference, ref_rows, path, ids, rows)
+            curves[:, si, ci] = values
+            row_of[(side, ch)] = (path, rows)
+    return curves, reference, row_of
+
+
+def _raise_mismatch(id_cols, path_a, ids_a, rows_a, path_b, ids_b, rows_b):
+    keys_a = {tuple(r) for r in ids_a}
+    keys_b = {tuple(r) for r in ids_b}
+    for path, ids, rows, other, other_keys in ((path_b, ids_b, rows_b, path_a, keys_a),
+                                              (path_a, ids_a, rows_a, path_b, keys_b)):
+        for r, row in zip(rows, ids):
+            if tuple(row) not in other_keys:
+                key = ", ".join(f"{c}={v}" for c, v in zip(id_cols, row))
+                raise DataError(f"{path}: row {r}: trial ({key}) is missing from {other.name}")
+    raise DataError(f"{path_b}: trials do not line up with {path_a.name}")  # unreachable in practice
+
+
+def _metadata(directory: Path, session_cols):
+    path = directory / METADATA_FILE
+    table = read_csv(path)
+    require_columns(path, table, list(session_cols) + list(METADATA_COLUMNS))
+    ids = integer_ids(path, table, list(session_cols))
+    first_duplicate(path, ids[:, [-1]], ["SESSION_ID"])
+    values = pd.DataFrame(numeric(path, table, NUMERIC_METADATA), columns=NUMERIC_METADATA)
+    for column, (codes, _, _) in CODED.items():
+        bad = values[column].notna() & ~values[column].isin(list(codes))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{path}: row {i + 2}, column {column}: unknown code {values[column].iloc[i]:g} "
+                            f"(known: {', '.join(f'{k} {v}' for k, v in codes.items())})")
+    labels = table["CLASS_LABEL"].astype("string")
+    bad = labels.isna() | ~labels.isin(list(CLASS_LABELS))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: row {i + 2}, column CLASS_LABEL: unknown label {labels.iloc[i]!r} "
+                        f"(known: {', '.join(CLASS_LABELS)})")
+    values["CLASS_LABEL"] = labels.to_numpy()
+    values["CLASS_LABEL_DETAILED"] = table["CLASS_LABEL_DETAILED"].astype("string").fillna(labels).to_numpy()
+    values["SESSION_DATE"] = pd.to_datetime(table["SESSION_DATE"], format=SESSION_DATE_FORMAT, errors="coerce")
+    values["SUBJECT_ID"] = ids[:, -2]
+    values["SESSION_ID"] = ids[:, -1]
+    if "DATASET_ID" in session_cols:
+        values["DATASET_ID"] = ids[:, 0]
+    undated = int((values["SESSION_DATE"].isna() & table["SESSION_DATE"].notna()).sum())
+    problems = [f"{path}: {undated} SESSION_DATE values are not dd.mm.yyyy HH:MM:SS (kept as unknown)"] if undated else []
+    return values, problems
+
+
+def _walking_speed(directory: Path, trial_ids: np.ndarray, id_cols, problems: list) -> np.ndarray:
+    path = directory / WALKING_SPEED_FILE
+    speed = np.full(len(trial_ids), np.nan)
+    if not path.is_file():
+        problems.append(f"{directory}: no {WALKING_SPEED_FILE}; walking speed unknown")
+        return speed
+    table = read_csv(path)
+    require_columns(path, table, list(id_cols) + ["WALKING_SPEED"])
+    ids = integer_ids(path, table, list(id_cols))
+    first_duplicate(path, ids, list(id_cols))
+    values = numeric(path, table, ["WALKING_SPEED"])[:, 0]
+    known = pd.MultiIndex.from_arrays(trial_ids.T)
+    given = pd.MultiIndex.from_arrays(ids.T)
+    pos = given.get_indexer(known)
+    speed[pos >= 0] = values[pos[pos >= 0]]
+    unknown = int((known.get_indexer(given) < 0).sum())
+    if unknown:
+        problems.append(f"{path}: {unknown} rows name trials without signal data (ignored)")
+    return speed
+
+
+def read_directory(directory: Path, channels, sides) -> GaitDataset:
+    """Read one layout directory without the cache."""
+    directory = Path(directory)
+    meta_path = directory / METADATA_FILE
+    header = read_csv(meta_path).columns  # the metadata decides the layout
+    gutenberg = "DATASET_ID" in header
+    id_cols = ID_COLUMNS_GUTENBERG if gutenberg else ID_COLUMNS_GAITREC
+    name = "gutenberg" if gutenberg else "gaitrec"
+    meta, problems = _metadata(directory, id_cols[:-1])
+    curves, trial_ids, row_of = _read_signals(directory, channels, sides, id_cols)
+
+    # Every trial's session needs a metadata row, with the same subject.
+    session_pos = pd.Index(meta["SESSION_ID"]).get_indexer(trial_ids[:, -2])
+    first_path, first_rows = row_of[(sides[0], channels[0])]
+    if (session_pos < 0).any():
+        i = int(np.flatnonzero(session_pos < 0)[0])
+        raise DataError(f"{first_path}: row {first_rows[i]}: session {trial_ids[i, -2]} has no row in {METADATA_FILE}")
+    wrong = meta["SUBJECT_ID"].to_numpy()[session_pos] != trial_ids[:, -3]
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise DataError(f"{first_path}: row {first_rows[i]}, column SUBJECT_ID: session {trial_ids[i, -2]} belongs to "
+                        f"subject {meta['SUBJECT_ID'].to_numpy()[session_pos[i]]} in {METADATA_FILE}")
+    unused = int(len(meta) - len(np.unique(session_pos)))
+    if unused:
+        problems.append(f"{meta_path}: {unused} sessions have no trials in the signal files")
+    speed = _walking_speed(directory, trial_ids, id_cols, problems) if gutenberg else np.full(len(trial_ids), np.nan)
+
+    # Trials × sides → stances, dropping curves that hold NaN or inf.
+    n_trials, n_sides = curves.shape[:2]
+    flat = curves.reshape(n_trials * n_sides, len(channels), N_POINTS)
+    finite = np.isfinite(flat).all(axis=(1, 2))
+    for s in np.flatnonzero(~finite):
+        t, si = divmod(int(s), n_sides)
+        ch = channels[int(np.flatnonzero(~np.isfinite(flat[s]).all(axis=1))[0])]
+        path, rows = row_of[(sides[si], ch)]
+        problems.append(f"{path}: row {rows[t]}: NaN or inf in the PRO curve; {sides[si]} stance of this trial dropped")
+    trial_of = np.repeat(np.arange(n_trials), n_sides)[finite]
+    side_of = np.tile(np.array(sides, dtype=object), n_trials)[finite]
+    stances = _stance_table(name, trial_ids[trial_of], side_of, speed[trial_of], meta.iloc[session_pos[trial_of]])
+    return GaitDataset(
+        curves=np.ascontiguousarray(flat[finite]), stances=stances, channels=tuple(channels),
+        synthetic=(directory / MARKER_FILE).is_file(), sources=(str(directory),), problems=tuple(problems),
+    )
+
+
+def _stance_table(name: str, ids: np.ndarray, side, speed, meta: pd.DataFrame) -> pd.DataFrame:
+    meta = meta.reset_index(drop=True)
+    t = pd.DataFrame({
+        "dataset": name,
+        "dataset_id": meta["DATASET_ID"].astype(float) if "DATASET_ID" in meta else np.nan,
+        "subject_id": ids[:, -3], "session_id": ids[:, -2], "trial_id": ids[:, -1],
+    })
+    t["subject"] = name + ":" + t["subject_id"].astype(str)
+    t["session"] = name + ":" + t["session_id"].astype(str)
+    t["side"] = side.astype(str)
+    t["walking_speed_m_per_s"] = speed
+    t["class_label"] = meta["CLASS_LABEL"].astype(str)
+    t["class"] = t["class_label"].map(CLASS_LABELS)
+    t["class_label_detailed"] = meta["CLASS_LABEL_DETAILED"].astype(str)
+    t["class_detailed"] = t["class_label_detailed"].map(decode_class_detailed)
+    for column, (codes, code_col, label_col) in CODED.items():
+        t[code_col] = meta[column].to_numpy()
+        t[label_col] = meta[column].map(codes).astype(object).to_numpy()
+    t["age_years"] = meta["AGE"].to_numpy()
+    t["height_cm"] = meta["HEIGHT"].to_numpy()
+    t["body_weight_n"] = meta["BODY_WEIGHT"].to_numpy()
+    t["body_mass_kg"] = meta["BODY_MASS"].to_numpy()
+    t["bmi_kg_per_m2"] = t["body_mass_kg"] / (t["height_cm"] / 100) ** 2
+    t["shoe_size"] = meta["SHOE_SIZE"].to_numpy()
+    t["orthopedic_insole"] = meta["ORTHOPEDIC_INSOLE"].to_numpy()
+    t["readmission"] = meta["READMISSION"].to_numpy()
+    t["session_type"] = meta["SESSION_TYPE"].to_numpy()
+    t["session_date"] = meta["SESSION_DATE"].to_numpy()
+    t["train"] = meta["TRAIN"].to_numpy()
+    t["train_balanced"] = meta["TRAIN_BALANCED"].to_numpy()
+    t["test"] = meta["TEST"].to_numpy()
+    return t[list(STANCE_COLUMNS)]
+
+
+def load_raw(directory, channel: str, side: str):
+    """RAW curves of one channel/side: (IDs DataFrame, list of float32 arrays of varying length).
+
+    RAW forces are in newtons at the plates' native rate; rows are NaN-padded to the longest
+    trial, and that trailing padding is stripped here.
+    """
+    directory = Path(directory)
+    path = directory / signal_file(channel, side, "RAW")
+    table = read_csv(path)
+    id_cols = [c for c in ID_COLUMNS_GUTENBERG if c in table.columns]
+    require_columns(path, table, id_cols[-3:] if "DATASET_ID" not in table.columns else id_cols)
+    ids = integer_ids(path, table, id_cols)
+    first_duplicate(path, ids, id_cols)
+    value_cols = [c for c in table.columns if str(c).startswith(f"{channel}_RAW_")]
+    if not value_cols:
+        raise DataError(f"{path}: no value columns {channel}_RAW_1, {channel}_RAW_2, …")
+    values = numeric(path, table, value_cols).astype(np.float32)
+    finite = np.isfinite(values)
+    lengths = np.where(finite.any(axis=1), values.shape[1] - np.argmax(finite[:, ::-1], axis=1), 0)
+    curves = [row[:n] for row, n in zip(values, lengths)]
+    return pd.DataFrame(ids, columns=id_cols), curves
+
+
+def cache_dir_default() -> Path:
+    return stance_cache.cache_root(os.environ.get("GAITSAE_CACHE_DIR"))

@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny phantoms written once per session, copied when a test corrupts them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gaitsae.data.phantom import write_phantom
+
+SHARED_GUTENBERG = Path(__file__).resolve().parents[2] / "shared" / "data" / "gutenberg"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own reader cache, so no test sees another's cached files."""
+    monkeypatch.setenv("GAITSAE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def tiny_phantom_dir(tmp_path_factory) -> Path:
+    """A healthy Gutenberg-layout phantom of 6 subjects (read-only: copy before changing it)."""
+    out = tmp_path_factory.mktemp("phantom")
+    write_phantom(out, n_subjects=6, seed=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_patients_dir(tmp_path_factory) -> Path:
+    """gutenberg/ + gaitrec/ phantom with patients (read-only)."""
+    out = tmp_path_factory.mktemp("phantom_patients")
+    write_phantom(out, n_subjects=6, seed=2, with_patients=True, n_patients=12, progress=False)
+    return out
+
+
+@pytest.fixture
+def phantom_copy(tiny_phantom_dir, tmp_path) -> Path:
+    """A writable copy of the tiny phantom (PRO files and metadata only)."""
+    dst = tmp_path / "data"
+    dst.mkdir()
+    for f in tiny_phantom_dir.iterdir():
+        if "_RAW_" not in f.name:
+            shutil.copy(f, dst / f.name)
+    return dst

@@ -1,0 +1,119 @@
+"""The reader on valid directories: shapes, order, joins, decoding, selection, merge, cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaitsae.channels import CHANNELS, STANCE_COLUMNS, signal_file, value_columns
+from gaitsae.data import load_dataset
+from gaitsae.data.reader import load_raw
+
+
+def test_load__shapes_columns_and_order(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir)
+    trials = pd.read_csv(tiny_phantom_dir / "GRF_F_V_PRO_left.csv")
+    assert ds.curves.dtype == np.float32
+    assert ds.curves.shape == (2 * len(trials), 5, 101)
+    assert list(ds.stances.columns) == list(STANCE_COLUMNS)
+    assert ds.channels == CHANNELS
+    keys = ds.stances[["subject_id", "session_id", "trial_id", "side"]]
+    assert keys.equals(keys.sort_values(["subject_id", "session_id", "trial_id", "side"]).reset_index(drop=True))
+    assert ds.synthetic
+
+
+def test_load__curves_line_up_with_their_rows(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir)
+    raw = pd.read_csv(tiny_phantom_dir / "GRF_COP_AP_PRO_right.csv")
+    row = raw.iloc[3]
+    pick = ds.stances.index[(ds.stances.session_id == row.SESSION_ID) & (ds.stances.trial_id == row.TRIAL_ID)
+                            & (ds.stances.side == "right")]
+    assert len(pick) == 1
+    np.testing.assert_allclose(ds.curves[pick[0], CHANNELS.index("COP_AP")],
+                               row[value_columns("COP_AP")].to_numpy(float), rtol=1e-6)
+
+
+def test_load__metadata_joined_and_decoded(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir)
+    meta = pd.read_csv(tiny_phantom_dir / "GRF_metadata.csv").set_index("SESSION_ID")
+    s = ds.stances
+    np.testing.assert_allclose(s.body_weight_n, meta.loc[s.session_id, "BODY_WEIGHT"].to_numpy())
+    assert set(s.sex.dropna()) <= {"female", "male"}
+    assert (s.sex[s.sex_code == 1] == "male").all()
+    assert (s.speed_condition == "self-selected").all()
+    assert (s["class"] == "healthy control").all()
+    assert s.session_date.dtype.kind == "M"
+    expected_bmi = s.body_mass_kg / (s.height_cm / 100) ** 2
+    np.testing.assert_allclose(s.bmi_kg_per_m2, expected_bmi)
+
+
+def test_load__walking_speed_joined_per_trial(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir)
+    speed = pd.read_csv(tiny_phantom_dir / "GRF_walking_speed.csv")
+    merged = ds.stances.merge(speed, left_on=["session_id", "trial_id"], right_on=["SESSION_ID", "TRIAL_ID"])
+    assert len(merged) == len(ds)
+    np.testing.assert_array_equal(merged.walking_speed_m_per_s.isna(), merged.WALKING_SPEED.isna())
+    ok = merged.WALKING_SPEED.notna()
+    np.testing.assert_allclose(merged.walking_speed_m_per_s[ok], merged.WALKING_SPEED[ok])
+
+
+def test_load__channel_and_side_selection(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir, channels=["COP_ML", "F_V"], sides=["right"])
+    assert ds.channels == ("F_V", "COP_ML")
+    assert set(ds.stances.side) == {"right"}
+    full = load_dataset(tiny_phantom_dir)
+    right = full.subset(full.stances.side == "right")
+    np.testing.assert_array_equal(ds.curves[:, 1], right.curves[:, CHANNELS.index("COP_ML")])
+
+
+def test_load__directory_with_only_vertical_force_left(phantom_copy):
+    for f in phantom_copy.glob("GRF_*_PRO_*.csv"):
+        if f.name != "GRF_F_V_PRO_left.csv":
+            f.unlink()
+    ds = load_dataset(phantom_copy, sides=["left"])
+    assert ds.channels == ("F_V",)
+    assert ds.curves.shape[1:] == (1, 101)
+
+
+def test_load__merges_gutenberg_and_gaitrec_with_unique_keys(tiny_patients_dir):
+    ds = load_dataset(tiny_patients_dir)
+    assert set(ds.stances.dataset) == {"gutenberg", "gaitrec"}
+    # Both phantom sets number subjects from 1: the keys stay unique through the prefix.
+    assert ds.stances.groupby("subject").dataset.nunique().max() == 1
+    assert set(ds.stances.subject_id[ds.stances.dataset == "gaitrec"]) & set(ds.stances.subject_id[ds.stances.dataset == "gutenberg"])
+    gaitrec = ds.stances[ds.stances.dataset == "gaitrec"]
+    assert gaitrec.walking_speed_m_per_s.isna().all()
+    assert set(gaitrec.class_label) - {"HC"}
+    both = load_dataset([tiny_patients_dir / "gutenberg", tiny_patients_dir / "gaitrec"])
+    assert len(both) == len(ds)
+
+
+def test_cache__second_load_reuses_the_parsed_files(tiny_phantom_dir, tmp_path):
+    first = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    entries = list(tmp_path.iterdir())
+    assert len(entries) == 1 and (entries[0] / "curves.npy").is_file()
+    # Corrupting the cached curves proves the second load reads the cache, not the CSVs.
+    cached = np.load(entries[0] / "curves.npy")
+    np.save(entries[0] / "curves.npy", cached + 1)
+    second = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    np.testing.assert_array_equal(second.curves, first.curves + 1)
+    assert second.stances.equals(first.stances)
+
+
+def test_cache__changed_content_is_a_new_key(phantom_copy, tmp_path):
+    cache = tmp_path / "cache"
+    load_dataset(phantom_copy, cache_dir=cache)
+    path = phantom_copy / signal_file("F_V", "left")
+    path.write_text(path.read_text().replace(",0.", ",0.0", 1))  # same value, other bytes
+    load_dataset(phantom_copy, cache_dir=cache)
+    assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 2
+
+
+def test_load_raw__strips_padding_and_keeps_newtons(tiny_phantom_dir):
+    ids, curves = load_raw(tiny_phantom_dir, "F_V", "left")
+    assert len(ids) == len(curves)
+    lengths = {len(c) for c in curves}
+    assert len(lengths) > 1  # variable length
+    assert all(np.isfinite(c).all() for c in curves)
+    assert 500 < max(c.max() for c in curves) < 1500  # newtons, not body weights
