@@ -14,7 +14,7 @@ up to a smooth time warp). Factors and their literature basis:
 - age: push-off (second peak, propulsion) declines after 30 years; sex: females +0.01 BW first
   peak (small); height and foot length: COP_AP progression length (≈ 0.85 × foot length).
 - left/right asymmetry: a subject's peaks scaled by (1 ± asymmetry), + on the right side.
-- impairment (patients' affected side, × severity): hip and knee lower the first peak and
+- impairment (patients' affected side, × 0.7 × severity): hip and knee lower the first peak and
   flatten the trough, ankle and calcaneus weaken push-off and propulsion; the unaffected side
   loads a little more.
 Units: forces in body weights (BW), COP in metres; 101 points (0 … 100 % of stance).
@@ -134,7 +134,7 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     c2 = 0.02 * f["sig_4"] - 0.02 * factors["speed"]
     u = _warp(c1, c2)
     amplitude = (1 + 0.012 * f["trial_1"]) * (1 + f["asymmetry"] * f["side_sign"])
-    impaired = f["severity"] * f["affected"]
+    impaired = 0.7 * f["severity"] * f["affected"]
     compensating = 0.3 * f["severity"] * f["contralateral"]
     out = np.empty((n, len(CHANNELS), N_POINTS), dtype=np.float64)
     for ch, spec in KNOTS.items():

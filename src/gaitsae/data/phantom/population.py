@@ -89,7 +89,7 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
         ill = classes != "HC"
         subjects.loc[ill, "affected_side_code"] = _choice(rng, {0: 45, 1: 45, 2: 10}, int(ill.sum()))
         subjects.loc[ill, "severity"] = rng.uniform(0.3, 1.0, int(ill.sum()))
-        subjects.loc[ill, "speed_subject_m_per_s"] -= 0.35 * subjects.loc[ill, "severity"] + 0.1
+        subjects.loc[ill, "speed_subject_m_per_s"] -= 0.2 * subjects.loc[ill, "severity"] + 0.05
         subjects.loc[ill, "asymmetry"] *= 2.0
         healthy_age = np.clip(rng.normal(40, 15, int((~ill).sum())), 18, 80)
         subjects.loc[~ill, "age_years"] = healthy_age
