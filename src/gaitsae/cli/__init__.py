@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module of this package with two functions:
 `add_parser(subparsers)`, which adds its parser and calls
-`parser.set_defaults(run=run)`, and `run(args) -> int` (the exit code). User errors (GaitsaeError) print one line
+`parser.set_defaults(handler=run)`, and `run(args) -> int` (the exit code). User errors (GaitsaeError) print one line
 to stderr and exit 2; Ctrl-C exits 130; anything else is a bug and keeps its traceback.
 """
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        return int(args.handler(args) or 0)
     except GaitsaeError as exc:
         print(f"gaitsae {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     p.add_argument("--to", required=True, help="target directory")
     p.add_argument("--only", default=None, help="shell pattern of file names to fetch, e.g. 'GRF_F_V_*'")
     p.add_argument("--api-url", default=None, help=f"figshare API base URL (default: ${API_ENV} or the public API)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p.add_argument("data", nargs="+", help="directory (or directories, merged)")
     add_selection_options(p)
     p.add_argument("--no-cache", action="store_true", help="read the CSV files even if a cached copy exists")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

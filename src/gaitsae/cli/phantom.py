@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                    help="also write GaitRec-style patients (hip/knee/ankle/calcaneus) into OUT/gaitrec")
     p.add_argument("--patients", type=int, default=None,
                    help="GaitRec-style subjects with --with-patients (default: as many as --subjects)")
-    p.set_defaults(run=run)
+    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

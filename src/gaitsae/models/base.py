@@ -19,6 +19,8 @@ class GaitModel(nn.Module):
     """
 
     name: ClassVar[str]
+    # |latent| above which a latent counts as active (L0, firing rate); ReLU codes: > 0.
+    active_threshold: ClassVar[float] = 0.0
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic latents used for analysis (for svae: the posterior mean mu)."""

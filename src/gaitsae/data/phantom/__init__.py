@@ -101,9 +101,8 @@ def _metadata_table(s: pd.DataFrame, rng, gutenberg: bool) -> pd.DataFrame:
     if gutenberg:  # as published: every Gutenberg session TRAIN=1, TEST=0
         m["TRAIN"], m["TRAIN_BALANCED"], m["TEST"] = 1, 0, 0
     else:  # GaitRec's split is by subject: ~31 % of sessions TEST, a small balanced subset
-        test = s.groupby("SUBJECT_ID")["SUBJECT_ID"].transform(lambda x: 0) + (
-            s["SUBJECT_ID"].map(dict(zip(s["SUBJECT_ID"].unique(), rng.random(s["SUBJECT_ID"].nunique()) < 0.31)))
-        ).astype(int)
+        subjects = s["SUBJECT_ID"].unique()
+        test = s["SUBJECT_ID"].map(dict(zip(subjects, rng.random(len(subjects)) < 0.31))).astype(int)
         m["TEST"] = test
         m["TRAIN"] = 1 - test
         m["TRAIN_BALANCED"] = ((1 - test) * (rng.random(len(s)) < 0.12)).astype(int)

@@ -67,9 +67,9 @@ KNOTS = {
         "t": [0, .04, .12, .25, .50, .75, .88, .96, 1],
         "base": [0, -.02, .045, .055, .04, .055, .045, .015, 0],
         "speed": [0, -.01, .01, .01, 0, .01, .01, 0, 0],
-        "sig_1": [0, -.003, .004, .004, 0, 0, 0, 0, 0],
-        "sig_2": [0, 0, 0, 0, 0, .004, .004, 0, 0],
-        "sig_3": [0, 0, 0, .003, .006, .003, 0, 0, 0],
+        "sig_1": [0, -.006, .008, .008, 0, 0, 0, 0, 0],
+        "sig_2": [0, 0, 0, 0, 0, .008, .008, 0, 0],
+        "sig_3": [0, 0, 0, .006, .012, .006, 0, 0, 0],
         "trial_3": [0] * 9,
         "age": [0] * 9,
         "female": [0, 0, .002, .003, .002, .003, .002, 0, 0],
@@ -148,7 +148,7 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
             knots -= (is_cls * compensating)[:, None] * np.minimum(pattern, 0)  # unaffected side loads more
         knots *= amplitude[:, None]
         out[:, CHANNELS.index(ch)] = _lookup(knots @ _BASES[ch].T, u)
-        out[:, CHANNELS.index(ch)] += _smooth_noise(rng, n, 0.004)
+        out[:, CHANNELS.index(ch)] += _smooth_noise(rng, n, 0.002)
     # COP_AP: heel to toe, monotone by construction (its speed 1 + a cos 2πu > 0 for a < 1),
     # fast under the heel and forefoot, slow in mid-stance.
     length = 0.85 * f["foot_length_m"] * (1 + 0.02 * f["trial_1"])

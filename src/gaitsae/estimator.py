@@ -1,0 +1,206 @@
+"""GaitSAE: the scikit-learn-style face of gaitsae, used by notebooks and by the CLI.
+
+    sae = GaitSAE(model="topk", n_latents=100).fit(dataset)
+    latents = sae.transform(dataset)            # [n_stances, n_latents]
+    curves = sae.inverse_transform(latents)     # [n_stances, n_channels, 101]
+    sae.save("runs/topk"); GaitSAE.load("runs/topk")
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gaitsae.channels import CHANNELS, SIDES
+from gaitsae.data.dataset import GaitDataset
+from gaitsae.errors import DataError, GaitsaeError
+from gaitsae.features import FeatureTransform
+from gaitsae.training import metrics as M
+from gaitsae.training.config import RunConfig, config_from_dict
+from gaitsae.training.engine import train_model
+from gaitsae.training.rundir import load_run, read_metrics, save_run
+from gaitsae.training.split import split_subjects
+
+
+class GaitSAE:
+    """A sparse autoencoder over gait stances, from curves to latents and back.
+
+    model: "sae", "sae-disent", "svae" or "topk"; extra keyword arguments are the model's
+    hyperparameters (e.g. k=8 for topk, kl_weight for sae). Everything is validated at fit.
+    """
+
+    def __init__(self, model="topk", n_latents=100, channels=None, sides=SIDES, domain="wavelet",
+                 scaling="channel", epochs=100, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+                 device="auto", progress=True, **model_params):
+        self.model = model
+        self.n_latents = n_latents
+        self.channels = channels
+        self.sides = sides
+        self.domain = domain
+        self.scaling = scaling
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.model_params = model_params
+
+    # -- configuration -------------------------------------------------------------------
+    def to_config(self, data_path: str = "") -> RunConfig:
+        return config_from_dict({
+            "data": {"path": data_path, "channels": list(self.channels or CHANNELS), "sides": list(self.sides)},
+            "features": {"domain": self.domain, "scaling": self.scaling},
+            "model": {"name": self.model, "n_latents": self.n_latents, **self.model_params},
+            "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                         "patience": self.patience, "seed": self.seed, "device": self.device},
+        })
+
+    @classmethod
+    def from_config(cls, config: RunConfig, progress: bool = True) -> "GaitSAE":
+        est = cls(model=config.model_name, n_latents=config.model["n_latents"], channels=config.data.channels,
+                  sides=config.data.sides, domain=config.features.domain, scaling=config.features.scaling,
+                  epochs=config.training.epochs, batch_size=config.training.batch_size,
+                  learning_rate=config.training.learning_rate, patience=config.training.patience,
+                  seed=config.training.seed, device=config.training.device, progress=progress,
+                  **{k: v for k, v in config.model_params().items() if k != "n_latents"})
+        est.config_ = config
+        return est
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _select(self, dataset: GaitDataset, config: RunConfig) -> GaitDataset:
+        missing = [c for c in config.data.channels if c not in dataset.channels]
+        if missing:
+            raise DataError(f"channel {missing[0]} is not in the data (loaded: {', '.join(dataset.channels)})")
+        ds = dataset.select_channels(config.data.channels)
+        ds = ds.subset(ds.stances["side"].isin(config.data.sides).to_numpy())
+        if len(ds) == 0:
+            raise DataError(f"no stances on sides {config.data.sides}")
+        return ds
+
+    def fit(self, dataset: GaitDataset, run_dir=None, resume: bool = False) -> "GaitSAE":
+        """Split by subject, fit the transform on train, train, score on test; with run_dir,
+        checkpoint every epoch there and save the run when done."""
+        config = getattr(self, "config_", None) or self.to_config(",".join(dataset.sources))
+        self.config_ = config
+        ds = self._select(dataset, config)
+        t = config.training
+        split = split_subjects(ds.stances, t.val_fraction, t.test_fraction, t.seed)
+        f = config.features
+        self.transform_ = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling)
+        self.transform_.fit(ds.curves[split == "train"], ds.channels)
+        x = {name: self.transform_.transform(ds.curves[split == name]) for name in ("train", "val", "test")}
+        started = time.perf_counter()
+        result = train_model(config, x["train"], x["val"], Path(run_dir) / "checkpoint" if run_dir else None,
+                             resume=resume, progress=self.progress)
+        self.model_ = result.model.cpu()
+        self.history_ = result.history
+        self.split_ = (ds.stances.assign(split=split).drop_duplicates("subject")[["subject", "split"]]
+                       .reset_index(drop=True))
+        test = ds.subset(split == "test")
+        self.metrics_ = self.score(test)
+        # Training time as trained (a resumed run adds the time before the interruption).
+        self.metrics_["train_seconds"] = result.seconds if result.history else time.perf_counter() - started
+        self.metrics_["epochs_run"] = len(result.history)
+        self.metrics_["best_epoch"] = result.best_epoch
+        self.metrics_["n_stances"] = {name: int((split == name).sum()) for name in ("train", "val", "test")}
+        self.metrics_["n_subjects"] = {name: int(self.split_["split"].eq(name).sum()) for name in ("train", "val", "test")}
+        self.metrics_["synthetic"] = bool(dataset.synthetic)
+        if run_dir:
+            self.save(run_dir)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise GaitsaeError("this GaitSAE is not fitted yet: call fit(dataset) or GaitSAE.load(run_dir)")
+
+    # -- using a fitted model -----------------------------------------------------------------
+    def _curves(self, data) -> np.ndarray:
+        if isinstance(data, GaitDataset):
+            return self._select(data, self.config_).curves
+        return np.asarray(data, dtype=np.float32)
+
+    @torch.no_grad()
+    def transform(self, data) -> np.ndarray:
+        """Latents float32 [n_stances, n_latents] of a GaitDataset or curves [n, C, 101]."""
+        self._check_fitted()
+        x = torch.as_tensor(self.transform_.transform(self._curves(data)))
+        return np.concatenate([self.model_.encode(c).numpy() for c in x.split(8192)]) if len(x) else \
+            np.zeros((0, self.config_.model["n_latents"]), np.float32)
+
+    @torch.no_grad()
+    def inverse_transform(self, latents: np.ndarray) -> np.ndarray:
+        """Curves [n, n_channels, 101] reconstructed from latents."""
+        self._check_fitted()
+        x_hat = self.model_.decode(torch.as_tensor(np.asarray(latents, dtype=np.float32))).numpy()
+        return self.transform_.inverse_transform(x_hat)
+
+    def reconstruct(self, data) -> np.ndarray:
+        return self.inverse_transform(self.transform(data))
+
+    @torch.no_grad()
+    def feature_directions(self) -> np.ndarray:
+        """[n_latents, n_channels, 101]: what one unit of each latent adds to a stance, in the
+        time domain (the inverse transform of the decoder direction, not an encoder row)."""
+        self._check_fitted()
+        return self.transform_.inverse_direction(self.model_.decoder_directions().detach().numpy())
+
+    @torch.inference_mode()
+    def encode_stance(self, curve: np.ndarray) -> np.ndarray:
+        """Latents [n_latents] of one stance [n_channels, 101]: the low-latency path."""
+        self._check_fitted()
+        x = self.transform_.transform(np.asarray(curve, dtype=np.float32)[None])
+        return self.model_.encode(torch.from_numpy(x))[0].numpy()
+
+    def score(self, dataset: GaitDataset) -> dict:
+        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit)."""
+        self._check_fitted()
+        ds = self._select(dataset, self.config_)
+        x = self.transform_.transform(ds.curves)
+        with torch.no_grad():
+            latents = self.model_.encode(torch.as_tensor(x))
+            x_hat = self.model_.decode(latents).numpy()
+        latents = latents.numpy()
+        recon = self.transform_.inverse_transform(x_hat)
+        th = self.model_.active_threshold
+        return {
+            "fvu": M.fvu(x, x_hat),
+            "r2_time": M.r2_time(ds.curves, recon, ds.channels),
+            "l0": M.l0(latents, th),
+            "dead_fraction": M.dead_fraction(latents, th),
+            "firing_rate": M.firing_summary(latents, th),
+            "peak_amplitude_bias": M.peak_amplitude_bias(ds.curves, recon, ds.channels),
+            "active_threshold": th,
+        }
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path) -> None:
+        self._check_fitted()
+        save_run(path, self.config_, self.model_, self.transform_, getattr(self, "history_", None),
+                 getattr(self, "split_", None), getattr(self, "metrics_", None))
+
+    @classmethod
+    def load(cls, path, progress: bool = True) -> "GaitSAE":
+        config, model, transform = load_run(path)
+        est = cls.from_config(config, progress=progress)
+        est.model_, est.transform_ = model, transform
+        if (Path(path) / "metrics.json").is_file():
+            est.metrics_ = read_metrics(path)
+        if (Path(path) / "split.csv").is_file():
+            est.split_ = pd.read_csv(Path(path) / "split.csv")
+        return est
+
+    def get_params(self) -> dict:
+        return {**{k: v for k, v in vars(self).items() if not k.endswith("_") and k != "model_params"},
+                **self.model_params}
+
+    def __repr__(self) -> str:
+        return f"GaitSAE(model={self.model!r}, n_latents={self.n_latents})"
+
+
+__all__ = ["GaitSAE"]

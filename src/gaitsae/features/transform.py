@@ -1,0 +1,123 @@
+"""FeatureTransform: stance curves ⇄ flat, scaled feature vectors (fitted on training data only).
+
+domain="wavelet" (default): per channel db5 level-4 coefficients (see wavelet.py), channels
+concatenated; domain="time": the 101-point curves themselves (the ablation).
+scaling="channel" (default): centre every coefficient by its training mean and divide each
+channel by one scale, the RMS of its centred coefficients. Channels differ in units (body
+weights vs metres), so each needs a scale, but one per channel keeps near-noise detail
+coefficients small (on real vGRF, z-scoring each coefficient left PCA-10 with FVU 0.51; one
+scale per channel gave PCA-5 FVU 0.03). scaling="coefficient": z-score every coefficient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaitsae.channels import N_POINTS
+from gaitsae.errors import ConfigError
+from gaitsae.features import wavelet as wv
+
+DOMAINS = ("wavelet", "time")
+SCALINGS = ("channel", "coefficient")
+
+
+class FeatureTransform:
+    """curves float32 [n, n_channels, 101] ⇄ vectors float32 [n, n_features]."""
+
+    def __init__(self, domain="wavelet", wavelet="db5", level=4, mode="periodization", scaling="channel"):
+        self.domain = domain
+        self.wavelet = wavelet
+        self.level = level
+        self.mode = mode
+        self.scaling = scaling
+
+    def _check(self):
+        if self.domain not in DOMAINS:
+            raise ConfigError(f"features.domain must be one of {list(DOMAINS)}, got {self.domain!r}")
+        if self.scaling not in SCALINGS:
+            raise ConfigError(f"features.scaling must be one of {list(SCALINGS)}, got {self.scaling!r}")
+
+    def _band_lengths(self) -> list[int]:
+        if self.domain == "time":
+            return [N_POINTS]
+        return wv.band_lengths(self.wavelet, self.level, self.mode)
+
+    def _raw(self, curves: np.ndarray) -> np.ndarray:
+        """Unscaled coefficients [n, n_features]."""
+        curves = np.asarray(curves, dtype=np.float64)
+        if curves.ndim != 3 or curves.shape[1:] != (len(self.channels_), N_POINTS):
+            raise ValueError(f"curves must be [n, {len(self.channels_)}, {N_POINTS}], got {curves.shape}")
+        if self.domain == "time":
+            return curves.reshape(len(curves), -1)
+        return np.concatenate([wv.decompose(curves[:, c], self.wavelet, self.level, self.mode)
+                               for c in range(curves.shape[1])], axis=1)
+
+    def _unraw(self, coefficients: np.ndarray) -> np.ndarray:
+        n = len(coefficients)
+        per = self.n_features_ // len(self.channels_)
+        blocks = coefficients.reshape(n, len(self.channels_), per)
+        if self.domain == "time":
+            return blocks.astype(np.float32)
+        out = np.stack([wv.reconstruct(blocks[:, c], self.wavelet, self.level, self.mode)
+                        for c in range(len(self.channels_))], axis=1)
+        return out.astype(np.float32)
+
+    def fit(self, curves: np.ndarray, channels) -> "FeatureTransform":
+        self._check()
+        self.channels_ = tuple(channels)
+        raw = self._raw(curves)
+        self.n_features_ = raw.shape[1]
+        self.mean_ = raw.mean(axis=0)
+        centred = raw - self.mean_
+        if self.scaling == "coefficient":
+            sd = centred.std(axis=0)
+            self.scale_ = np.where(sd > 1e-12, sd, 1.0)
+        else:
+            per = self.n_features_ // len(self.channels_)
+            rms = np.sqrt((centred.reshape(len(raw), len(self.channels_), per) ** 2).mean(axis=(0, 2)))
+            self.scale_ = np.repeat(np.where(rms > 1e-12, rms, 1.0), per)
+        self.layout_ = self._layout()
+        return self
+
+    def _layout(self) -> list[tuple[str, str, int, int]]:
+        """(channel, band, start, stop) of every block of the feature vector."""
+        names = ["time"] if self.domain == "time" else wv.BAND_NAMES(self.level)
+        out, start = [], 0
+        for ch in self.channels_:
+            for band, length in zip(names, self._band_lengths()):
+                out.append((ch, band, start, start + length))
+                start += length
+        return out
+
+    def transform(self, curves: np.ndarray) -> np.ndarray:
+        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features]."""
+        return ((self._raw(curves) - self.mean_) / self.scale_).astype(np.float32)
+
+    def inverse_transform(self, vectors: np.ndarray) -> np.ndarray:
+        """Vectors → curves [n, n_channels, 101] (un-scale, add the mean, inverse wavelet)."""
+        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_ + self.mean_)
+
+    def inverse_direction(self, vectors: np.ndarray) -> np.ndarray:
+        """The linear part of the inverse (no mean): maps a decoder direction, or a latent's
+        contribution activation × direction, into the time domain."""
+        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_)
+
+    # Persistence without pickle: arrays for safetensors, the rest as JSON.
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        arrays = {"mean": self.mean_.astype(np.float64), "scale": self.scale_.astype(np.float64)}
+        info = {"domain": self.domain, "wavelet": self.wavelet, "level": self.level, "mode": self.mode,
+                "scaling": self.scaling, "channels": list(self.channels_), "n_features": self.n_features_}
+        return arrays, info
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], info: dict) -> "FeatureTransform":
+        self = cls(info["domain"], info["wavelet"], info["level"], info["mode"], info["scaling"])
+        self._check()
+        self.channels_ = tuple(info["channels"])
+        self.n_features_ = int(info["n_features"])
+        self.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
+        self.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
+        if self.mean_.shape != (self.n_features_,) or self.scale_.shape != (self.n_features_,):
+            raise ValueError(f"transform arrays do not match n_features={self.n_features_}")
+        self.layout_ = self._layout()
+        return self

@@ -1,0 +1,27 @@
+"""Models stage: the report's three autoencoders and the TopK SAE, behind one interface."""
+
+from __future__ import annotations
+
+from gaitsae.configs import from_dict
+from gaitsae.errors import ConfigError
+from gaitsae.models.base import GaitModel
+from gaitsae.models.sae import TiedSAE
+from gaitsae.models.sae_disent import DisentangledSAE
+from gaitsae.models.svae import SparseVAE
+from gaitsae.models.topk import TopKSAE
+
+MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledSAE, SparseVAE, TopKSAE)}
+
+
+def model_config(name: str, params: dict | None = None):
+    """The model's Config filled from `params` (unknown keys and bad values refused)."""
+    if name not in MODELS:
+        raise ConfigError(f"model.name must be one of {list(MODELS)}, got {name!r}")
+    return from_dict(MODELS[name].Config, params, "model")
+
+
+def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitModel:
+    return MODELS[name](n_inputs, model_config(name, params))
+
+
+__all__ = ["MODELS", "GaitModel", "build_model", "model_config"]

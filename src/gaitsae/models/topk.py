@@ -1,0 +1,115 @@
+"""`topk`: the TopK sparse autoencoder of Gao et al. 2024 ("Scaling and evaluating sparse
+autoencoders"), which sets L0 directly and keeps latents alive with an auxiliary loss.
+
+h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre. The rows of W_dec (feature
+directions) have unit norm: the gradient component parallel to each row is removed before a
+step and rows are renormalised after it. W_enc starts as W_dec; b_pre starts at the geometric
+median of the training data (GRF curves share a large common shape, and centring keeps
+latents alive). AuxK: the k_aux most active dead latents (not fired for `dead_after` training
+stances) reconstruct the residual e = x − x̂; loss = ‖x − x̂‖² + α ‖e − ê‖², α = 1/32.
+On the phantom many latents stay dead even so: its curves vary along few factors, so 100
+latents with k = 8 are far more than it needs (measured numbers in docs/models.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from gaitsae.configs import param
+from gaitsae.models import losses
+from gaitsae.models.base import GaitModel
+
+
+@dataclass
+class Config:
+    n_latents: int = param(100, min=1)
+    k: int = param(8, min=1, help="active latents per stance")
+    aux_k: int = param(0, min=0, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
+    aux_weight: float = param(1 / 32, min=0.0)
+    dead_after: int = param(10_000, min=1, help="training stances without firing before a latent counts as dead")
+
+
+def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
+    """Weiszfeld's algorithm: the point minimising the summed distance to the rows of x."""
+    median = x.mean(dim=0)
+    for _ in range(iterations):
+        weights = 1.0 / (x - median).norm(dim=1).clamp_min(1e-8)
+        median = (weights[:, None] * x).sum(dim=0) / weights.sum()
+    return median
+
+
+class TopKSAE(GaitModel):
+    name = "topk"
+    Config = Config
+
+    def __init__(self, n_inputs: int, config: Config):
+        super().__init__()
+        if config.k > config.n_latents:
+            from gaitsae.errors import ConfigError
+            raise ConfigError(f"model.k must be <= model.n_latents ({config.n_latents}), got {config.k}")
+        self.config = config
+        directions = torch.randn(config.n_latents, n_inputs)
+        self.decoder = nn.Parameter(directions / directions.norm(dim=1, keepdim=True))
+        self.encoder = nn.Parameter(self.decoder.detach().clone())
+        self.encoder_bias = nn.Parameter(torch.zeros(config.n_latents))
+        self.pre_bias = nn.Parameter(torch.zeros(n_inputs))
+        self.register_buffer("stances_since_fired", torch.zeros(config.n_latents, dtype=torch.long))
+        self.aux_k = min(config.aux_k or max(n_inputs // 2, 1), config.n_latents)
+
+    def pre_activations(self, x):
+        return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
+
+    def _keep_top(self, pre, k, activation=torch.relu):
+        values, index = pre.topk(k, dim=1)
+        return torch.zeros_like(pre).scatter(1, index, activation(values))
+
+    def encode(self, x):
+        return self._keep_top(self.pre_activations(x), self.config.k)
+
+    def decode(self, latents):
+        return latents @ self.decoder + self.pre_bias
+
+    def dead_mask(self) -> torch.Tensor:
+        return self.stances_since_fired >= self.config.dead_after
+
+    def loss_terms(self, x):
+        pre = self.pre_activations(x)
+        h = self._keep_top(pre, self.config.k)
+        x_hat = self.decode(h)
+        terms = {"mse": losses.squared_error(x, x_hat)}
+        if self.training:
+            with torch.no_grad():
+                fired = (h > 0).any(dim=0)
+                self.stances_since_fired += x.shape[0]
+                self.stances_since_fired[fired] = 0
+        dead = self.dead_mask()
+        if self.training and dead.any():
+            k = min(self.aux_k, int(dead.sum()))
+            aux = self._keep_top(pre.masked_fill(~dead, float("-inf")), k, activation=torch.relu)
+            residual = (x - x_hat).detach()
+            terms["auxk"] = self.config.aux_weight * losses.squared_error(residual, aux @ self.decoder)
+        else:
+            terms["auxk"] = x.new_zeros(())
+        terms["loss"] = terms["mse"] + terms["auxk"]
+        return terms
+
+    def decoder_directions(self):
+        return self.decoder
+
+    @torch.no_grad()
+    def init_from_data(self, x):
+        self.pre_bias.copy_(geometric_median(x))
+
+    @torch.no_grad()
+    def after_backward(self):
+        g = self.decoder.grad
+        if g is not None:
+            w = self.decoder
+            g -= (g * w).sum(dim=1, keepdim=True) * w
+
+    @torch.no_grad()
+    def after_step(self):
+        self.decoder /= self.decoder.norm(dim=1, keepdim=True).clamp_min(1e-12)

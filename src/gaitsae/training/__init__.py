@@ -1,0 +1,1 @@
+"""Training stage: config, subject-wise split, engine, metrics, run directories."""

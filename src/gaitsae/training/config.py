@@ -1,0 +1,114 @@
+"""The run config: the single source of truth for a training run, saved with it as TOML.
+
+Sections: data, features, model (name + that model's hyperparameters), training. Built from
+TOML/JSON files or dicts; unknown keys and bad values raise ConfigError naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from gaitsae.channels import CHANNELS, SIDES
+from gaitsae.configs import from_dict, param, to_dict
+from gaitsae.errors import ConfigError
+from gaitsae.features.transform import DOMAINS, SCALINGS
+from gaitsae.fsio import write_text
+from gaitsae.models import model_config
+
+
+@dataclass
+class DataConfig:
+    path: str = param("", help="data directory (or directory of directories)")
+    channels: list[str] = param(list(CHANNELS), choices=CHANNELS)
+    sides: list[str] = param(list(SIDES), choices=SIDES)
+
+
+@dataclass
+class FeatureConfig:
+    domain: str = param("wavelet", choices=DOMAINS, help="wavelet coefficients or the time-domain curves")
+    wavelet: str = param("db5")
+    level: int = param(4, min=1, max=8)
+    mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
+    scaling: str = param("channel", choices=SCALINGS)
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = param(100, min=1)
+    batch_size: int = param(32, min=1)
+    learning_rate: float = param(1e-3, min=0.0, min_exclusive=True)
+    patience: int = param(10, min=1, help="epochs without validation improvement before stopping")
+    seed: int = param(0, min=0)
+    val_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
+    test_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
+    device: str = param("auto", choices=("auto", "cpu", "cuda"))
+    max_seconds: float = param(0.0, min=0.0, help="stop after this long (0: no limit)")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: dict = field(default_factory=lambda: {"name": "topk"})
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @property
+    def model_name(self) -> str:
+        return self.model["name"]
+
+    def model_params(self) -> dict:
+        return {k: v for k, v in self.model.items() if k != "name"}
+
+
+SECTIONS = {"data": DataConfig, "features": FeatureConfig, "training": TrainingConfig}
+
+
+def config_from_dict(mapping: dict) -> RunConfig:
+    mapping = dict(mapping or {})
+    unknown = [k for k in mapping if k not in (*SECTIONS, "model")]
+    if unknown:
+        raise ConfigError(f"unknown section {unknown[0]} (known: data, features, model, training)")
+    sections = {name: from_dict(cls, mapping.get(name), name) for name, cls in SECTIONS.items()}
+    model = dict(mapping.get("model") or {"name": "topk"})
+    name = model.pop("name", "topk")
+    model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
+    return RunConfig(model=model, **sections)
+
+
+def config_to_dict(config: RunConfig) -> dict:
+    return {"data": to_dict(config.data), "features": to_dict(config.features),
+            "model": dict(config.model), "training": to_dict(config.training)}
+
+
+def load_config(path) -> RunConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    try:
+        mapping = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({exc})") from None
+    try:
+        return config_from_dict(mapping)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def save_config(config: RunConfig, path) -> None:
+    write_text(path, tomli_w.dumps(config_to_dict(config)))
+
+
+def replace(config: RunConfig, **sections) -> RunConfig:
+    """A copy with some sections' fields changed, re-validated: replace(c, training={"epochs": 5})."""
+    mapping = config_to_dict(config)
+    for name, changes in sections.items():
+        mapping[name] = {**mapping[name], **changes}
+    return config_from_dict(mapping)
+

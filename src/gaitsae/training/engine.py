@@ -1,0 +1,136 @@
+"""The training loop, top to bottom: seed, build, initialise from data, Adam over shuffled
+minibatches, validate each epoch, keep the best weights, stop early, checkpoint every epoch.
+
+A run resumed from its checkpoint continues with the same weights, optimiser moments and
+random-number states, so it ends exactly where an uninterrupted run with the same seed ends.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from gaitsae.models import GaitModel, build_model
+from gaitsae.training import checkpoint
+from gaitsae.training.config import RunConfig
+
+EVAL_CHUNK = 8192
+
+
+@dataclass
+class EpochRecord:
+    """Mean loss terms of one epoch on the training and validation stances."""
+
+    epoch: int
+    seconds: float
+    train: dict[str, float] = field(default_factory=dict)
+    val: dict[str, float] = field(default_factory=dict)
+
+    def row(self) -> dict[str, float]:
+        return {"epoch": self.epoch, "seconds": self.seconds,
+                **{f"train_{k}": v for k, v in self.train.items()}, **{f"val_{k}": v for k, v in self.val.items()}}
+
+
+@dataclass
+class TrainResult:
+    model: GaitModel
+    history: list[EpochRecord]
+    best_epoch: int
+    seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@torch.no_grad()
+def evaluate(model: GaitModel, x: torch.Tensor) -> dict[str, float]:
+    """Loss terms over all of x (in chunks), weighted by chunk size."""
+    model.eval()
+    sums: dict[str, float] = {}
+    for chunk in x.split(EVAL_CHUNK):
+        for k, v in model.loss_terms(chunk).items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(chunk)
+    return {k: v / len(x) for k, v in sums.items()}
+
+
+def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, checkpoint_dir: Path | None = None,
+                resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train config.model on feature vectors [n, n_features]; returns the best-validation model."""
+    t = config.training
+    device = resolve_device(t.device)
+    torch.manual_seed(t.seed)
+    model = build_model(config.model_name, x_train.shape[1], config.model_params()).to(device)
+    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
+    xv = torch.as_tensor(x_val, dtype=torch.float32, device=device)
+    model.init_from_data(xt[torch.randperm(len(xt), generator=torch.Generator().manual_seed(t.seed))[:4096]])
+    optimizer = torch.optim.Adam(model.parameters(), lr=t.learning_rate)
+    batches = torch.Generator().manual_seed(t.seed)
+    history: list[EpochRecord] = []
+    best_loss, best_epoch, bad_epochs, finished, elapsed = math.inf, -1, 0, False, 0.0
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    path = Path(checkpoint_dir) / checkpoint.FILE if checkpoint_dir else None
+
+    if resume and path is not None and path.exists():
+        tensors, state = checkpoint.load(path)
+        model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
+        best_state = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
+        checkpoint.unpack_optimizer(optimizer, tensors, state["optimizer"])
+        torch.set_rng_state(tensors["rng.torch"])
+        batches.set_state(tensors["rng.batches"])
+        history = [EpochRecord(**r) for r in state["history"]]
+        best_loss, best_epoch, bad_epochs = state["best_loss"], state["best_epoch"], state["bad_epochs"]
+        finished, elapsed = state["finished"], state["seconds"]
+
+    start = time.perf_counter() - elapsed
+    bar = tqdm(total=t.epochs, initial=len(history), desc=f"train {config.model_name}", unit="epoch",
+               disable=not progress or finished, leave=False)
+    for epoch in range(len(history), t.epochs):
+        if finished:
+            break
+        model.train()
+        sums: dict[str, float] = {}
+        for index in torch.randperm(len(xt), generator=batches).split(t.batch_size):
+            terms = model.loss_terms(xt[index.to(device)])
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            model.after_backward()
+            optimizer.step()
+            model.after_step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(index)
+        record = EpochRecord(epoch, time.perf_counter() - start, {k: v / len(xt) for k, v in sums.items()},
+                             evaluate(model, xv))
+        history.append(record)
+        val_loss = record.val["loss"]
+        if not math.isfinite(val_loss) or not math.isfinite(record.train["loss"]):
+            finished = True  # diverged: keep the best weights seen so far
+        elif val_loss < best_loss:
+            best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        finished = finished or bad_epochs >= t.patience or epoch + 1 == t.epochs or (
+            t.max_seconds > 0 and record.seconds > t.max_seconds)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in record.val.items()})
+        if path is not None:
+            opt_tensors, opt_info = checkpoint.pack_optimizer(optimizer)
+            tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
+                       **{f"best.{k}": v for k, v in best_state.items()}, **opt_tensors,
+                       "rng.torch": torch.get_rng_state(), "rng.batches": batches.get_state()}
+            checkpoint.save(path, tensors, {
+                "optimizer": opt_info, "history": [asdict(r) for r in history], "best_loss": best_loss,
+                "best_epoch": best_epoch, "bad_epochs": bad_epochs, "finished": finished, "seconds": record.seconds})
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model, history, best_epoch, history[-1].seconds if history else 0.0)
