@@ -21,7 +21,8 @@ def model_config(name: str, params: dict | None = None):
 
 
 def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitModel:
-    return MODELS[name](n_inputs, model_config(name, params))
+    config = model_config(name, params)
+    return MODELS[name](n_inputs, config)
 
 
 __all__ = ["MODELS", "GaitModel", "build_model", "model_config"]

@@ -80,12 +80,12 @@ class TopKSAE(GaitModel):
         h = self._keep_top(pre, self.config.k)
         x_hat = self.decode(h)
         terms = {"mse": losses.squared_error(x, x_hat)}
+        dead = self.dead_mask()  # from the stances before this batch
         if self.training:
             with torch.no_grad():
                 fired = (h > 0).any(dim=0)
                 self.stances_since_fired += x.shape[0]
                 self.stances_since_fired[fired] = 0
-        dead = self.dead_mask()
         if self.training and dead.any():
             k = min(self.aux_k, int(dead.sum()))
             aux = self._keep_top(pre.masked_fill(~dead, float("-inf")), k, activation=torch.relu)

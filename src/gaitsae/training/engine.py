@@ -75,7 +75,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     optimizer = torch.optim.Adam(model.parameters(), lr=t.learning_rate)
     batches = torch.Generator().manual_seed(t.seed)
     history: list[EpochRecord] = []
-    best_loss, best_epoch, bad_epochs, finished, elapsed = math.inf, -1, 0, False, 0.0
+    best_loss, best_epoch, bad_epochs, stop_reason, elapsed = math.inf, -1, 0, "", 0.0
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     path = Path(checkpoint_dir) / checkpoint.FILE if checkpoint_dir else None
 
@@ -88,13 +88,16 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
         batches.set_state(tensors["rng.batches"])
         history = [EpochRecord(**r) for r in state["history"]]
         best_loss, best_epoch, bad_epochs = state["best_loss"], state["best_epoch"], state["bad_epochs"]
-        finished, elapsed = state["finished"], state["seconds"]
+        elapsed = state["seconds"]
+        # A run that used up its epochs or time may be continued with a larger budget;
+        # one that stopped early or diverged is done.
+        stop_reason = state["stop_reason"] if state["stop_reason"] in ("early_stop", "diverged") else ""
 
     start = time.perf_counter() - elapsed
     bar = tqdm(total=t.epochs, initial=len(history), desc=f"train {config.model_name}", unit="epoch",
-               disable=not progress or finished, leave=False)
+               disable=not progress or bool(stop_reason), leave=False)
     for epoch in range(len(history), t.epochs):
-        if finished:
+        if stop_reason:
             break
         model.train()
         sums: dict[str, float] = {}
@@ -112,14 +115,18 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
         history.append(record)
         val_loss = record.val["loss"]
         if not math.isfinite(val_loss) or not math.isfinite(record.train["loss"]):
-            finished = True  # diverged: keep the best weights seen so far
+            stop_reason = "diverged"  # keep the best weights seen so far
         elif val_loss < best_loss:
             best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-        finished = finished or bad_epochs >= t.patience or epoch + 1 == t.epochs or (
-            t.max_seconds > 0 and record.seconds > t.max_seconds)
+        if not stop_reason and bad_epochs >= t.patience:
+            stop_reason = "early_stop"
+        elif not stop_reason and t.max_seconds > 0 and record.seconds > t.max_seconds:
+            stop_reason = "max_seconds"
+        elif not stop_reason and epoch + 1 == t.epochs:
+            stop_reason = "epochs"
         bar.update(1)
         bar.set_postfix({k: f"{v:.3g}" for k, v in record.val.items()})
         if path is not None:
@@ -129,7 +136,8 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
                        "rng.torch": torch.get_rng_state(), "rng.batches": batches.get_state()}
             checkpoint.save(path, tensors, {
                 "optimizer": opt_info, "history": [asdict(r) for r in history], "best_loss": best_loss,
-                "best_epoch": best_epoch, "bad_epochs": bad_epochs, "finished": finished, "seconds": record.seconds})
+                "best_epoch": best_epoch, "bad_epochs": bad_epochs, "stop_reason": stop_reason,
+                "seconds": record.seconds})
     bar.close()
     model.load_state_dict(best_state)
     model.eval()

@@ -1,0 +1,51 @@
+"""The run config: defaults, validation with the key named, TOML round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gaitsae.errors import ConfigError
+from gaitsae.training.config import config_from_dict, config_to_dict, load_config, save_config
+
+
+def test_defaults_follow_the_report():
+    c = config_from_dict({})
+    assert (c.training.batch_size, c.training.learning_rate, c.training.epochs) == (32, 1e-3, 100)
+    assert c.model_name == "topk" and c.model["n_latents"] == 100 and c.model["k"] == 8
+    assert config_from_dict({"model": {"name": "sae"}}).model["sparsity_target"] == 0.05
+    assert (c.features.domain, c.features.wavelet, c.features.level) == ("wavelet", "db5", 4)
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"trainin": {}}, "unknown section trainin"),
+    ({"training": {"batch_sise": 3}}, "unknown key training.batch_sise"),
+    ({"training": {"batch_size": 0}}, "training.batch_size must be >= 1, got 0"),
+    ({"training": {"batch_size": "32"}}, "training.batch_size must be an integer"),
+    ({"training": {"learning_rate": 0}}, "training.learning_rate must be > 0"),
+    ({"features": {"scaling": "zscore"}}, "features.scaling must be one of"),
+    ({"data": {"channels": ["F_V", "GRF"]}}, "data.channels must be one of"),
+    ({"model": {"name": "topk", "k": -1}}, "model.k must be >= 1"),
+    ({"model": {"name": "svae", "kl_weight": 1}}, "unknown key model.kl_weight"),
+])
+def test_bad_config_is_refused_with_the_key_named(mapping, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(mapping)
+
+
+def test_toml_round_trip_and_json(tmp_path):
+    c = config_from_dict({"model": {"name": "sae-disent", "cov_weight": 0.5}, "training": {"epochs": 7}})
+    save_config(c, tmp_path / "c.toml")
+    assert config_to_dict(load_config(tmp_path / "c.toml")) == config_to_dict(c)
+    (tmp_path / "c.json").write_text(json.dumps(config_to_dict(c)))
+    assert config_to_dict(load_config(tmp_path / "c.json")) == config_to_dict(c)
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("[training]\nepochs = 'many'\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: training.epochs must be an integer"):
+        load_config(tmp_path / "bad.toml")
+    (tmp_path / "broken.toml").write_text("[training\n")
+    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+        load_config(tmp_path / "broken.toml")

@@ -1,0 +1,86 @@
+"""FeatureTransform: exact round trip, layout, scaling choices, linear inverse of directions."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from gaitsae.data import load_dataset
+from gaitsae.errors import ConfigError
+from gaitsae.features import FeatureTransform
+
+
+@pytest.fixture(scope="module")
+def curves(tiny_phantom_dir):
+    ds = load_dataset(tiny_phantom_dir, cache=False)
+    return ds.curves, ds.channels
+
+
+@pytest.mark.parametrize("domain", ["wavelet", "time"])
+@pytest.mark.parametrize("scaling", ["channel", "coefficient"])
+def test_round_trip__is_exact(curves, domain, scaling):
+    c, channels = curves
+    ft = FeatureTransform(domain=domain, scaling=scaling).fit(c[:200], channels)
+    back = ft.inverse_transform(ft.transform(c[200:]))
+    assert np.abs(back - c[200:]).max() < 1e-5
+
+
+def test_round_trip__channel_subset(curves):
+    c, channels = curves
+    ft = FeatureTransform().fit(c[:, [0, 3]], ("F_V", "COP_AP"))
+    assert ft.n_features_ == 2 * 104
+    assert np.abs(ft.inverse_transform(ft.transform(c[:, [0, 3]])) - c[:, [0, 3]]).max() < 1e-5
+
+
+def test_layout__bands_of_db5_level4_periodization(curves):
+    c, channels = curves
+    ft = FeatureTransform().fit(c, channels)
+    first = ft.layout_[:5]
+    assert [(b, stop - start) for _, b, start, stop in first] == [("cA4", 7), ("cD4", 7), ("cD3", 13), ("cD2", 26), ("cD1", 51)]
+    assert ft.layout_[5][0] == "F_AP" and ft.layout_[-1][3] == ft.n_features_ == 5 * 104
+
+
+def test_level_warning_is_handled_not_leaked(curves):
+    c, channels = curves
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FeatureTransform().fit(c[:10], channels).transform(c[:10])
+
+
+def test_scaling__channel_keeps_one_scale_per_channel(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="channel").fit(c, channels)
+    per_channel = ft.scale_.reshape(5, 104)
+    assert np.allclose(per_channel, per_channel[:, :1])
+    x = ft.transform(c)
+    assert np.allclose((x.reshape(len(x), 5, 104) ** 2).mean(axis=(0, 2)), 1.0, rtol=1e-3)
+    z = FeatureTransform(scaling="coefficient").fit(c, channels).transform(c)
+    assert np.allclose(z.std(axis=0), 1.0, atol=1e-3)
+
+
+def test_inverse_direction__is_linear_without_the_mean(curves):
+    c, channels = curves
+    ft = FeatureTransform().fit(c, channels)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 3, ft.n_features_))
+    assert np.allclose(ft.inverse_direction(a + b), ft.inverse_direction(a) + ft.inverse_direction(b), atol=1e-5)
+    assert np.abs(ft.inverse_direction(np.zeros((1, ft.n_features_)))).max() == 0
+    # The full inverse is the direction's image plus the mean curve.
+    mean_curve = ft.inverse_transform(np.zeros((1, ft.n_features_)))
+    assert np.allclose(ft.inverse_transform(a), ft.inverse_direction(a) + mean_curve, atol=1e-5)
+
+
+def test_state_round_trip(curves):
+    c, channels = curves
+    ft = FeatureTransform(domain="time", scaling="coefficient").fit(c, channels)
+    arrays, info = ft.state_dict()
+    again = FeatureTransform.from_state(arrays, info)
+    assert np.array_equal(again.transform(c), ft.transform(c))
+
+
+def test_unknown_domain_is_refused(curves):
+    c, channels = curves
+    with pytest.raises(ConfigError, match="features.domain must be one of"):
+        FeatureTransform(domain="fourier").fit(c, channels)

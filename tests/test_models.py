@@ -1,0 +1,151 @@
+"""The four models: interface, sparsity mechanics, degenerate inputs, learning, determinism."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gaitsae.errors import ConfigError
+from gaitsae.models import MODELS, build_model
+
+SMALL = {"sae": {}, "sae-disent": {}, "svae": {}, "topk": {"k": 3, "dead_after": 64}}
+
+
+def _model(name, n_inputs=12, n_latents=10, seed=0):
+    torch.manual_seed(seed)
+    return build_model(name, n_inputs, {"n_latents": n_latents, **SMALL[name]})
+
+
+def _low_rank(n=512, d=12, rank=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, rank, generator=g) @ torch.randn(rank, d, generator=g)
+
+
+def _train(model, x, steps=300, lr=1e-2):
+    model.init_from_data(x)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for i in range(steps):
+        batch = x[(i * 32) % len(x):][:32]
+        terms = model.loss_terms(batch)
+        opt.zero_grad()
+        terms["loss"].backward()
+        model.after_backward()
+        opt.step()
+        model.after_step()
+    model.eval()
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_interface__shapes_and_named_terms(name):
+    m = _model(name)
+    x = torch.randn(5, 12)
+    assert m.encode(x).shape == (5, 10)
+    assert m.decode(m.encode(x)).shape == (5, 12)
+    assert m.decoder_directions().shape == (10, 12)
+    terms = m.loss_terms(x)
+    assert "loss" in terms and "mse" in terms
+    assert torch.isclose(terms["loss"], sum(v for k, v in terms.items() if k != "loss"))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_degenerate_inputs__loss_is_finite(name):
+    m = _model(name)
+    m.train()
+    assert all(torch.isfinite(v) for v in m.loss_terms(torch.zeros(8, 12)).values())
+    with torch.no_grad():  # every latent dead: a huge negative encoder bias
+        for p_name, p in m.named_parameters():
+            if "encoder_bias" in p_name or p_name == "mu_head.bias":
+                p.fill_(-1e4)
+    if name == "topk":
+        m.stances_since_fired.fill_(10**6)
+    terms = m.loss_terms(torch.randn(8, 12))
+    assert all(torch.isfinite(v) for v in terms.values())
+    terms["loss"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_training__reduces_reconstruction_error(name):
+    x = _low_rank()
+    m = _model(name)
+    m.eval()
+    before = m.loss_terms(x)["mse"].item()
+    after = _train(m, x).loss_terms(x)["mse"].item()
+    assert after < 0.3 * before
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_determinism__same_seed_same_weights(name):
+    x = _low_rank()
+    a = _train(_model(name, seed=3), x, steps=20)
+    b = _train(_model(name, seed=3), x, steps=20)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+
+
+def test_topk__keeps_exactly_k_latents():
+    m = _model("topk")
+    h = m.encode(torch.randn(20, 12) * 5)
+    assert ((h != 0).sum(dim=1) <= 3).all() and (h >= 0).all()
+    m.encoder_bias.data.fill_(100.0)  # all pre-activations positive: exactly k fire
+    assert ((m.encode(torch.randn(20, 12)) > 0).sum(dim=1) == 3).all()
+
+
+def test_topk__unit_norm_directions_and_no_parallel_gradient():
+    m = _model("topk")
+    x = torch.randn(16, 12)
+    m.train()
+    m.loss_terms(x)["loss"].backward()
+    m.after_backward()
+    parallel = (m.decoder.grad * m.decoder).sum(dim=1)
+    assert parallel.abs().max() < 1e-5
+    with torch.no_grad():
+        m.decoder.mul_(3.0)
+    m.after_step()
+    assert torch.allclose(m.decoder.norm(dim=1), torch.ones(10), atol=1e-6)
+
+
+def test_topk__auxk_gives_dead_latents_gradient():
+    m = _model("topk")
+    m.train()
+    m.init_from_data(torch.randn(64, 12))
+    m.stances_since_fired.fill_(10**6)  # all dead: AuxK active
+    with torch.no_grad():
+        m.encoder_bias.fill_(1.0)
+    terms = m.loss_terms(torch.randn(16, 12))
+    assert terms["auxk"] > 0
+    terms["loss"].backward()
+    assert m.encoder.grad.abs().sum(dim=1).gt(0).sum() > 3
+
+
+def test_topk__initial_pre_bias_is_the_geometric_median():
+    m = _model("topk")
+    x = torch.cat([torch.zeros(9, 12), torch.full((1, 12), 100.0)])
+    m.init_from_data(x)
+    assert m.pre_bias.abs().max() < 1.0  # the mean would be 10
+
+
+def test_svae__variance_is_learned():
+    m = _model("svae")
+    before = m.logvar_head.weight.detach().clone()
+    _train(m, _low_rank(), steps=50)
+    assert not torch.equal(before, m.logvar_head.weight)
+    m.train()
+    m.loss_terms(torch.randn(4, 12))["loss"].backward()
+    assert m.logvar_head.weight.grad.abs().sum() > 0
+    m.eval()
+    x = torch.randn(4, 12)
+    assert torch.equal(m.encode(x), m.encode(x))  # μ, deterministic
+
+
+def test_config__unknown_key_and_bad_value_named():
+    with pytest.raises(ConfigError, match="unknown key model.lamda"):
+        build_model("sae", 4, {"lamda": 1})
+    with pytest.raises(ConfigError, match="model.sparsity_target must be > 0"):
+        build_model("sae", 4, {"sparsity_target": 0})
+    with pytest.raises(ConfigError, match="model.k must be <= model.n_latents"):
+        build_model("topk", 4, {"n_latents": 4, "k": 5})
+    with pytest.raises(ConfigError, match="model.name must be one of"):
+        build_model("vae", 4, {})
