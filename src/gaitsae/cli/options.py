@@ -12,7 +12,7 @@ def add_selection_options(parser) -> None:
     parser.add_argument("--sides", default=",".join(SIDES), help="left,right (default both)")
 
 
-def _names(text: str, known, what: str) -> tuple[str, ...]:
+def names(text: str, known, what: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     bad = [n for n in names if n not in known]
     if bad or not names:
@@ -22,5 +22,5 @@ def _names(text: str, known, what: str) -> tuple[str, ...]:
 
 def selection(args):
     """(channels or None, sides) from --channels/--sides."""
-    channels = _names(args.channels, CHANNELS, "channels") if args.channels else None
-    return channels, _names(args.sides, SIDES, "sides")
+    channels = names(args.channels, CHANNELS, "channels") if args.channels else None
+    return channels, names(args.sides, SIDES, "sides")

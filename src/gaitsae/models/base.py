@@ -37,6 +37,10 @@ class GaitModel(nn.Module):
         """Scalar loss terms of one batch by name; "loss" is the total that is minimised."""
         raise NotImplementedError
 
+    def encoder_weights(self) -> torch.Tensor:
+        """[n_latents, n_inputs]: the rows that compute each latent from the input."""
+        raise NotImplementedError
+
     def decoder_directions(self) -> torch.Tensor:
         """[n_latents, n_inputs]: what one unit of each latent adds to the reconstruction."""
         raise NotImplementedError

@@ -54,3 +54,6 @@ class TiedSAE(GaitModel):
 
     def decoder_directions(self):
         return self.weight
+
+    def encoder_weights(self):
+        return self.weight

@@ -64,3 +64,6 @@ class SparseVAE(GaitModel):
 
     def decoder_directions(self):
         return self.mu_head.weight
+
+    def encoder_weights(self):
+        return self.mu_head.weight

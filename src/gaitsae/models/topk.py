@@ -99,6 +99,9 @@ class TopKSAE(GaitModel):
     def decoder_directions(self):
         return self.decoder
 
+    def encoder_weights(self):
+        return self.encoder
+
     @torch.no_grad()
     def init_from_data(self, x):
         self.pre_bias.copy_(geometric_median(x))

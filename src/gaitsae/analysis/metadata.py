@@ -1,0 +1,118 @@
+"""Feature activations against walking speed, age, height, body weight, BMI and sex.
+
+Walking speed is a property of each trial, so it is correlated per stance. Age, height, body
+weight, BMI and sex belong to a person; correlating them per stance would count each person
+dozens of times and make p-values far too small, so those use each subject's mean activation.
+Pearson and Spearman r, point-biserial r for sex, two-sided p-values, Benjamini–Hochberg
+adjusted over all tests of the run. NaN metadata are left out pairwise; a constant feature
+gets r = NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from gaitsae.analysis.figures import png, subplots
+
+VARIABLES = {  # column → (label, level)
+    "walking_speed_m_per_s": ("walking speed (m/s)", "stance"),
+    "age_years": ("age (years)", "subject"),
+    "height_cm": ("height (cm)", "subject"),
+    "body_weight_n": ("body weight (N)", "subject"),
+    "bmi_kg_per_m2": ("BMI (kg/m²)", "subject"),
+    "sex_code": ("sex (0 female, 1 male)", "subject"),
+}
+
+
+def correlate(latents: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pearson r and two-sided p of every latent with target (NaN rows dropped)."""
+    keep = np.isfinite(target)
+    x, y = latents[keep].astype(np.float64), target[keep].astype(np.float64)
+    n = len(y)
+    if n < 4 or y.std() == 0:
+        return np.full(latents.shape[1], np.nan), np.full(latents.shape[1], np.nan), n
+    xc, yc = x - x.mean(0), y - y.mean()
+    denom = np.sqrt((xc ** 2).sum(0) * (yc ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(denom > 0, (xc * yc[:, None]).sum(0) / denom, np.nan)
+        t = r * np.sqrt((n - 2) / np.clip(1 - r ** 2, 1e-12, None))
+    p = 2 * stats.t.sf(np.abs(t), n - 2)
+    return r, p, n
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """BH-adjusted p-values (NaN stays NaN)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def _rank(a):
+    return np.apply_along_axis(stats.rankdata, 0, a) if a.ndim == 2 else stats.rankdata(a)
+
+
+def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, dict]:
+    subject = stances["subject"].to_numpy()
+    per_subject = pd.DataFrame(latents).groupby(subject).mean()
+    subject_meta = stances.groupby("subject")[[c for c, (_, lvl) in VARIABLES.items() if lvl == "subject"]].first()
+    subject_meta = subject_meta.loc[per_subject.index]
+    results, all_p = {}, []
+    for column, (label, level) in VARIABLES.items():
+        if level == "stance":
+            x, y = latents, stances[column].to_numpy(dtype=float)
+        else:
+            x, y = per_subject.to_numpy(), subject_meta[column].to_numpy(dtype=float)
+        r, p, n = correlate(x, y)
+        keep = np.isfinite(y)
+        rs, ps, _ = correlate(_rank(x[keep]), stats.rankdata(y[keep])) if keep.sum() >= 4 else (r * np.nan, p * np.nan, 0)
+        results[column] = {"label": label, "level": level, "n": n, "pearson_r": r, "pearson_p": p,
+                           "spearman_r": rs, "spearman_p": ps}
+        all_p += [p, ps]
+    flat = benjamini_hochberg(np.concatenate(all_p))
+    out, i = {}, 0
+    for column, res in results.items():
+        m = len(res["pearson_r"])
+        res["pearson_q"], res["spearman_q"] = flat[i:i + m], flat[i + m:i + 2 * m]
+        i += 2 * m
+        r = np.nan_to_num(np.abs(res["pearson_r"]), nan=-1)
+        best = int(np.argmax(r))
+        out[column] = {"label": res["label"], "level": res["level"], "n": res["n"],
+                       **{k: _json(res[k]) for k in ("pearson_r", "pearson_q", "spearman_r", "spearman_q")},
+                       "best_feature": best, "best_abs_r": float(abs(res["pearson_r"][best])) if r[best] >= 0 else None,
+                       "best_q": _scalar(res["pearson_q"][best])}
+    figures = {"metadata_scatter": _scatter(latents, per_subject, stances, subject_meta, out)}
+    sex = subject_meta["sex_code"].to_numpy()
+    out["mean_activation_by_sex"] = {
+        "female": per_subject.to_numpy()[sex == 0].mean(0).round(5).tolist() if (sex == 0).any() else None,
+        "male": per_subject.to_numpy()[sex == 1].mean(0).round(5).tolist() if (sex == 1).any() else None}
+    return out, figures
+
+
+def _scalar(v):
+    return None if not np.isfinite(v) else float(v)
+
+
+def _json(a):
+    return [None if not np.isfinite(v) else round(float(v), 6) for v in a]
+
+
+def _scatter(latents, per_subject, stances, subject_meta, out) -> bytes:
+    fig, axes = subplots(1, len(VARIABLES), width=2.5, height=2.3)
+    for ax, (column, (label, level)) in zip(axes.flat, VARIABLES.items()):
+        j = out[column]["best_feature"]
+        if level == "stance":
+            x, y = stances[column].to_numpy(dtype=float), latents[:, j]
+        else:
+            x, y = subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy()
+        ax.scatter(x, y, s=3, alpha=0.4)
+        r = out[column]["best_abs_r"]
+        ax.set_title(f"feature {j}, |r| = {r:.2f}" if r is not None else f"feature {j}", fontsize=8)
+        ax.set_xlabel(label, fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[0, 0].set_ylabel("activation\n(subject mean for person-level)", fontsize=7)
+    return png(fig)

@@ -1,0 +1,1 @@
+"""Report stage: lays analyses out as one self-contained HTML file."""

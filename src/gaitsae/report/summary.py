@@ -1,0 +1,33 @@
+"""A short plain-language summary, written from the numbers (nothing here is hand-typed)."""
+
+from __future__ import annotations
+
+from gaitsae.analysis.run import RunAnalysis
+
+NAMES = {"topk": "TopK sparse autoencoder", "sae": "sparse autoencoder (report baseline)",
+         "sae-disent": "sparse autoencoder with disentanglement loss", "svae": "sparse variational autoencoder"}
+
+
+def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
+    out = []
+    for a in runs:
+        m, n = a.metrics, a.numbers
+        r2 = m.get("r2_time") or {}
+        worst = min(r2, key=r2.get) if r2 else None
+        text = (f"{NAMES.get(a.model, a.model)}: reconstructs the held-out stances with "
+                f"{(1 - m['fvu']):.1%} of their variance explained")
+        if worst:
+            text += f" (weakest channel {worst}: {r2[worst]:.1%})"
+        text += f", using on average {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features per stance"
+        dead = n["activations"]["type_counts"]["dead"]
+        text += f"; {dead} features never fire." if dead else "; every feature fires on some stances."
+        speed = n["metadata"]["walking_speed_m_per_s"]
+        if speed["best_abs_r"] is not None:
+            text += (f" Feature {speed['best_feature']} follows walking speed most closely "
+                     f"(|r| = {speed['best_abs_r']:.2f}).")
+        pab = m.get("peak_amplitude_bias")
+        if pab is not None and pab == pab:
+            direction = "under" if pab < 0 else "over"
+            text += f" Vertical force peaks are {direction}estimated by {abs(pab):.1%} on average."
+        out.append(text)
+    return out
