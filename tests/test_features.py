@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gaitsae.data import load_dataset
-from gaitsae.errors import ConfigError
+from gaitsae.errors import ConfigError, DataError
 from gaitsae.features import FeatureTransform
 
 
@@ -84,3 +84,32 @@ def test_unknown_domain_is_refused(curves):
     c, channels = curves
     with pytest.raises(ConfigError, match="features.domain must be one of"):
         FeatureTransform(domain="fourier").fit(c, channels)
+
+
+@pytest.mark.parametrize("mode", ["symmetric", "zero"])
+def test_round_trip__other_boundary_modes_are_exact_too(curves, mode):
+    c, channels = curves
+    ft = FeatureTransform(mode=mode).fit(c, channels)
+    assert ft.n_features_ == 5 * 135  # these modes keep the filter's overhang: more coefficients
+    assert np.abs(ft.inverse_transform(ft.transform(c)) - c).max() < 1e-5
+
+
+def test_layout__time_domain_is_one_block_per_channel(curves):
+    c, channels = curves
+    ft = FeatureTransform(domain="time").fit(c, channels)
+    assert ft.layout_ == [(ch, "time", 101 * i, 101 * (i + 1)) for i, ch in enumerate(channels)]
+    x = FeatureTransform(domain="time", scaling="coefficient").fit(c, channels).transform(c)
+    # the flattening is channel-major: feature 101 + t is F_AP at t
+    f_ap_50 = c[:, 1, 50].astype(np.float64)
+    assert np.allclose(x[:, 151], (f_ap_50 - f_ap_50.mean()) / f_ap_50.std(), atol=1e-4)
+
+
+def test_bad_settings_and_shapes_are_user_errors(curves):
+    c, channels = curves
+    with pytest.raises(ConfigError, match="features.wavelet"):
+        FeatureTransform(wavelet="db99").fit(c, channels)
+    with pytest.raises(ConfigError, match="features.mode"):
+        FeatureTransform(mode="mirror").fit(c, channels)
+    ft = FeatureTransform().fit(c, channels)
+    with pytest.raises(DataError, match=r"5 channels .* got shape \(4, 3, 101\)"):
+        ft.transform(c[:4, :3])

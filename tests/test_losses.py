@@ -45,3 +45,16 @@ def test_gaussian_kl__zero_at_the_prior_and_hand_value():
     mu, logvar = torch.tensor([[1.0]]), torch.tensor([[math.log(4.0)]])
     expected = -0.5 * (1 + math.log(4.0) - 1 - 4)
     assert math.isclose(losses.gaussian_kl(mu, logvar).item(), expected, rel_tol=1e-6)
+
+
+def test_normalized_squared_error__relative_to_predicting_the_mean():
+    t = torch.tensor([[1.0, 0.0], [3.0, 0.0]])  # spread: ((1-2)² + (3-2)²) / 2 = 1
+    p = torch.tensor([[0.0, 1.0], [3.0, 2.0]])  # error: (1 + 1 + 0 + 4) / 2 = 3
+    assert math.isclose(losses.normalized_squared_error(t, p).item(), 3.0, rel_tol=1e-6)
+
+
+def test_normalized_squared_error__constant_target_gives_zero_and_finite_gradient():
+    p = torch.ones(4, 3, requires_grad=True)
+    value = losses.normalized_squared_error(torch.zeros(4, 3), p)
+    value.backward()
+    assert value.item() == 0.0 and torch.isfinite(p.grad).all()

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from gaitsae.errors import ConfigError
 from gaitsae.models import MODELS, build_model
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: with other processes on the 2 cores, torch's thread pool spins and a
+    0.1 s training test takes 40 s; one thread avoids that (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 SMALL = {"sae": {}, "sae-disent": {}, "svae": {}, "topk": {"k": 3, "dead_after": 64}}
 
@@ -149,3 +161,79 @@ def test_config__unknown_key_and_bad_value_named():
         build_model("topk", 4, {"n_latents": 4, "k": 5})
     with pytest.raises(ConfigError, match="model.name must be one of"):
         build_model("vae", 4, {})
+
+
+# Hand-computed tiny cases: 2 inputs, 3 latents, fixed weights.
+W = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+X = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+
+
+def _kl(rho, rho_hat):
+    return rho * math.log(rho / rho_hat) + (1 - rho) * math.log((1 - rho) / (1 - rho_hat))
+
+
+@pytest.mark.parametrize("name", ["sae", "sae-disent"])
+def test_sae_loss_terms__hand_computed(name):
+    m = build_model(name, 2, {"n_latents": 3, "kl_weight": 0.5, "l1_weight": 0.1,
+                              **({"cov_weight": 0.2} if name == "sae-disent" else {})})
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor(W))
+        m.encoder_bias.copy_(torch.tensor([0.0, -0.5, 0.0]))
+        m.decoder_bias.copy_(torch.tensor([0.1, 0.0]))
+    terms = m.loss_terms(X)
+    # stance 1: h = [1, 1.5, 3], x̂ = [4.1, 4.5]; stance 2: h = 0, x̂ = [0.1, 0]
+    assert math.isclose(terms["mse"].item(), (3.1**2 + 2.5**2 + 0.1**2) / 2, rel_tol=1e-6)
+    assert math.isclose(terms["l1"].item(), 0.1 * 5.5 / 2, rel_tol=1e-6)
+    kl = sum(_kl(0.05, math.tanh(h) / 2) for h in (1.0, 1.5, 3.0))
+    assert math.isclose(terms["kl_sparsity"].item(), 0.5 * kl, rel_tol=1e-5)
+    if name == "sae-disent":  # centred h: ±[0.5, 0.75, 1.5]; Cov_ij = 2 a_i a_j
+        assert math.isclose(terms["cov"].item(), 0.2 * 2 * (0.75**2 + 1.5**2 + 2.25**2), rel_tol=1e-6)
+    assert torch.isclose(terms["loss"], sum(v for k, v in terms.items() if k != "loss"))
+
+
+def test_svae_loss_terms__hand_computed_at_the_mean():
+    m = build_model("svae", 2, {"n_latents": 3, "beta": 1.0, "l1_weight": 0.1}).eval()  # eval: z = μ
+    with torch.no_grad():
+        m.mu_head.weight.copy_(torch.tensor(W))
+        m.mu_head.bias.copy_(torch.tensor([0.0, -0.5, 0.0]))
+        m.logvar_head.weight.zero_()
+        m.logvar_head.bias.fill_(math.log(4.0))
+        m.decoder_bias.copy_(torch.tensor([0.1, 0.0]))
+    terms = m.loss_terms(X)
+    # μ1 = [1, 1.5, 3] → x̂1 = [4.1, 4.5]; μ2 = [0, -0.5, 0] → x̂2 = [0.1, -0.5]; σ² = 4
+    assert math.isclose(terms["mse"].item(), (3.1**2 + 2.5**2 + 0.1**2 + 0.5**2) / 2, rel_tol=1e-6)
+    assert math.isclose(terms["kl_prior"].item(), 7.625 - 1.5 * math.log(4.0), rel_tol=1e-6)
+    assert math.isclose(terms["l1"].item(), 0.1 * (5.5 + 0.5) / 2, rel_tol=1e-6)
+
+
+def test_topk_loss_terms__hand_computed_with_auxk():
+    m = build_model("topk", 2, {"n_latents": 3, "k": 1, "aux_k": 1, "dead_after": 1, "aux_weight": 1 / 32})
+    directions = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    with torch.no_grad():
+        m.decoder.copy_(directions)
+        m.encoder.copy_(directions)
+        m.encoder_bias.zero_()
+        m.pre_bias.zero_()
+        m.stances_since_fired.copy_(torch.tensor([5, 5, 0]))  # latents 0 and 1 dead
+    m.train()
+    terms = m.loss_terms(torch.tensor([[1.0, 2.0], [2.0, 0.0]]))
+    # stance 1: pre [1, 2, 2.2] → latent 2, x̂ = [1.32, 1.76], e = [-0.32, 0.24]; stance 2: latent 0, e = 0
+    assert math.isclose(terms["mse"].item(), 0.16 / 2, rel_tol=1e-5)
+    # AuxK over dead {0, 1}: ê1 = [0, 2], ê2 = [2, 0]; ‖e − ê‖² mean 3.6; residual spread 0.04;
+    # ‖x − x̄‖² mean 1.25 → (1/32) · 1.25 · 3.6 / 0.04
+    assert math.isclose(terms["auxk"].item(), 1.25 * 90 / 32, rel_tol=1e-5)
+    assert m.stances_since_fired.tolist() == [0, 7, 0]
+
+
+def test_topk__dead_counter_is_saved_and_only_counts_in_training():
+    m = _model("topk")
+    assert "stances_since_fired" in m.state_dict()
+    m.eval()
+    m.loss_terms(torch.randn(8, 12))
+    assert m.stances_since_fired.sum() == 0
+    x = torch.randn(2, 12)  # k = 3: at most 6 of the 10 latents fire
+    fired = (m.encode(x) > 0).any(dim=0)
+    assert 0 < fired.sum() <= 6
+    m.train()
+    m.loss_terms(x)
+    assert torch.equal(m.stances_since_fired, torch.where(fired, 0, 2))

@@ -7,14 +7,17 @@ channel by one scale, the RMS of its centred coefficients. Channels differ in un
 weights vs metres), so each needs a scale, but one per channel keeps near-noise detail
 coefficients small (on real vGRF, z-scoring each coefficient left PCA-10 with FVU 0.51; one
 scale per channel gave PCA-5 FVU 0.03). scaling="coefficient": z-score every coefficient.
+
+The parameter is called `domain`, not `transform`, so it cannot shadow the `transform` method.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pywt
 
 from gaitsae.channels import N_POINTS
-from gaitsae.errors import ConfigError
+from gaitsae.errors import ConfigError, DataError
 from gaitsae.features import wavelet as wv
 
 DOMAINS = ("wavelet", "time")
@@ -36,6 +39,13 @@ class FeatureTransform:
             raise ConfigError(f"features.domain must be one of {list(DOMAINS)}, got {self.domain!r}")
         if self.scaling not in SCALINGS:
             raise ConfigError(f"features.scaling must be one of {list(SCALINGS)}, got {self.scaling!r}")
+        if self.domain == "wavelet":
+            if self.wavelet not in pywt.wavelist(kind="discrete"):
+                raise ConfigError(f"features.wavelet must be a discrete PyWavelets wavelet (e.g. 'db5'), got {self.wavelet!r}")
+            if isinstance(self.level, bool) or not isinstance(self.level, int) or self.level < 1:
+                raise ConfigError(f"features.level must be an integer >= 1, got {self.level!r}")
+            if self.mode not in pywt.Modes.modes:
+                raise ConfigError(f"features.mode must be one of {pywt.Modes.modes}, got {self.mode!r}")
 
     def _band_lengths(self) -> list[int]:
         if self.domain == "time":
@@ -46,7 +56,8 @@ class FeatureTransform:
         """Unscaled coefficients [n, n_features]."""
         curves = np.asarray(curves, dtype=np.float64)
         if curves.ndim != 3 or curves.shape[1:] != (len(self.channels_), N_POINTS):
-            raise ValueError(f"curves must be [n, {len(self.channels_)}, {N_POINTS}], got {curves.shape}")
+            raise DataError(f"curves must be [n_stances, {len(self.channels_)} channels {list(self.channels_)}, "
+                            f"{N_POINTS}], got shape {curves.shape}")
         if self.domain == "time":
             return curves.reshape(len(curves), -1)
         return np.concatenate([wv.decompose(curves[:, c], self.wavelet, self.level, self.mode)
@@ -63,6 +74,7 @@ class FeatureTransform:
         return out.astype(np.float32)
 
     def fit(self, curves: np.ndarray, channels) -> "FeatureTransform":
+        """Learn mean_ and scale_ from training curves [n, len(channels), 101] (never the test split)."""
         self._check()
         self.channels_ = tuple(channels)
         raw = self._raw(curves)
@@ -81,7 +93,7 @@ class FeatureTransform:
 
     def _layout(self) -> list[tuple[str, str, int, int]]:
         """(channel, band, start, stop) of every block of the feature vector."""
-        names = ["time"] if self.domain == "time" else wv.BAND_NAMES(self.level)
+        names = ["time"] if self.domain == "time" else wv.band_names(self.level)
         out, start = [], 0
         for ch in self.channels_:
             for band, length in zip(names, self._band_lengths()):
@@ -92,6 +104,9 @@ class FeatureTransform:
     def transform(self, curves: np.ndarray) -> np.ndarray:
         """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features]."""
         return ((self._raw(curves) - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit_transform(self, curves: np.ndarray, channels) -> np.ndarray:
+        return self.fit(curves, channels).transform(curves)
 
     def inverse_transform(self, vectors: np.ndarray) -> np.ndarray:
         """Vectors → curves [n, n_channels, 101] (un-scale, add the mean, inverse wavelet)."""
@@ -118,6 +133,7 @@ class FeatureTransform:
         self.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
         self.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
         if self.mean_.shape != (self.n_features_,) or self.scale_.shape != (self.n_features_,):
-            raise ValueError(f"transform arrays do not match n_features={self.n_features_}")
+            # ValueError: the run loader turns it into a CheckpointError naming the file.
+            raise ValueError(f"transform arrays mean/scale do not match n_features={self.n_features_}")
         self.layout_ = self._layout()
         return self

@@ -18,6 +18,17 @@ def squared_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     return ((x - x_hat) ** 2).sum(dim=1).mean()
 
 
+def normalized_squared_error(target: torch.Tensor, prediction: torch.Tensor) -> torch.Tensor:
+    """‖t − p‖² / ‖t − t̄‖² (both batch means; t̄ the batch mean of t): the error relative to
+    predicting the mean, as Gao et al. normalise the AuxK loss. 0 when t is constant over the
+    batch (nothing to explain) — a guarded division, so neither the value nor the gradient is NaN.
+    """
+    error = squared_error(target, prediction)
+    spread = squared_error(target, target.mean(dim=0, keepdim=True))
+    ok = spread > EPS
+    return torch.where(ok, error / torch.where(ok, spread, torch.ones_like(spread)), error * 0.0)
+
+
 def l1(latents: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of ‖h‖₁."""
     return latents.abs().sum(dim=1).mean()

@@ -5,10 +5,18 @@ h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre. The row
 directions) have unit norm: the gradient component parallel to each row is removed before a
 step and rows are renormalised after it. W_enc starts as W_dec; b_pre starts at the geometric
 median of the training data (GRF curves share a large common shape, and centring keeps
-latents alive). AuxK: the k_aux most active dead latents (not fired for `dead_after` training
-stances) reconstruct the residual e = x − x̂; loss = ‖x − x̂‖² + α ‖e − ê‖², α = 1/32.
+latents alive).
+
+AuxK: the k_aux most active dead latents (not fired for `dead_after` training stances) predict
+the residual e = x − x̂ (detached), ê = W_decᵀ h_aux. The paper's loss is NMSE(x, x̂) + α NMSE(e, ê)
+with each NMSE normalised by its target's batch variance and α = 1/32. Our reconstruction term
+is the un-normalised ‖x − x̂‖² (shared by all models), so the AuxK term is α NMSE(e, ê) times the
+batch's ‖x − x̄‖² (detached): the same ratio of the two terms as in the paper.
+k_aux defaults to n_inputs / 2 (paper: d_model / 2), capped at n_latents. dead_after defaults to
+10,000 stances — a few epochs of a training split of a few thousand stances (the paper uses
+10M tokens, a tiny fraction of an epoch, which would make every latent look alive here).
 On the phantom many latents stay dead even so: its curves vary along few factors, so 100
-latents with k = 8 are far more than it needs (measured numbers in docs/models.md).
+latents with k = 8 are more than it needs (measured in docs/models_table.md).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import torch
 from torch import nn
 
 from gaitsae.configs import param
+from gaitsae.errors import ConfigError
 from gaitsae.models import losses
 from gaitsae.models.base import GaitModel
 
@@ -30,6 +39,10 @@ class Config:
     aux_k: int = param(0, min=0, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1 / 32, min=0.0)
     dead_after: int = param(10_000, min=1, help="training stances without firing before a latent counts as dead")
+
+    def __post_init__(self):
+        if self.k > self.n_latents:  # the one check that involves two fields
+            raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
 
 
 def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
@@ -47,9 +60,6 @@ class TopKSAE(GaitModel):
 
     def __init__(self, n_inputs: int, config: Config):
         super().__init__()
-        if config.k > config.n_latents:
-            from gaitsae.errors import ConfigError
-            raise ConfigError(f"model.k must be <= model.n_latents ({config.n_latents}), got {config.k}")
         self.config = config
         directions = torch.randn(config.n_latents, n_inputs)
         self.decoder = nn.Parameter(directions / directions.norm(dim=1, keepdim=True))
@@ -62,9 +72,11 @@ class TopKSAE(GaitModel):
     def pre_activations(self, x):
         return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
 
-    def _keep_top(self, pre, k, activation=torch.relu):
+    @staticmethod
+    def _keep_top(pre, k):
+        """ReLU of the k largest pre-activations per row, zeros elsewhere: [batch, n_latents]."""
         values, index = pre.topk(k, dim=1)
-        return torch.zeros_like(pre).scatter(1, index, activation(values))
+        return torch.zeros_like(pre).scatter(1, index, torch.relu(values))
 
     def encode(self, x):
         return self._keep_top(self.pre_activations(x), self.config.k)
@@ -88,9 +100,11 @@ class TopKSAE(GaitModel):
                 self.stances_since_fired[fired] = 0
         if self.training and dead.any():
             k = min(self.aux_k, int(dead.sum()))
-            aux = self._keep_top(pre.masked_fill(~dead, float("-inf")), k, activation=torch.relu)
+            aux = self._keep_top(pre.masked_fill(~dead, float("-inf")), k)
             residual = (x - x_hat).detach()
-            terms["auxk"] = self.config.aux_weight * losses.squared_error(residual, aux @ self.decoder)
+            x_spread = losses.squared_error(x, x.mean(dim=0, keepdim=True)).detach()
+            nmse = losses.normalized_squared_error(residual, aux @ self.decoder)
+            terms["auxk"] = self.config.aux_weight * x_spread * nmse
         else:
             terms["auxk"] = x.new_zeros(())
         terms["loss"] = terms["mse"] + terms["auxk"]

@@ -1,6 +1,7 @@
-"""Training checkpoints: one safetensors file holding every tensor and, in its metadata, the
-JSON state (epoch, early-stopping counters, history). One file, written atomically, so a kill
-at any moment leaves either the previous checkpoint or the new one, never a mix.
+"""Training checkpoints: one safetensors file holding every tensor (weights, best weights, Adam
+moments, RNG states as uint8 tensors) and, as JSON in its metadata, the rest (epoch, step,
+early-stopping counters, history, the run's config). One file, written atomically, so a kill at
+any moment leaves either the previous checkpoint or the new one, never a mix of the two.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from gaitsae.errors import CheckpointError
 from gaitsae.fsio import atomic_path
@@ -24,19 +25,28 @@ def save(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
         save_file(tensors, str(tmp), metadata={"state": json.dumps(state)})
 
 
-def load(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+def _open(path: Path, with_tensors: bool) -> tuple[dict[str, torch.Tensor], dict]:
     try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
         with safe_open(str(path), framework="pt") as fh:
-            state = json.loads(fh.metadata()["state"])
+            state = json.loads((fh.metadata() or {})["state"])
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()} if with_tensors else {}
     except (SafetensorError, OSError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({exc}); delete it to start over") from None
     return tensors, state
 
 
+def load(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors by name, JSON state) of a checkpoint; a damaged file is a CheckpointError."""
+    return _open(path, with_tensors=True)
+
+
+def load_state(path: Path) -> dict:
+    """The JSON state alone (cheap: the tensors are not read)."""
+    return _open(path, with_tensors=False)[1]
+
+
 def pack_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Adam's per-parameter tensors by name, and its JSON-able rest."""
+    """Adam's per-parameter tensors by name ("optim.<param>.<key>"), and its JSON-able rest."""
     sd = optimizer.state_dict()
     tensors, scalars = {}, {}
     for pid, st in sd["state"].items():

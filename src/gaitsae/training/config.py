@@ -48,6 +48,7 @@ class TrainingConfig:
     test_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
     max_seconds: float = param(0.0, min=0.0, help="stop after this long (0: no limit)")
+    checkpoint_every: int = param(1, min=1, help="write the resume checkpoint every this many epochs")
 
 
 @dataclass

@@ -7,7 +7,10 @@ random-number states, so it ends exactly where an uninterrupted run with the sam
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,11 +19,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from gaitsae.errors import CheckpointError
 from gaitsae.models import GaitModel, build_model
 from gaitsae.training import checkpoint
-from gaitsae.training.config import RunConfig
+from gaitsae.training.config import RunConfig, config_to_dict
 
 EVAL_CHUNK = 8192
+INIT_SAMPLE = 4096  # training stances shown to init_from_data
+# Settings a resumed run may change: the budget, how often to checkpoint, where the data lives
+# and which device runs it. Anything else changes the run, so resuming with it is refused.
+RESUMABLE = {"data": ("path",), "training": ("epochs", "max_seconds", "checkpoint_every", "device")}
 
 
 @dataclass
@@ -28,7 +36,7 @@ class EpochRecord:
     """Mean loss terms of one epoch on the training and validation stances."""
 
     epoch: int
-    seconds: float
+    seconds: float  # since the run started (a resumed run counts the time before the interruption)
     train: dict[str, float] = field(default_factory=dict)
     val: dict[str, float] = field(default_factory=dict)
 
@@ -43,12 +51,35 @@ class TrainResult:
     history: list[EpochRecord]
     best_epoch: int
     seconds: float
+    stop_reason: str  # "epochs", "early_stop", "max_seconds" or "diverged"
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def resume_fingerprint(config: RunConfig, x_train: np.ndarray) -> dict:
+    """What must be unchanged for a checkpoint to be continued: the config minus RESUMABLE, and
+    a digest of the training vectors (the same data, split and transform)."""
+    mapping = config_to_dict(config)
+    for section, keys in RESUMABLE.items():
+        mapping[section] = {k: v for k, v in mapping[section].items() if k not in keys}
+    digest = hashlib.blake2b(np.ascontiguousarray(x_train, dtype=np.float32).data, digest_size=16).hexdigest()
+    return {"config": mapping, "train_digest": digest, "train_shape": list(x_train.shape)}
+
+
+@contextlib.contextmanager
+def deterministic():
+    """Deterministic kernels for the duration of training, then the caller's setting back."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)  # warn, not fail, on GPU ops without one
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
 @torch.no_grad()
@@ -62,83 +93,106 @@ def evaluate(model: GaitModel, x: torch.Tensor) -> dict[str, float]:
     return {k: v / len(x) for k, v in sums.items()}
 
 
+def _rng_tensors(batches: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    out = {"rng.torch": torch.get_rng_state(), "rng.batches": batches.get_state()}
+    if device.type == "cuda":
+        out["rng.cuda"] = torch.cuda.get_rng_state(device)
+    return out
+
+
 def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, checkpoint_dir: Path | None = None,
                 resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train config.model on feature vectors [n, n_features]; returns the best-validation model."""
+    """Train config.model on feature vectors float32 [n, n_features]; returns the model with the
+    weights of its best validation epoch. With checkpoint_dir, a checkpoint is written there
+    every `training.checkpoint_every` epochs and on stopping; resume=True continues from it."""
     t = config.training
     device = resolve_device(t.device)
-    torch.manual_seed(t.seed)
+    torch.manual_seed(t.seed)  # model initialisation and any sampling inside loss_terms (svae)
+    np.random.seed(t.seed)  # nothing here draws from numpy, but a model hook might
     model = build_model(config.model_name, x_train.shape[1], config.model_params()).to(device)
     xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     xv = torch.as_tensor(x_val, dtype=torch.float32, device=device)
-    model.init_from_data(xt[torch.randperm(len(xt), generator=torch.Generator().manual_seed(t.seed))[:4096]])
+    sample = torch.randperm(len(xt), generator=torch.Generator().manual_seed(t.seed))[:INIT_SAMPLE]
+    model.init_from_data(xt[sample.to(device)])
     optimizer = torch.optim.Adam(model.parameters(), lr=t.learning_rate)
-    batches = torch.Generator().manual_seed(t.seed)
+    batches = torch.Generator().manual_seed(t.seed)  # the minibatch order, checkpointed
     history: list[EpochRecord] = []
-    best_loss, best_epoch, bad_epochs, stop_reason, elapsed = math.inf, -1, 0, "", 0.0
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    best_loss, best_epoch, bad_epochs, stop_reason, elapsed, step = math.inf, -1, 0, "", 0.0, 0
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     path = Path(checkpoint_dir) / checkpoint.FILE if checkpoint_dir else None
+    fingerprint = resume_fingerprint(config, x_train) if path is not None else None
 
     if resume and path is not None and path.exists():
         tensors, state = checkpoint.load(path)
+        if state.get("fingerprint") != fingerprint:
+            raise CheckpointError(f"{path}: written for a different config or training data than this run; "
+                                  f"resume with the run's own config.toml and data, or start a new --out")
         model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
         best_state = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
         checkpoint.unpack_optimizer(optimizer, tensors, state["optimizer"])
         torch.set_rng_state(tensors["rng.torch"])
         batches.set_state(tensors["rng.batches"])
+        if device.type == "cuda" and "rng.cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda"], device)
         history = [EpochRecord(**r) for r in state["history"]]
         best_loss, best_epoch, bad_epochs = state["best_loss"], state["best_epoch"], state["bad_epochs"]
-        elapsed = state["seconds"]
+        elapsed, step = state["seconds"], state["step"]
         # A run that used up its epochs or time may be continued with a larger budget;
         # one that stopped early or diverged is done.
         stop_reason = state["stop_reason"] if state["stop_reason"] in ("early_stop", "diverged") else ""
 
     start = time.perf_counter() - elapsed
+    show = progress and not stop_reason and sys.stderr.isatty()
     bar = tqdm(total=t.epochs, initial=len(history), desc=f"train {config.model_name}", unit="epoch",
-               disable=not progress or bool(stop_reason), leave=False)
-    for epoch in range(len(history), t.epochs):
-        if stop_reason:
-            break
-        model.train()
-        sums: dict[str, float] = {}
-        for index in torch.randperm(len(xt), generator=batches).split(t.batch_size):
-            terms = model.loss_terms(xt[index.to(device)])
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            model.after_backward()
-            optimizer.step()
-            model.after_step()
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(index)
-        record = EpochRecord(epoch, time.perf_counter() - start, {k: v / len(xt) for k, v in sums.items()},
-                             evaluate(model, xv))
-        history.append(record)
-        val_loss = record.val["loss"]
-        if not math.isfinite(val_loss) or not math.isfinite(record.train["loss"]):
-            stop_reason = "diverged"  # keep the best weights seen so far
-        elif val_loss < best_loss:
-            best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
-        if not stop_reason and bad_epochs >= t.patience:
-            stop_reason = "early_stop"
-        elif not stop_reason and t.max_seconds > 0 and record.seconds > t.max_seconds:
-            stop_reason = "max_seconds"
-        elif not stop_reason and epoch + 1 == t.epochs:
-            stop_reason = "epochs"
-        bar.update(1)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in record.val.items()})
-        if path is not None:
-            opt_tensors, opt_info = checkpoint.pack_optimizer(optimizer)
-            tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
-                       **{f"best.{k}": v for k, v in best_state.items()}, **opt_tensors,
-                       "rng.torch": torch.get_rng_state(), "rng.batches": batches.get_state()}
-            checkpoint.save(path, tensors, {
-                "optimizer": opt_info, "history": [asdict(r) for r in history], "best_loss": best_loss,
-                "best_epoch": best_epoch, "bad_epochs": bad_epochs, "stop_reason": stop_reason,
-                "seconds": record.seconds})
+               disable=not show, leave=False)
+    with deterministic():
+        for epoch in range(len(history), t.epochs):
+            if stop_reason:
+                break
+            model.train()
+            sums: dict[str, float] = {}
+            for index in torch.randperm(len(xt), generator=batches).split(t.batch_size):
+                terms = model.loss_terms(xt[index.to(device)])
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                model.after_backward()
+                optimizer.step()
+                model.after_step()
+                step += 1
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(index)
+            record = EpochRecord(epoch, time.perf_counter() - start, {k: v / len(xt) for k, v in sums.items()},
+                                 evaluate(model, xv))
+            history.append(record)
+
+            val_loss = record.val["loss"]
+            if not math.isfinite(val_loss) or not math.isfinite(record.train["loss"]):
+                stop_reason = "diverged"  # keep the best weights seen so far
+            elif val_loss < best_loss:
+                best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                bad_epochs += 1
+            if not stop_reason and bad_epochs >= t.patience:
+                stop_reason = "early_stop"
+            elif not stop_reason and t.max_seconds > 0 and record.seconds > t.max_seconds:
+                stop_reason = "max_seconds"
+            elif not stop_reason and epoch + 1 == t.epochs:
+                stop_reason = "epochs"
+            bar.update(1)
+            bar.set_postfix({f"val_{k}": f"{v:.3g}" for k, v in record.val.items()})
+
+            if path is not None and (stop_reason or (epoch + 1) % t.checkpoint_every == 0):
+                opt_tensors, opt_info = checkpoint.pack_optimizer(optimizer)
+                tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
+                           **{f"best.{k}": v for k, v in best_state.items()}, **opt_tensors,
+                           **_rng_tensors(batches, device)}
+                checkpoint.save(path, tensors, {
+                    "fingerprint": fingerprint, "config": config_to_dict(config), "epoch": epoch, "step": step, "optimizer": opt_info,
+                    "history": [asdict(r) for r in history], "best_loss": best_loss, "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs, "stop_reason": stop_reason, "seconds": record.seconds})
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(model, history, best_epoch, history[-1].seconds if history else 0.0)
+    return TrainResult(model, history, best_epoch, history[-1].seconds if history else 0.0,
+                       stop_reason or "epochs")
