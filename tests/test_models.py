@@ -125,7 +125,7 @@ def test_topk__auxk_gives_dead_latents_gradient():
     m.init_from_data(torch.randn(64, 12))
     m.stances_since_fired.fill_(10**6)  # all dead: AuxK active
     with torch.no_grad():
-        m.encoder_bias.fill_(1.0)
+        m.encoder_bias.fill_(-100.0)  # every pre-activation negative, as for a truly dead latent
     terms = m.loss_terms(torch.randn(16, 12))
     assert terms["auxk"] > 0
     terms["loss"].backward()
