@@ -1,8 +1,8 @@
 """gaitsae's SAEs against PCA, dictionary learning + OMP, NMF and FastICA on one phantom.
 
     python benchmarks/run.py --quick                 # small phantom, < 2 minutes, prints the table
-    python benchmarks/run.py --size gutenberg --write # ≈ 17.6k stances; writes docs/benchmarks.md + figure
-    python benchmarks/run.py --size gaitrec --write   # ≈ 159k stances; matched point only (no sweep)
+    python benchmarks/run.py --size gutenberg --write # ≈ 17.4k stances; its section of docs/benchmarks.md + figure
+    python benchmarks/run.py --size gaitrec --write   # GaitRec size; matched point only (no sweep)
 
 One process, one phantom, one subject-wise split (the one GaitSAE.fit uses), one fitted feature
 transform. Baselines are fitted on the training vectors and evaluated on the test vectors with
@@ -17,6 +17,7 @@ GaitSAE.encode_stance (curves in, latents out): p50/p99 over 2,000 calls.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--size", choices=("gutenberg", "gaitrec"), default="gutenberg")
     parser.add_argument("--epochs", type=int, default=None, help="max epochs per SAE (default 100; quick 30)")
-    parser.add_argument("--write", action="store_true", help="write docs/benchmarks_<size>.md and the figure")
+    parser.add_argument("--write", action="store_true", help="update this size's section of docs/benchmarks.md (and the figure)")
     args = parser.parse_args()
     size = "quick" if args.quick else args.size
     epochs = args.epochs or (30 if args.quick else 100)
@@ -179,13 +180,17 @@ def format_table(results, dl) -> str:
 
 
 def write_docs(size, ds, table, summary, curve) -> None:
-    from gaitsae.fsio import write_text
+    """Replace this size's section of docs/benchmarks.md (between its marker comments)."""
+    from gaitsae.fsio import write_bytes, write_text
     docs = Path(__file__).resolve().parents[1] / "docs"
-    machine = (f"{platform.machine()}, {torch.get_num_threads()} torch threads, {len(__import__('os').sched_getaffinity(0))} "
-               f"cores, Python {platform.python_version()}, torch {torch.__version__}")
-    text = (f"## {size}: {len(ds)} stances, {ds.n_subjects} subjects (SYNTHETIC phantom)\n\n"
-            f"Machine: {machine}. Command: `python benchmarks/run.py --size {size} --write`.\n\n{table}\n{summary}\n")
-    write_text(docs / f"benchmarks_{size}.md", text)
+    machine = (f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch threads, "
+               f"Python {platform.python_version()}, torch {torch.__version__}")
+    section = (f"<!-- {size} -->\n### {size}: {len(ds)} stances, {ds.n_subjects} subjects (SYNTHETIC phantom)\n\n"
+               f"Machine: {machine}. Command: `python benchmarks/run.py --size {size} --write`.\n\n"
+               f"{table}\n{summary.strip()}\n<!-- /{size} -->")
+    page = (docs / "benchmarks.md").read_text()
+    begin, stop = page.index(f"<!-- {size} -->"), page.index(f"<!-- /{size} -->") + len(f"<!-- /{size} -->")
+    write_text(docs / "benchmarks.md", page[:begin] + section + page[stop:])
     if curve:
         from gaitsae.analysis.figures import png, subplots
         fig, axes = subplots(1, 1, width=5.5, height=3.8)
@@ -199,7 +204,7 @@ def write_docs(size, ds, table, summary, curve) -> None:
         ax.set_ylabel("test fvu")
         ax.set_title(f"fvu against L0, {size} phantom (SYNTHETIC)", fontsize=9)
         ax.legend(fontsize=8)
-        (docs / "benchmark_fvu_l0.png").write_bytes(png(fig))
+        write_bytes(docs / "benchmark_fvu_l0.png", png(fig))
 
 
 if __name__ == "__main__":

@@ -26,4 +26,7 @@ def png(fig) -> bytes:
 
 
 def subplots(nrows=1, ncols=1, width=3.0, height=2.2, **kw):
+    """A grid of axes [nrows, ncols]; width and height per panel, in inches. Constrained layout
+    keeps titles, tick labels and offset texts of neighbouring panels from overlapping."""
+    kw.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)

@@ -20,14 +20,19 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
             text += f" (weakest channel {worst}: {r2[worst]:.1%})"
         text += f", using on average {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features per stance"
         dead = n["activations"]["type_counts"]["dead"]
-        text += f"; {dead} features never fire." if dead else "; every feature fires on some stances."
+        n_stances = n["activations"].get("n_stances")
+        among = f" of these {n_stances:,} stances" if n_stances else ""
+        text += f"; {dead} features never fire on any{among}." if dead else f"; every feature fires on some{among}."
         speed = n["metadata"]["walking_speed_m_per_s"]
         if speed["best_abs_r"] is not None:
             text += (f" Feature {speed['best_feature']} follows walking speed most closely "
                      f"(|r| = {speed['best_abs_r']:.2f}).")
         pab = m.get("peak_amplitude_bias")
         if pab is not None and pab == pab:
-            direction = "under" if pab < 0 else "over"
-            text += f" Vertical force peaks are {direction}estimated by {abs(pab):.1%} on average."
+            if abs(pab) < 0.0005:
+                text += " Vertical force peaks are reproduced within 0.05 % on average."
+            else:
+                direction = "under" if pab < 0 else "over"
+                text += f" Vertical force peaks are {direction}estimated by {abs(pab):.1%} on average."
         out.append(text)
     return out
