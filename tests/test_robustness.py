@@ -23,11 +23,12 @@ from gaitsae.fsio import atomic_path, write_text
 
 
 def _lines(path):
-    return path.read_bytes().decode().split("\r\n")
+    # surrogateescape: a file the fuzzer already filled with random bytes can be corrupted again
+    return path.read_bytes().decode("utf-8", errors="surrogateescape").split("\r\n")
 
 
 def _write(path, lines):
-    path.write_bytes("\r\n".join(lines).encode())
+    path.write_bytes("\r\n".join(lines).encode("utf-8", errors="surrogateescape"))
 
 
 def _cell(lines, row, col, value):
@@ -108,7 +109,10 @@ def test_interrupted_training_resumes_to_the_same_result(slow_phantom, tmp_path,
     straight = tmp_path / "straight"
     subprocess.run(_train_argv(slow_phantom, straight), check=True, env=env, timeout=600)
     run = tmp_path / "interrupted"
-    proc = subprocess.Popen(_train_argv(slow_phantom, run), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A background job of a non-interactive shell (how CI may start us) inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt; a terminal's Ctrl-C has the default action.
+    proc = subprocess.Popen(_train_argv(slow_phantom, run), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     ck = run / "checkpoint" / "checkpoint.safetensors"
     deadline = time.time() + 300
     while not ck.exists() and time.time() < deadline and proc.poll() is None:
