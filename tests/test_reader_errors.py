@@ -11,18 +11,7 @@ import pytest
 from gaitsae.cli import main
 from gaitsae.data import load_dataset
 from gaitsae.errors import DataError
-
-
-def _lines(path):
-    return path.read_bytes().decode().split("\r\n")
-
-
-def _edit(path, fn):
-    path.write_bytes("\r\n".join(fn(_lines(path))).encode())
-
-
-def _cells(line):
-    return line.split(",")
+from tests.csvedit import edit, read_lines, with_cell, write_lines
 
 
 def test_missing_metadata_file(phantom_copy):
@@ -39,93 +28,81 @@ def test_missing_requested_channel_file(phantom_copy):
 
 
 def test_renamed_id_column(phantom_copy):
-    _edit(phantom_copy / "GRF_F_V_PRO_left.csv", lambda l: [l[0].replace("SESSION_ID", "SESSION")] + l[1:])
+    edit(phantom_copy / "GRF_F_V_PRO_left.csv", lambda l: [l[0].replace("SESSION_ID", "SESSION")] + l[1:])
     with pytest.raises(DataError, match=r"GRF_F_V_PRO_left.csv: missing column SESSION_ID \(found SESSION in its place\)"):
         load_dataset(phantom_copy)
 
 
 def test_renamed_value_column(phantom_copy):
-    _edit(phantom_copy / "GRF_F_ML_PRO_right.csv", lambda l: [l[0].replace("F_ML_PRO_50,", "F_ML_PRO_fifty,")] + l[1:])
+    edit(phantom_copy / "GRF_F_ML_PRO_right.csv", lambda l: [l[0].replace("F_ML_PRO_50,", "F_ML_PRO_fifty,")] + l[1:])
     with pytest.raises(DataError, match=r"GRF_F_ML_PRO_right.csv: (missing column F_ML_PRO_50|expected 101 value columns)"):
         load_dataset(phantom_copy)
 
 
 def test_missing_metadata_column(phantom_copy):
-    _edit(phantom_copy / "GRF_metadata.csv", lambda l: [l[0].replace("BODY_WEIGHT", "WEIGHT")] + l[1:])
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: [l[0].replace("BODY_WEIGHT", "WEIGHT")] + l[1:])
     with pytest.raises(DataError, match=r"GRF_metadata.csv: missing column BODY_WEIGHT"):
         load_dataset(phantom_copy)
 
 
 def test_wrong_number_of_value_columns(phantom_copy):
     def drop_last(lines):
-        return [",".join(_cells(x)[:-1]) if x else x for x in lines]
-    _edit(phantom_copy / "GRF_COP_AP_PRO_left.csv", drop_last)
+        return [",".join(x.split(",")[:-1]) if x else x for x in lines]
+    edit(phantom_copy / "GRF_COP_AP_PRO_left.csv", drop_last)
     with pytest.raises(DataError, match=r"GRF_COP_AP_PRO_left.csv: expected 101 value columns COP_AP_PRO_1…COP_AP_PRO_101, found 100"):
         load_dataset(phantom_copy)
 
 
 def test_ragged_row(phantom_copy):
-    _edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:5] + [l[5] + ",0.5"] + l[6:])
+    edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:5] + [l[5] + ",0.5"] + l[6:])
     with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: malformed CSV .*line 6"):
         load_dataset(phantom_copy)
 
 
 def test_non_numeric_cell(phantom_copy):
-    def poison(lines):
-        cells = _cells(lines[4])
-        cells[10] = "1,2".replace(",", ";")
-        return lines[:4] + [",".join(cells)] + lines[5:]
-    _edit(phantom_copy / "GRF_F_AP_PRO_left.csv", poison)
+    edit(phantom_copy / "GRF_F_AP_PRO_left.csv", lambda l: with_cell(l, 4, 10, "1;2"))
     with pytest.raises(DataError, match=r"GRF_F_AP_PRO_left.csv: row 5, column F_AP_PRO_7: not a number: '1;2'"):
         load_dataset(phantom_copy)
 
 
 def test_non_numeric_metadata_cell(phantom_copy):
-    def poison(lines):
-        cells = _cells(lines[2])
-        cells[6] = "twenty"  # AGE
-        return lines[:2] + [",".join(cells)] + lines[3:]
-    _edit(phantom_copy / "GRF_metadata.csv", poison)
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: with_cell(l, 2, 6, "twenty"))  # AGE
     with pytest.raises(DataError, match=r"GRF_metadata.csv: row 3, column AGE: not a number: 'twenty'"):
         load_dataset(phantom_copy)
 
 
 def test_unknown_code(phantom_copy):
-    def poison(lines):
-        cells = _cells(lines[1])
-        cells[14] = "7"  # SPEED
-        return lines[:1] + [",".join(cells)] + lines[2:]
-    _edit(phantom_copy / "GRF_metadata.csv", poison)
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: with_cell(l, 1, 14, "7"))  # SPEED
     with pytest.raises(DataError, match=r"GRF_metadata.csv: row 2, column SPEED: unknown code 7"):
         load_dataset(phantom_copy)
 
 
 def test_trial_missing_from_one_channel_file(phantom_copy):
-    _edit(phantom_copy / "GRF_F_ML_PRO_left.csv", lambda l: l[:3] + l[4:])
+    edit(phantom_copy / "GRF_F_ML_PRO_left.csv", lambda l: l[:3] + l[4:])
     with pytest.raises(DataError, match=r"row 4: trial \(DATASET_ID=1, SUBJECT_ID=\d+, SESSION_ID=\d+, TRIAL_ID=\d+\) is missing from GRF_F_ML_PRO_left.csv"):
         load_dataset(phantom_copy)
 
 
 def test_trial_missing_from_other_side(phantom_copy):
-    _edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:2] + l[3:])
+    edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:2] + l[3:])
     with pytest.raises(DataError, match=r"is missing from GRF_F_V_PRO_right.csv"):
         load_dataset(phantom_copy)
 
 
 def test_duplicate_ids(phantom_copy):
-    _edit(phantom_copy / "GRF_COP_ML_PRO_right.csv", lambda l: l[:3] + [l[2]] + l[3:])
+    edit(phantom_copy / "GRF_COP_ML_PRO_right.csv", lambda l: l[:3] + [l[2]] + l[3:])
     with pytest.raises(DataError, match=r"GRF_COP_ML_PRO_right.csv: row 4: duplicate IDs .* first seen in row 3"):
         load_dataset(phantom_copy)
 
 
 def test_duplicate_session_in_metadata(phantom_copy):
-    _edit(phantom_copy / "GRF_metadata.csv", lambda l: l[:2] + [l[1]] + l[2:])
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: l[:2] + [l[1]] + l[2:])
     with pytest.raises(DataError, match=r"GRF_metadata.csv: row 3: duplicate IDs \(SESSION_ID=1\)"):
         load_dataset(phantom_copy)
 
 
 def test_session_without_metadata_row(phantom_copy):
-    _edit(phantom_copy / "GRF_metadata.csv", lambda l: l[:1] + l[2:])
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: l[:1] + l[2:])
     with pytest.raises(DataError, match=r"GRF_F_V_PRO_left.csv: row 2: session 1 has no row in GRF_metadata.csv"):
         load_dataset(phantom_copy)
 
@@ -140,11 +117,7 @@ def test_empty_file(phantom_copy, content):
 def test_nan_inside_a_curve_drops_that_stance_and_reports_it(phantom_copy):
     before = load_dataset(phantom_copy, cache=False)
 
-    def poison(lines):
-        cells = _cells(lines[3])
-        cells[40] = "NaN"
-        return lines[:3] + [",".join(cells)] + lines[4:]
-    _edit(phantom_copy / "GRF_F_AP_PRO_right.csv", poison)
+    edit(phantom_copy / "GRF_F_AP_PRO_right.csv", lambda l: with_cell(l, 3, 40, "NaN"))
     after = load_dataset(phantom_copy, cache=False)
     assert len(after) == len(before) - 1
     assert any("GRF_F_AP_PRO_right.csv: row 4: NaN" in p for p in after.problems)
@@ -152,11 +125,11 @@ def test_nan_inside_a_curve_drops_that_stance_and_reports_it(phantom_copy):
 
 
 def test_metadata_session_without_trials_is_reported(phantom_copy):
-    lines = _lines(phantom_copy / "GRF_metadata.csv")
-    cells = _cells(lines[1])
+    lines = read_lines(phantom_copy / "GRF_metadata.csv")
+    cells = lines[1].split(",")
     cells[2] = "999"
     lines.insert(2, ",".join(cells))
-    (phantom_copy / "GRF_metadata.csv").write_bytes("\r\n".join(lines).encode())
+    write_lines(phantom_copy / "GRF_metadata.csv", lines)
     ds = load_dataset(phantom_copy)
     assert any("1 sessions have no trials" in p for p in ds.problems)
 
@@ -169,7 +142,7 @@ def test_cli_inspect__bad_directory_exits_2_with_one_line(phantom_copy, capsys):
 
 
 def test_cli_inspect__subprocess_has_no_traceback(phantom_copy):
-    _edit(phantom_copy / "GRF_metadata.csv", lambda l: [l[0].replace("SEX", "GENDER")] + l[1:])
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: [l[0].replace("SEX", "GENDER")] + l[1:])
     proc = subprocess.run([sys.executable, "-m", "gaitsae", "inspect", str(phantom_copy)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2

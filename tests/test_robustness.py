@@ -20,28 +20,14 @@ from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.errors import DataError
 from gaitsae.fsio import atomic_path, write_text
-
-
-def _lines(path):
-    # surrogateescape: a file the fuzzer already filled with random bytes can be corrupted again
-    return path.read_bytes().decode("utf-8", errors="surrogateescape").split("\r\n")
-
-
-def _write(path, lines):
-    path.write_bytes("\r\n".join(lines).encode("utf-8", errors="surrogateescape"))
-
-
-def _cell(lines, row, col, value):
-    cells = lines[row].split(",")
-    cells[col] = value
-    return lines[:row] + [",".join(cells)] + lines[row + 1:]
+from tests.csvedit import read_lines, with_cell, write_lines
 
 
 # Each malformed case: (file, edit of its lines, expected message part)
 CASES = {
     "missing file": ("GRF_metadata.csv", None, "GRF_metadata.csv: required file is missing"),
     "renamed column": ("GRF_F_V_PRO_left.csv", lambda l: [l[0].replace("TRIAL_ID", "TRIAL")] + l[1:], "missing column TRIAL_ID"),
-    "non-numeric": ("GRF_F_AP_PRO_right.csv", lambda l: _cell(l, 2, 30, "abc"), "row 3, column F_AP_PRO_27: not a number"),
+    "non-numeric": ("GRF_F_AP_PRO_right.csv", lambda l: with_cell(l, 2, 30, "abc"), "row 3, column F_AP_PRO_27: not a number"),
     "value columns": ("GRF_F_ML_PRO_left.csv", lambda l: [",".join(x.split(",")[:-2]) for x in l], "expected 101 value columns"),
     "trial missing": ("GRF_COP_AP_PRO_left.csv", lambda l: l[:2] + l[3:], "is missing from"),
     "duplicate": ("GRF_F_V_PRO_right.csv", lambda l: l[:2] + [l[1]] + l[2:], "duplicate IDs"),
@@ -58,7 +44,7 @@ def test_cli__malformed_input_is_a_clear_error_and_leaves_nothing(phantom_copy, 
     if edit is None:
         path.unlink()
     else:
-        _write(path, edit(_lines(path)))
+        write_lines(path, edit(read_lines(path)))
     out = tmp_path / "run"
     argv = [command, str(phantom_copy)] if command == "inspect" else \
         ["train", "--data", str(phantom_copy), "--out", str(out), "--epochs", "1", "--quiet"]
@@ -157,7 +143,7 @@ def test_reader_fuzz__corrupted_csvs_never_raise_unhandled(tiny_phantom_dir, tmp
     files = sorted(p.name for p in directory.glob("*.csv") if p.name != "phantom_truth.csv")
     for _ in range(data.draw(st.integers(1, 3))):
         path = directory / data.draw(st.sampled_from(files))
-        lines = _lines(path)
+        lines = read_lines(path)
         row = data.draw(st.integers(0, max(len(lines) - 1, 0)))
         kind = data.draw(MUTATIONS)
         if kind == "drop_line":
@@ -183,7 +169,7 @@ def test_reader_fuzz__corrupted_csvs_never_raise_unhandled(tiny_phantom_dir, tmp
         elif kind == "binary":
             path.write_bytes(data.draw(st.binary(max_size=64)))
             continue
-        _write(path, lines)
+        write_lines(path, lines)
     try:
         ds = load_dataset(directory, cache=False)
     except DataError as exc:
