@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,17 @@ from gaitsae.training.config import RunConfig, config_from_dict
 from gaitsae.training.engine import train_model
 from gaitsae.training.rundir import load_run, read_metrics, save_run
 from gaitsae.training.split import split_subjects
+
+
+class Pass(NamedTuple):
+    """One encode → decode pass: the selected dataset, its feature vectors [n, n_features], latents
+    [n, n_latents], reconstructed vectors, and reconstructed curves [n, n_channels, 101]."""
+
+    dataset: GaitDataset
+    inputs: np.ndarray
+    latents: np.ndarray
+    reconstruction: np.ndarray
+    curves: np.ndarray
 
 
 class GaitSAE:
@@ -94,9 +106,9 @@ class GaitSAE:
         f = config.features
         self.transform_ = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling)
         self.transform_.fit(ds.curves[split == "train"], ds.channels)
-        x = {name: self.transform_.transform(ds.curves[split == name]) for name in ("train", "val", "test")}
+        x_train, x_val = (self.transform_.transform(ds.curves[split == name]) for name in ("train", "val"))
         started = time.perf_counter()
-        result = train_model(config, x["train"], x["val"], Path(run_dir) / "checkpoint" if run_dir else None,
+        result = train_model(config, x_train, x_val, Path(run_dir) / "checkpoint" if run_dir else None,
                              resume=resume, progress=self.progress)
         self.model_ = result.model.cpu()
         self.history_ = result.history
@@ -125,13 +137,17 @@ class GaitSAE:
             return self._select(data, self.config_).curves
         return np.asarray(data, dtype=np.float32)
 
+    def _encode(self, x: np.ndarray) -> torch.Tensor:
+        """Latents of feature vectors, encoded in chunks so large datasets stay within memory."""
+        if not len(x):
+            return torch.zeros((0, self.config_.model["n_latents"]))
+        return torch.cat([self.model_.encode(c) for c in torch.as_tensor(x).split(8192)])
+
     @torch.no_grad()
     def transform(self, data) -> np.ndarray:
         """Latents float32 [n_stances, n_latents] of a GaitDataset or curves [n, C, 101]."""
         self._check_fitted()
-        x = torch.as_tensor(self.transform_.transform(self._curves(data)))
-        return np.concatenate([self.model_.encode(c).numpy() for c in x.split(8192)]) if len(x) else \
-            np.zeros((0, self.config_.model["n_latents"]), np.float32)
+        return self._encode(self.transform_.transform(self._curves(data))).numpy()
 
     @torch.no_grad()
     def inverse_transform(self, latents: np.ndarray) -> np.ndarray:
@@ -157,16 +173,19 @@ class GaitSAE:
         x = self.transform_.transform(np.asarray(curve, dtype=np.float32)[None])
         return self.model_.encode(torch.from_numpy(x))[0].numpy()
 
-    def score(self, dataset: GaitDataset) -> dict:
-        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit)."""
+    @torch.no_grad()
+    def round_trip(self, dataset: GaitDataset) -> Pass:
+        """Everything one encode → decode pass over a dataset gives (score and analysis use it)."""
         self._check_fitted()
         ds = self._select(dataset, self.config_)
         x = self.transform_.transform(ds.curves)
-        with torch.no_grad():
-            latents = self.model_.encode(torch.as_tensor(x))
-            x_hat = self.model_.decode(latents).numpy()
-        latents = latents.numpy()
-        recon = self.transform_.inverse_transform(x_hat)
+        latents = self._encode(x)
+        x_hat = self.model_.decode(latents).numpy()
+        return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
+
+    def score(self, dataset: GaitDataset) -> dict:
+        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit)."""
+        ds, x, latents, x_hat, recon = self.round_trip(dataset)
         th = self.model_.active_threshold
         return {
             "fvu": M.fvu(x, x_hat),

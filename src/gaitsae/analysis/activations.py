@@ -52,7 +52,6 @@ def analyze_activations(latents: np.ndarray, threshold: float, show: list[int]) 
         "rule": "dead: firing rate 0; dense-unimodal: firing rate > 0.5 and bimodality coefficient <= 5/9; "
                 "sparse-bimodal: otherwise",
         "active_threshold": threshold,
-        "n_stances": int(len(latents)),
         "firing_rate": rates.round(5).tolist(),
         "types": types,
         "type_counts": {t: types.count(t) for t in ("dead", "sparse-bimodal", "dense-unimodal")},

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from gaitsae.analysis.activations import analyze_activations
@@ -41,15 +40,6 @@ class RunAnalysis:
     cards: dict[int, bytes] = field(default_factory=dict)
 
 
-def _arrays(est: GaitSAE, dataset):
-    ds = est._select(dataset, est.config_)
-    inputs = est.transform_.transform(ds.curves)
-    with torch.no_grad():
-        latents_t = est.model_.encode(torch.as_tensor(inputs))
-        recon = est.transform_.inverse_transform(est.model_.decode(latents_t).numpy())
-    return ds, inputs, latents_t.numpy(), recon
-
-
 def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
                 progress: bool = True) -> RunAnalysis:
     """data: a GaitDataset or a directory (default: the run's data.path)."""
@@ -59,7 +49,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         data = load_dataset(data or est.config_.data.path, channels=est.config_.data.channels,
                             sides=est.config_.data.sides)
     steps = tqdm(total=8, desc=f"analyse {run_dir.name}", unit="step", disable=not progress, leave=False)
-    ds, inputs, latents, recon = _arrays(est, data)
+    ds, inputs, latents, _, recon = est.round_trip(data)
     directions = est.feature_directions()
     directions_features = est.model_.decoder_directions().detach().numpy()
     th = est.model_.active_threshold

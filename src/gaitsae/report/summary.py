@@ -20,8 +20,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
             text += f" (weakest channel {worst}: {r2[worst]:.1%})"
         text += f", using on average {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features per stance"
         dead = n["activations"]["type_counts"]["dead"]
-        n_stances = n["activations"].get("n_stances")
-        among = f" of these {n_stances:,} stances" if n_stances else ""
+        among = f" of these {n['n_stances']:,} stances"
         text += f"; {dead} features never fire on any{among}." if dead else f"; every feature fires on some{among}."
         speed = n["metadata"]["walking_speed_m_per_s"]
         if speed["best_abs_r"] is not None:
