@@ -5,7 +5,9 @@
 Three feature settings: wavelet + one scale per channel (default), wavelet + per-coefficient
 z-scoring, and time-domain curves (the ablation). Report defaults otherwise (100 latents,
 batch 32, Adam 1e-3, up to 100 epochs with early stopping; topk k = 8). Also topk with 32
-latents, to show how the dead fraction depends on the dictionary size on this phantom.
+latents, and on a 1,000-subject phantom, to show how the dead fraction depends on the dictionary
+size and the amount of training data. Last, topk's dead fraction over seeds 0–7 at the default
+dead_after and at the former 10,000 stances.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gaitsae.data.phantom import write_phantom
 from gaitsae.estimator import GaitSAE
 from gaitsae.fsio import write_text
 
+SEEDS = range(8)
 SETTINGS = [("wavelet", "channel"), ("wavelet", "coefficient"), ("time", "channel")]
 MODELS = ["topk", "sae", "sae-disent", "svae"]
 
@@ -42,6 +45,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_phantom(tmp, n_subjects=args.subjects, seed=0, progress=False)
         ds = load_dataset(tmp, cache=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_phantom(tmp, n_subjects=1000, seed=0, progress=False)
+        large = load_dataset(tmp, cache=False)
     lines = [
         f"Measured by `python benchmarks/models_table.py --subjects {args.subjects}` on the default SYNTHETIC phantom "
         f"({len(ds)} stances, {ds.n_subjects} subjects; test split = 15 % of subjects), {platform.processor() or platform.machine()}, "
@@ -51,13 +57,26 @@ def main() -> None:
         "peak amplitude bias | epochs | train s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    runs = [(m, d, s, {}) for d, s in SETTINGS for m in MODELS] + [("topk", "wavelet", "channel", {"n_latents": 32})]
-    for name, domain, scaling, extra in runs:
+    runs = [(m, m, d, s, {}, ds) for d, s in SETTINGS for m in MODELS] + [
+        ("topk (32 latents)", "topk", "wavelet", "channel", {"n_latents": 32}, ds),
+        (f"topk ({large.n_subjects:,} subjects, {len(large):,} stances)", "topk", "wavelet", "channel", {}, large)]
+    for label, name, domain, scaling, extra, data in runs:
         start = time.perf_counter()
-        est = GaitSAE(model=name, domain=domain, scaling=scaling, progress=False, **extra).fit(ds)
-        label = name + (f" ({extra['n_latents']} latents)" if extra else "")
+        est = GaitSAE(model=name, domain=domain, scaling=scaling, progress=False, **extra).fit(data)
         lines.append(row(label, domain, scaling, est.metrics_))
         print(lines[-1], f"[{time.perf_counter() - start:.0f} s]", flush=True)
+    lines += ["", f"topk dead fraction (and fvu) on the test split over seeds {SEEDS.start}–{SEEDS.stop - 1}:", "",
+              "| dead_after | " + " | ".join(f"seed {s}" for s in SEEDS) + " | median dead |",
+              "|---|" + "---|" * (len(SEEDS) + 1)]
+    for dead_after in (2_500, 10_000):
+        cells = []
+        for seed in SEEDS:
+            m = GaitSAE(model="topk", seed=seed, dead_after=dead_after, progress=False).fit(ds).metrics_
+            cells.append((m["dead_fraction"], m["fvu"]))
+        median = sorted(d for d, _ in cells)[len(cells) // 2 - 1: len(cells) // 2 + 1]
+        lines.append(f"| {dead_after:,} | " + " | ".join(f"{d:.2f} ({f:.4f})" for d, f in cells)
+                     + f" | {sum(median) / len(median):.3f} |")
+        print(lines[-1], flush=True)
     write_text(args.out, "\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

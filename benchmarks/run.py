@@ -159,7 +159,8 @@ def main() -> None:
     print(table)
     total = time.perf_counter() - t0
     summary = (f"\nfour models trained in {four_models_s:.0f} s; topk fvu / dictionary+omp fvu = "
-               f"{results[0]['fvu'] / dl['fvu']:.2f}; dictionary+omp encode time / topk encode time = "
+               f"{results[0]['fvu'] / dl['fvu']:.2f}; topk dead fraction {topk.metrics_['dead_fraction']:.2f}; "
+               f"dictionary+omp encode time / topk encode time = "
                f"{dl['encode_ms_per_1000'] / results[0]['encode_ms_per_1000']:.0f}x; encode_stance p50 {p50:.3f} ms, "
                f"p99 {p99:.3f} ms; total {total:.0f} s")
     print(summary)
