@@ -206,15 +206,22 @@ def test_svae_loss_terms__hand_computed_at_the_mean():
     assert math.isclose(terms["l1"].item(), 0.1 * (5.5 + 0.5) / 2, rel_tol=1e-6)
 
 
-def test_topk_loss_terms__hand_computed_with_auxk():
-    m = build_model("topk", 2, {"n_latents": 3, "k": 1, "aux_k": 1, "dead_after": 1, "aux_weight": 1 / 32})
+def _topk_three_latents(**config):
+    """A 2-input topk, k = 1, whose three latents point along [1, 0], [0, 1] and [0.6, 0.8]
+    (tied, no biases), so pre-activations are easy to compute by hand."""
+    m = build_model("topk", 2, {"n_latents": 3, "k": 1, **config})
     directions = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
     with torch.no_grad():
         m.decoder.copy_(directions)
         m.encoder.copy_(directions)
         m.encoder_bias.zero_()
         m.pre_bias.zero_()
-        m.stances_since_fired.copy_(torch.tensor([5, 5, 0]))  # latents 0 and 1 dead
+    return m
+
+
+def test_topk_loss_terms__hand_computed_with_auxk():
+    m = _topk_three_latents(aux_k=1, dead_after=1, aux_weight=1 / 32)
+    m.stances_since_fired.copy_(torch.tensor([5, 5, 0]))  # latents 0 and 1 dead
     m.train()
     terms = m.loss_terms(torch.tensor([[1.0, 2.0], [2.0, 0.0]]))
     # stance 1: pre [1, 2, 2.2] → latent 2, x̂ = [1.32, 1.76], e = [-0.32, 0.24]; stance 2: latent 0, e = 0
@@ -237,3 +244,22 @@ def test_topk__dead_counter_is_saved_and_only_counts_in_training():
     m.train()
     m.loss_terms(x)
     assert torch.equal(m.stances_since_fired, torch.where(fired, 0, 2))
+    assert torch.equal(m.selection_bonus, torch.zeros(10))  # every rate starts at the mean, k / n
+
+
+def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
+    m = _topk_three_latents(dead_after=10, bonus_step=0.5)
+    x = torch.tensor([[1.0, 2.0]])  # pre [1, 2, 2.2]: latent 2 wins
+    m.train()
+    # Rates start at k / n = 1/3 and decay by e^(-1/10) per unfired stance; the floor is
+    # 0.25 · 1/3: latents 0 and 1 cross it at the 14th stance (e^-1.3 / 3 > 1/12 > e^-1.4 / 3).
+    for _ in range(13):
+        m.loss_terms(x)
+    assert torch.equal(m.selection_bonus, torch.zeros(3))
+    m.loss_terms(x)
+    assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))
+    m.eval()
+    # 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
+    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 2.0, 0.0]]))
+    m.loss_terms(x)
+    assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))  # eval: no update
