@@ -17,8 +17,8 @@ import argparse
 import platform
 import tempfile
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 import torch
 
