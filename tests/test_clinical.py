@@ -192,3 +192,13 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, ti
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and expect in err, err
         assert not out.exists()
+
+
+def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path):
+    data, run = clinic
+    assert main(["analyze", str(run), "--data", str(data), "--out", str(tmp_path)]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="clinical"' in html and "deviation index" in html and "Hedges" in html
+    numbers = json.loads((run / "analysis.json").read_text())["clinical"]
+    assert numbers["split"].startswith("GaitRec published (TRAIN /")
+    assert {d["measure"] for d in numbers["detection"]} == {"index", "score"}

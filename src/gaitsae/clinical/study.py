@@ -72,6 +72,7 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models
                                           enc.dataset.channels, f"{c}: top features vs healthy (norm band)")
                for c in classes[1:] if features["class_label"].eq(c).any()}
     figures["classification"] = classification_figure(classification)
+    figures["index_by_class"] = index_figure(dev, classes)
     summary = {"split": split_name, "reference": dev.reference, "classes": classes, "affected_sides": sides,
                "n_sessions": {"train": int((split == "train").sum()), "test": int((split == "test").sum())},
                "n_reference_stances": dev.model.reference.n_stances,
@@ -136,4 +137,22 @@ def classification_figure(table: pd.DataFrame) -> bytes:
         ax.set_xticks(range(len(r)), labels, fontsize=6)
         ax.set_title(f"{task}: balanced accuracy (95 % CI)", fontsize=8)
         ax.set_ylim(0, 1)
+    return png(fig)
+
+
+def index_figure(dev: Deviations, classes) -> bytes:
+    """Distribution of the session index (worse side) per class; 100 ± 10 shaded."""
+    from gaitsae.analysis.figures import png, subplots
+
+    s = dev.sessions
+    per = s.groupby("session").agg(index=("index", "min"), class_label=("class_label", "first"))
+    fig, axes = subplots(1, 1, width=4.2, height=2.4)
+    ax = axes[0, 0]
+    ax.axhspan(90, 110, color="0.9", lw=0)
+    ax.axhline(100, color="0.5", lw=0.6)
+    data = [per.loc[per["class_label"].eq(c), "index"].to_numpy() for c in classes]
+    ax.boxplot(data, showfliers=False)
+    ax.set_xticks(range(1, len(classes) + 1), classes)
+    ax.set_ylabel("deviation index (worse side)", fontsize=8)
+    ax.set_title("100 = healthy reference, 10 points = 1 SD", fontsize=8)
     return png(fig)
