@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from gaitsae.cli import main
-from gaitsae.clinical.deviation import cross_fit, distance, fit_model
+from gaitsae.clinical.deviation import cross_fit, fit_model
 from gaitsae.clinical.explain import distinguishing_features
 from gaitsae.clinical.reference import fit_reference, reference_folds, select_reference
+from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.errors import DataError
 from gaitsae.estimator import GaitSAE
-from gaitsae.data import load_dataset
 
 
 def _latents(n_subjects=30, per_subject=8, n_latents=12, seed=0):
