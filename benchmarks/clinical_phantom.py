@@ -87,16 +87,21 @@ def main(cls_dir, data_dir, run_dir=None) -> None:
     for r in det.itertuples():
         print(f"| {r.measure} | {r.auc:.3f} [{r.low:.3f}, {r.high:.3f}] | {r.n_healthy} / {r.n_patients} |")
     feats = pd.read_csv(cls_dir / "features.csv")
+    if "ranked_by" not in feats:
+        feats["ranked_by"] = "g_affected"
+    within = feats[feats["ranked_by"].eq("g_within")]
+    feats = feats[feats["ranked_by"].eq("g_affected")]
     print("\n### top distinguishing features vs the planted effect\n")
-    print("| class | rank | feature | what +1 does | g affected [95 % CI] | g other side | "
+    print("| class | rank | feature | what +1 does | g affected [95 % CI] | g other side | g within session | "
           "Δ loading F_V (BW) | Δ push-off F_V | Δ propulsion F_AP | largest at the planted landmark |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in feats[feats["rank"] <= 3].itertuples():
         planted = PLANTED[r.class_label]
         changes = {k: getattr(r, k) for k in LANDMARKS}
         dominant = max(changes, key=lambda k: abs(changes[k])) in planted
         print(f"| {r.class_label} | {r.rank} | {r.feature} | {r.meaning} | {r.g_affected:+.2f} [{r.g_low:+.2f}, "
-              f"{r.g_high:+.2f}] | {r.g_other:+.2f} | {changes['loading_peak_F_V']:+.4f} | "
+              f"{r.g_high:+.2f}] | {r.g_other:+.2f} | {getattr(r, 'g_within', float('nan')):+.2f} | "
+              f"{changes['loading_peak_F_V']:+.4f} | "
               f"{changes['push_off_peak_F_V']:+.4f} | {changes['propulsion_F_AP']:+.4f} | "
               f"{'yes' if dominant else 'no'} |")
     if run_dir is None:
@@ -108,20 +113,24 @@ def main(cls_dir, data_dir, run_dir=None) -> None:
     directions = est.feature_directions()[:, keep]  # [n_latents, 2, 101]
     contrasts, channels = planted_contrasts(data_dir)
     print("\n### top features against the planted contrast (affected − other side, F_V and F_AP)\n")
-    print("| class | planted contrast: largest at | rank | feature | cosine with contrast | its largest change at |"
-          " best cosine among all features (feature) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| class | planted contrast: largest at | ranked by | rank | feature | cosine with contrast | its largest "
+          "change at | best cosine among all features (feature) |")
+    print("|---|---|---|---|---|---|---|---|")
     unit = directions.reshape(len(directions), -1)
     unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
     for cls, contrast in contrasts.items():
         c = contrast.reshape(-1) / np.linalg.norm(contrast)
         cos_all = unit @ c
         best = int(np.abs(cos_all).argmax())
-        for r in feats[(feats["class_label"] == cls) & (feats["rank"] <= 3)].itertuples():
-            signed = np.sign(r.delta_affected) * directions[r.feature]
-            cos = float(np.sign(r.delta_affected) * cos_all[r.feature])
-            print(f"| {cls} | {landmark_of(contrast, channels)} | {r.rank} | {r.feature} | {cos:+.2f} | "
-                  f"{landmark_of(signed, channels)} | {abs(cos_all[best]):.2f} ({best}) |")
+        for table, name in ((feats, "g vs healthy"), (within, "g within session")):
+            for r in table[(table["class_label"] == cls) & (table["rank"] <= 3)].itertuples():
+                # The sign with which the feature moves the affected side: against healthy walking,
+                # or against the other side of the same sessions.
+                sign = np.sign(r.delta_affected if name == "g vs healthy" else r.g_within)
+                signed = sign * directions[r.feature]
+                cos = float(sign * cos_all[r.feature])
+                print(f"| {cls} | {landmark_of(contrast, channels)} | {name} | {r.rank} | {r.feature} | {cos:+.2f} | "
+                      f"{landmark_of(signed, channels)} | {abs(cos_all[best]):.2f} ({best}) |")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,11 @@ def test_explain__a_feature_shifted_in_one_class_is_that_class_top_feature():
     assert first.loc["K", "g_affected"] > 1 and first.loc["A", "g_affected"] < -1
     assert first.loc["K", "g_low"] > 0.5  # the interval excludes no effect
     assert abs(first.loc["K", "g_other"]) < 0.6  # the other side was not shifted
+    within = distinguishing_features(sessions, x, sessions["class_label"].eq("HC").to_numpy(), ["K", "A"],
+                                     n_boot=10, rank_by="g_within")
+    first = within[within["rank"] == 1].set_index("class_label")
+    assert first.loc["K", "feature"] == 3 and first.loc["A", "feature"] == 7
+    assert first.loc["K", "g_within"] > 0.8 and first.loc["A", "g_within"] < -0.8
 
 
 # -- the commands ----------------------------------------------------------------------------

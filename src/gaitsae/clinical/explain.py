@@ -5,7 +5,10 @@ Unit: one session side (the mean activation over that side's stances in a sessio
 rows: both sides of every reference session. Affected rows: the affected side of the class's
 sessions (both sides when AFFECTED_SIDE is "both"); other rows: the opposite side of
 unilaterally affected sessions. Effect size: Hedges' g (class − healthy, pooled SD, small-sample
-corrected), with a 95 % bootstrap interval resampling subjects within each group.
+corrected), with a 95 % bootstrap interval resampling subjects within each group. Because
+patients and controls differ in more than the impairment (age, speed, body), features can
+also be ranked within patients: `g_within` is the paired effect (Cohen's d_z) of affected −
+other side over one-sided sessions, which those differences cancel out of.
 """
 
 from __future__ import annotations
@@ -59,10 +62,26 @@ def side_rows(sessions: pd.DataFrame, cls: str) -> tuple[np.ndarray, np.ndarray]
     return on.to_numpy(), off.to_numpy()
 
 
+def within_session(sessions: pd.DataFrame, activations: np.ndarray, on, off) -> np.ndarray:
+    """Paired d_z per feature of (affected − other side) over sessions that have both rows."""
+    key = sessions["session"].to_numpy()
+    a = pd.DataFrame(activations[on], index=key[on])
+    b = pd.DataFrame(activations[off], index=key[off])
+    common = a.index.intersection(b.index)
+    if len(common) < 2:
+        return np.full(activations.shape[1], np.nan)
+    diff = a.loc[common].to_numpy() - b.loc[common].to_numpy()
+    sd = diff.std(axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sd > 0, diff.mean(axis=0) / sd, 0.0)
+
+
 def distinguishing_features(sessions: pd.DataFrame, activations: np.ndarray, healthy: np.ndarray,
-                            classes, n_top: int = N_TOP, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
-    """Rows: class, rank, feature, g/low/high on the affected side, g on the other side,
-    and the mean activation change (class − healthy) on each side."""
+                            classes, n_top: int = N_TOP, n_boot: int = 200, seed: int = 0,
+                            rank_by: str = "g_affected") -> pd.DataFrame:
+    """Rows: class, rank, feature, g/low/high on the affected side, g on the other side, the
+    paired within-session g, and the mean activation change (class − healthy) on each side.
+    rank_by: "g_affected" (against healthy walking) or "g_within" (affected vs other side)."""
     healthy = np.asarray(healthy, dtype=bool)
     groups = sessions["subject"].to_numpy()
     h = activations[healthy]
@@ -73,11 +92,14 @@ def distinguishing_features(sessions: pd.DataFrame, activations: np.ndarray, hea
             continue
         g, lo, hi = effect(activations[on], groups[on], h, groups[healthy], n_boot, seed)
         g_off = hedges_g(activations[off], h) if off.sum() >= 2 else np.full(len(g), np.nan)
+        g_in = within_session(sessions, activations, on, off)
+        key = g if rank_by == "g_affected" else g_in
         d_on = activations[on].mean(0) - h.mean(0)
         d_off = activations[off].mean(0) - h.mean(0) if off.any() else np.full(len(g), np.nan)
-        for rank, j in enumerate(np.argsort(-np.abs(np.nan_to_num(g)), kind="stable")[:n_top]):
-            rows.append({"class_label": cls, "rank": rank + 1, "feature": int(j), "g_affected": g[j],
-                         "g_low": lo[j], "g_high": hi[j], "g_other": g_off[j], "delta_affected": d_on[j],
+        for rank, j in enumerate(np.argsort(-np.abs(np.nan_to_num(key)), kind="stable")[:n_top]):
+            rows.append({"class_label": cls, "ranked_by": rank_by, "rank": rank + 1, "feature": int(j),
+                         "g_affected": g[j], "g_low": lo[j], "g_high": hi[j], "g_other": g_off[j],
+                         "g_within": g_in[j], "delta_affected": d_on[j],
                          "delta_other": d_off[j], "n_affected": int(on.sum()), "n_other": int(off.sum()),
                          "n_healthy": int(healthy.sum())})
     return pd.DataFrame(rows)

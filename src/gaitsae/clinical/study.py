@@ -67,10 +67,11 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models
 
     detection = detection_table(dev, sessions, split, n_boot, seed)
     features = feature_table(enc, dev, classes[1:], seed)
-    figures = {f"class_{c}": class_figure(features[features["class_label"].eq(c)].head(3), enc.directions,
+    vs_healthy = features[features["ranked_by"].eq("g_affected")] if len(features) else features
+    figures = {f"class_{c}": class_figure(vs_healthy[vs_healthy["class_label"].eq(c)].head(3), enc.directions,
                                           dev.model.reference.band_mean, dev.model.reference.band_sd,
                                           enc.dataset.channels, f"{c}: top features vs healthy (norm band)")
-               for c in classes[1:] if features["class_label"].eq(c).any()}
+               for c in classes[1:] if len(vs_healthy) and vs_healthy["class_label"].eq(c).any()}
     figures["classification"] = classification_figure(classification)
     figures["index_by_class"] = index_figure(dev, classes)
     summary = {"split": split_name, "reference": dev.reference, "classes": classes, "affected_sides": sides,
@@ -106,11 +107,14 @@ def detection_table(dev: Deviations, sessions: pd.DataFrame, split, n_boot: int,
 
 
 def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataFrame:
-    """distinguishing_features on the session-side z means, with activation changes (z × scale),
-    each feature's meaning and its curve change at the landmarks on the affected side."""
+    """distinguishing_features on the session-side z means, ranked against healthy walking and
+    within sessions (column ranked_by), with activation changes (z × scale), each feature's
+    meaning and its curve change at the landmarks on the affected side."""
     s = dev.sessions
     z = s[[f"z_{j}" for j in range(enc.latents.shape[1])]].to_numpy()
-    top = distinguishing_features(s, z, s["in_reference"].to_numpy(bool), classes, seed=seed)
+    healthy = s["in_reference"].to_numpy(bool)
+    top = pd.concat([distinguishing_features(s, z, healthy, classes, seed=seed, rank_by=r)
+                     for r in ("g_affected", "g_within")], ignore_index=True)
     if top.empty:
         return top
     scale = dev.model.reference.scale[top["feature"].to_numpy()]
