@@ -98,7 +98,7 @@ CLASSES = ("H", "K", "A", "C")
 N_MODES = 40  # up to 20 cycles per stance
 DEVIATION_EXPONENT = 1.5
 DEVIATION_SCALE = {  # channel: (subject, trial)
-    "F_V": (0.025, 0.012), "F_AP": (0.008, 0.004), "F_ML": (0.006, 0.003),
+    "F_V": (0.025, 0.016), "F_AP": (0.008, 0.005), "F_ML": (0.006, 0.003),
     "COP_AP": (0.004, 0.002), "COP_ML": (0.002, 0.001),
 }
 SIDE_SHARED = 0.8
