@@ -54,7 +54,8 @@ def grf_parameters(dataset: GaitDataset) -> pd.DataFrame:
         out["fv_peak1"] = v[np.arange(len(v)), t1]
         out["fv_trough"] = np.where(inside, v, np.inf).min(axis=1)
         out["fv_peak2"] = v[np.arange(len(v)), t2]
-        out["fv_impulse"] = np.trapezoid(v, dx=1.0 / (v.shape[1] - 1), axis=1)  # BW × stance
+        # Trapezoid rule over normalised time: BW × stance (numpy >= 1.24 has no np.trapezoid).
+        out["fv_impulse"] = (v.sum(axis=1) - 0.5 * (v[:, 0] + v[:, -1])) / (v.shape[1] - 1)
     if "F_AP" in dataset.channels:
         ap = dataset.curves[:, dataset.channels.index("F_AP")].astype(np.float64)
         out["fap_braking"] = -ap[:, :50].min(axis=1)

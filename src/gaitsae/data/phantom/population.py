@@ -91,8 +91,6 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
         "speed_subject_m_per_s": SPEED_MEAN + rng.normal(0, SPEED_SD_BETWEEN, n)
         + 0.004 * (height - 174.4) - 0.004 * np.clip(age - 30, 0, None),
         "asymmetry": rng.normal(0, 0.015, n),
-        "stance_time_factor": np.exp(rng.normal(0, STANCE_TIME_SD["subject"], n)),
-        "impact_bw": IMPACT_MEDIAN_BW * np.exp(rng.normal(0, IMPACT_LOG_SD, n)),
     })
     for k in range(1, 5):
         subjects[f"sig_{k}"] = rng.normal(0, 1, n)
@@ -120,9 +118,6 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
 def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, first_session=1) -> Population:
     """Subjects → sessions (with dates and metadata) → trials (with true walking speeds)."""
     subjects = sample_subjects(rng, n_subjects, first_subject, patients)
-    deviations = _per_side(sample_deviations(rng, n_subjects, "subject"),
-                           [sample_deviations(rng, n_subjects, "subject") for _ in SIDES])
-    warp = _per_side(sample_warp(rng, n_subjects, "subject"), [sample_warp(rng, n_subjects, "subject") for _ in SIDES])
     n_sessions = _choice(rng, SESSIONS_PER_SUBJECT, n_subjects)
     if patients:  # GaitRec: about 3.9 sessions per subject over the rehabilitation stay
         n_sessions = rng.integers(1, 8, n_subjects)
@@ -153,9 +148,18 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     trials["walking_speed_m_per_s"] = np.clip(subject_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
     for k in range(1, 4):
         trials[f"trial_{k}"] = rng.normal(0, 1, len(trials))
-    trials["stance_time_factor"] = (sessions["stance_time_factor"].to_numpy()[trials["session_row"]]
+    # The richer variation is drawn last, so a seed still gives the same subjects, sessions and trials.
+    deviations = _per_side(sample_deviations(rng, n_subjects, "subject"),
+                           [sample_deviations(rng, n_subjects, "subject") for _ in SIDES])
+    warp = _per_side(sample_warp(rng, n_subjects, "subject"), [sample_warp(rng, n_subjects, "subject") for _ in SIDES])
+    per_subject = {"stance_time_factor": np.exp(rng.normal(0, STANCE_TIME_SD["subject"], n_subjects)),
+                   "impact_bw": IMPACT_MEDIAN_BW * np.exp(rng.normal(0, IMPACT_LOG_SD, n_subjects))}
+    for name, values in per_subject.items():
+        sessions[name] = np.repeat(values, n_sessions)
+    session_row = trials["session_row"].to_numpy()
+    trials["stance_time_factor"] = (sessions["stance_time_factor"].to_numpy()[session_row]
                                     * np.exp(rng.normal(0, STANCE_TIME_SD["trial"], len(trials))))
-    trials["impact_bw"] = (sessions["impact_bw"].to_numpy()[trials["session_row"]]
+    trials["impact_bw"] = (sessions["impact_bw"].to_numpy()[session_row]
                            * np.exp(rng.normal(0, IMPACT_TRIAL_LOG_SD, len(trials))))
     return Population(sessions=sessions, trials=trials,
                       deviations=np.repeat(deviations, n_sessions, axis=0), warp=np.repeat(warp, n_sessions, axis=0))
