@@ -262,7 +262,7 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
 
 def _phantom_dated(dates: pd.Series) -> bool:
     """True when every session is dated in PHANTOM_SESSION_YEAR (the phantom's in-data mark)."""
-    return bool(dates.notna().all() and (dates.dt.year == PHANTOM_SESSION_YEAR).all())
+    return bool(len(dates) and dates.notna().all() and (dates.dt.year == PHANTOM_SESSION_YEAR).all())
 
 
 def _stance_table(name: str, ids: np.ndarray, side, speed, meta: pd.DataFrame) -> pd.DataFrame:

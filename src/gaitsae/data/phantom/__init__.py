@@ -3,8 +3,9 @@
 `write_phantom(out_dir, n_subjects=350, seed=0)` writes a Gutenberg-layout directory of healthy
 adults; with `with_patients=True` it writes `out_dir/gutenberg/` and `out_dir/gaitrec/` (GaitRec
 layout: patients with hip, knee, ankle or calcaneus impairments plus controls). Every directory
-gets `PHANTOM.txt` (the reader marks the data synthetic) and `phantom_truth.csv`, the true
-factors of every stance. Same arguments → byte-identical files. See docs/phantom.md.
+gets `PHANTOM.txt` and every session is dated in 1901 (either makes the reader mark the data
+synthetic; the date travels with the metadata), and `phantom_truth.csv` holds the true factors
+of every stance. Same arguments → byte-identical files. See docs/phantom.md.
 """
 
 from __future__ import annotations
