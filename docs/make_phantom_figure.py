@@ -38,6 +38,7 @@ def main(out=Path(__file__).with_name("phantom_curves.png")) -> None:
     gaitrec = ~healthy
     affected = np.zeros(len(ds), bool)
     affected[np.flatnonzero(gaitrec)] = truth["affected"].to_numpy() == 1
+    examples = np.flatnonzero(healthy)[:: max(1, healthy.sum() // 5)][:5]  # single stances: the fine detail
     t = np.arange(101)
     fig, axes = plt.subplots(1, 5, figsize=(17, 3.6))
     for ax, ch in zip(axes, CHANNELS):
