@@ -22,7 +22,7 @@ from gaitsae.data.phantom.curves import stance_curves, stance_time_s
 from gaitsae.data.phantom.population import (
     GRAVITY, SPEED_NAN_FRACTION, UNKNOWN_DEMOGRAPHICS_FRACTION, sample_population,
 )
-from gaitsae.data.phantom.writer import write_metadata, write_signal, write_table, write_walking_speed
+from gaitsae.data.phantom.writer import write_metadata, write_signal, write_walking_speed
 from gaitsae.data.reader import MARKER_FILE
 from gaitsae.errors import GaitsaeError
 from gaitsae.fsio import write_text
