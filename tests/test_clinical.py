@@ -19,6 +19,7 @@ from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.errors import DataError
 from gaitsae.estimator import GaitSAE
+from tests.csvedit import edit, with_cell
 
 
 def _latents(n_subjects=30, per_subject=8, n_latents=12, seed=0):
@@ -126,8 +127,7 @@ def test_explain__a_feature_shifted_in_one_class_is_that_class_top_feature():
 # -- the commands ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
-    """A phantom with GaitRec controls and patients (in its TRAIN_BALANCED split, class K has no
-    session: the missing-class case) and a tiny topk run trained on it."""
+    """A phantom with GaitRec controls and patients and a tiny topk run trained on it."""
     data = tmp_path_factory.mktemp("clinic")
     write_phantom(data, n_subjects=4, seed=3, with_patients=True, n_patients=40, progress=False)
     run = tmp_path_factory.mktemp("clinic_run")
@@ -174,14 +174,37 @@ def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
     assert (out / "classification.png").stat().st_size > 0 and list(out.glob("class_*.png"))
 
 
+def _gaitrec_copy(data, tmp_path, column, new_value, where_label):
+    """A copy of the phantom's gaitrec/ PRO files and tables with `column` set to `new_value` on
+    the metadata rows of class `where_label`."""
+    copy = tmp_path / "data"
+    copy.mkdir()
+    for f in (data / "gaitrec").iterdir():
+        if "_RAW_" not in f.name:
+            shutil.copy(f, copy / f.name)
+
+    def change(lines):
+        header = lines[0].split(",")
+        label, target = header.index("CLASS_LABEL"), header.index(column)
+        for i, line in enumerate(lines[1:], start=1):
+            if line and line.split(",")[label] == where_label:
+                lines = with_cell(lines, i, target, new_value)
+        return lines
+
+    edit(copy / "GRF_metadata.csv", change)
+    return copy
+
+
 @pytest.mark.parametrize("case", ["no_reference", "missing_class", "empty_filter", "channels"])
-def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tiny_patients_dir, tmp_path, capsys):
+def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tmp_path, capsys):
     data, run = clinic
     args, expect = ["--data", str(data)], ""
-    if case == "no_reference":  # GaitRec patients only, no controls anywhere
-        args, expect = ["--data", str(tiny_patients_dir / "gaitrec")], "no healthy reference"
-    elif case == "missing_class":
-        expect = "class K has no session in the training split"
+    if case == "no_reference":  # the controls relabelled as hip patients: no healthy stance anywhere
+        copy = _gaitrec_copy(data, tmp_path, "CLASS_LABEL", "H", "HC")
+        args, expect = ["--data", str(copy)], "no healthy reference"
+    elif case == "missing_class":  # no K session in TRAIN_BALANCED
+        copy = _gaitrec_copy(data, tmp_path, "TRAIN_BALANCED", "0", "K")
+        args, expect = ["--data", str(copy)], "class K has no session in the training split"
     elif case == "empty_filter":
         args, expect = args + ["--reference", "age_years > 500"], "matches no stance"
     else:
