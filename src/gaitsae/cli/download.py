@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gaitsae.data.download import API_ENV, COLLECTIONS, download
+from gaitsae.cli.options import add_overwrite_option
+from gaitsae.data.download import API_ENV, COLLECTIONS
 
 
 def add_parser(sub) -> None:
@@ -15,10 +16,17 @@ def add_parser(sub) -> None:
     p.add_argument("--to", required=True, help="target directory")
     p.add_argument("--only", default=None, help="shell pattern of file names to fetch, e.g. 'GRF_F_V_*'")
     p.add_argument("--api-url", default=None, help=f"figshare API base URL (default: ${API_ENV} or the public API)")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    files = download(args.dataset, args.to, api_url=args.api_url, only=args.only)
+    from gaitsae import outdir
+    from gaitsae.data.download import download
+
+    # An earlier download into the same directory is continued (its partial files resumed).
+    earlier = (outdir.read_marker(args.to) or {}).get("kind") == "download"
+    with outdir.filling(args.to, "download", overwrite=args.overwrite, trusted=earlier):
+        files = download(args.dataset, args.to, api_url=args.api_url, only=args.only)
     print(f"{args.dataset}: {len(files)} files in {args.to}")
     return 0

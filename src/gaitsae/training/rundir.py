@@ -6,12 +6,14 @@
     history.csv            loss terms per epoch (train_* and val_*)
     split.csv              subject → train / val / test
     metrics.json           test-split metrics
+    data.json              the data directory (absolute) and a digest of the files trained on
     checkpoint/            the last training checkpoint (for --resume)
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,13 +24,16 @@ from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
 from gaitsae import __version__
-from gaitsae.errors import CheckpointError, ConfigError
+from gaitsae import outdir
+from gaitsae.data.reader import data_digest
+from gaitsae.errors import CheckpointError, ConfigError, DataError
 from gaitsae.features import FeatureTransform
 from gaitsae.fsio import atomic_path, write_json, write_text
 from gaitsae.models import GaitModel, build_model
-from gaitsae.training.config import RunConfig, load_config, save_config
+from gaitsae.training.config import RunConfig, load_config, replace, save_config
 
 REQUIRED = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
+DATA_FILE = "data.json"
 
 
 def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig) -> None:
@@ -50,6 +55,8 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
              split: pd.DataFrame | None = None, metrics: dict | None = None) -> None:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    config = replace(config, data={"path": absolute_paths(config.data.path)})
+    write_json(path / DATA_FILE, data_record(config))
     save_config(config, path / "config.toml")
     save_model(path, model, transform.n_features_, config)
     save_transform(path, transform)
@@ -59,6 +66,8 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
         write_text(path / "split.csv", split.to_csv(index=False))
     if metrics is not None:
         write_json(path / "metrics.json", metrics)
+    written = (*REQUIRED, DATA_FILE, "history.csv", "split.csv", "metrics.json", "checkpoint")
+    outdir.record(path, "run", [name for name in written if (path / name).exists()])
 
 
 def _read_json(path: Path) -> dict:
@@ -109,3 +118,43 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
 def read_metrics(path) -> dict:
     return _read_json(Path(path) / "metrics.json")
 
+
+
+def absolute_paths(paths: str) -> str:
+    """data.path with each comma-separated directory absolute and resolved, so a run means the
+    same data from any working directory."""
+    return ",".join(str(Path(p).resolve()) for p in paths.split(",")) if paths else paths
+
+
+def data_record(config: RunConfig) -> dict:
+    """What data.json holds: the data path and the digest of its files (None if unreadable)."""
+    d = config.data
+    try:
+        digest = data_digest(d.path.split(","), d.channels, d.sides) if d.path else None
+    except DataError:
+        digest = None
+    return {"path": d.path, "channels": list(d.channels), "sides": list(d.sides), "digest": digest}
+
+
+def run_data(path, config: RunConfig) -> str:
+    """The run's data.path, refused when the files found there are not the ones it trained on."""
+    path = Path(path)
+    data = config.data.path
+    if not data:
+        raise CheckpointError(f"{path / 'config.toml'}: no data.path; pass --data DIR")
+    if not all(Path(p).is_absolute() for p in data.split(",")):
+        print(f"warning: {path / 'config.toml'}: data.path {data!r} is relative; reading it from {Path.cwd()}",
+              file=sys.stderr)
+    recorded = _read_json(path / DATA_FILE).get("digest") if (path / DATA_FILE).is_file() else None
+    if recorded is None:
+        print(f"warning: {path}: no data digest recorded; cannot check that {data} is the training data",
+              file=sys.stderr)
+        return data
+    try:
+        found = data_digest(data.split(","), config.data.channels, config.data.sides)
+    except DataError as exc:
+        raise DataError(f"{path} was trained on {data}, which cannot be read now ({exc}); pass --data DIR") from None
+    if found != recorded:
+        raise DataError(f"{data}: not the data {path} was trained on (the files' content differs); "
+                        f"pass --data {data} to use it anyway")
+    return data
