@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from gaitsae.errors import OutputError
-from gaitsae.fsio import write_json
+from gaitsae.fsio import UMASK, write_json
 
 MARKER = ".gaitsae"
 
@@ -126,36 +126,57 @@ def _exchange(a: Path, b: Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(directory, kind: str, overwrite: bool = False, own_ok: bool = True) -> Iterator[Path]:
-    """Yield where to build `directory` as a whole: the directory itself when it is new or empty,
-    else (own output of this kind with own_ok, or --overwrite) a temporary sibling that replaces
-    it by one rename on success and is removed on failure."""
+def replacing(directory, kind: str, overwrite: bool = False, own_ok: bool = True,
+              resumable: bool = False) -> Iterator[Path]:
+    """Yield where to build `directory` as a whole: a temporary sibling that replaces it by one
+    rename on success and is removed on failure. An existing non-empty directory must be gaitsae's
+    own output of this kind (with own_ok) unless overwrite. resumable: a new directory is written
+    in place, so what a killed command left there (a checkpoint) can be continued."""
     directory = Path(directory)
     with lock(directory):
-        if not _check_kind(directory) or not _entries(directory):
-            directory.mkdir(parents=True, exist_ok=True)
-            record(directory, kind, [])
-            try:
-                yield directory
-            finally:
-                with contextlib.suppress(OutputError):  # an unwritable marker must not hide the real error
-                    record(directory, kind, _entries(directory))
-            return
-        marker = read_marker(directory)
-        if not overwrite:
+        exists = _check_kind(directory) and bool(_entries(directory))
+        marker = read_marker(directory) if exists else None
+        if exists and not overwrite:
             if marker is None or foreign(directory):
                 _refuse_foreign(directory, foreign(directory))
             if marker.get("kind") != kind or not own_ok:
                 raise OutputError(f"{directory}: holds a gaitsae {marker.get('kind')}; pass --overwrite to replace it"
                                   + (" or --resume to continue it" if kind == "run" else ""))
-        build = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
+        if resumable and not exists:
+            yield from _in_place(directory, kind)
+            return
+        try:
+            build = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
+            os.chmod(build, 0o777 & ~UMASK)  # mkdtemp makes it private; give the usual mode
+        except OSError as exc:
+            raise OutputError(f"{directory.parent}: cannot write ({exc.strerror})") from None
         try:
             record(build, kind, [])
             yield build
             record(build, kind, _entries(build))
-            _exchange(build, directory)
+            if directory.exists():
+                _exchange(build, directory)
+            else:
+                os.rename(build, directory)
+        except OutputError as exc:  # name the place the user asked for, not our temporary one
+            raise OutputError(str(exc).replace(str(build), str(directory))) from None
         finally:
             shutil.rmtree(build, ignore_errors=True)  # the new tree on failure, the old one after the swap
+
+
+def _in_place(directory: Path, kind: str) -> Iterator[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    record(directory, kind, [])
+    try:
+        yield directory
+    except Exception:
+        if not any(p.is_file() for p in directory.rglob("*") if p.name != MARKER):
+            shutil.rmtree(directory, ignore_errors=True)  # nothing worth keeping: leave no trace
+        raise
+    finally:
+        if directory.exists():
+            with contextlib.suppress(OutputError):  # an unwritable marker must not hide the real error
+                record(directory, kind, _entries(directory))
 
 
 @contextlib.contextmanager

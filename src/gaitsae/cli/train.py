@@ -66,7 +66,7 @@ def run(args) -> int:
     # A resumed run continues in place (its checkpoint is checked against this config and data);
     # a new run is refused on a non-empty directory, and --overwrite builds it beside the old one.
     claim = (outdir.filling(out, "run", trusted=True) if args.resume else
-             outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False))
+             outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False, resumable=True))
     with claim as where:
         est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=where, resume=args.resume)
     m = est.metrics_

@@ -11,18 +11,17 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as to_bytes
 
 from gaitsae.errors import CheckpointError
-from gaitsae.fsio import atomic_path
+from gaitsae.fsio import write_bytes
 
 FILE = "checkpoint.safetensors"
 
 
 def save(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"state": json.dumps(state)})
+    write_bytes(path, to_bytes(tensors, metadata={"state": json.dumps(state)}))  # a full disk: one clear error
 
 
 def _open(path: Path, with_tensors: bool) -> tuple[dict[str, torch.Tensor], dict]:

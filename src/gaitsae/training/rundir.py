@@ -19,16 +19,16 @@ from pathlib import Path
 import pandas as pd
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
-from safetensors.numpy import save_file as save_numpy
+from safetensors.numpy import save as numpy_bytes
 from safetensors.torch import load_file as load_torch
-from safetensors.torch import save_file as save_torch
+from safetensors.torch import save as torch_bytes
 
 from gaitsae import __version__
 from gaitsae import outdir
 from gaitsae.data.reader import data_digest
 from gaitsae.errors import CheckpointError, ConfigError, DataError
 from gaitsae.features import FeatureTransform
-from gaitsae.fsio import atomic_path, write_json, write_text
+from gaitsae.fsio import write_bytes, write_json, write_text
 from gaitsae.models import GaitModel, build_model
 from gaitsae.training.config import RunConfig, load_config, replace, save_config
 
@@ -38,16 +38,14 @@ DATA_FILE = "data.json"
 
 def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path / "model.safetensors") as tmp:
-        save_torch(state, str(tmp))
+    write_bytes(path / "model.safetensors", torch_bytes(state))  # our write: a full disk is one clear error
     write_json(path / "model.json", {"name": config.model_name, "n_inputs": n_inputs,
                                      "config": config.model_params(), "gaitsae_version": __version__})
 
 
 def save_transform(path: Path, transform: FeatureTransform) -> None:
     arrays, info = transform.state_dict()
-    with atomic_path(path / "transform.safetensors") as tmp:
-        save_numpy(arrays, str(tmp))
+    write_bytes(path / "transform.safetensors", numpy_bytes(arrays))
     write_json(path / "transform.json", info)
 
 
