@@ -186,7 +186,8 @@ def filling(directory, kind: str, overwrite: bool = False, trusted: bool = False
     that loads). The marker then lists what this command added."""
     directory = Path(directory)
     with lock(directory):
-        before = _entries(directory) if _check_kind(directory) else set()
+        existed = _check_kind(directory)
+        before = _entries(directory) if existed else set()
         theirs = set() if trusted else set(foreign(directory)) if before else set()
         if theirs and not overwrite:
             _refuse_foreign(directory, sorted(theirs))
@@ -197,5 +198,8 @@ def filling(directory, kind: str, overwrite: bool = False, trusted: bool = False
         try:
             yield directory
         finally:
-            with contextlib.suppress(OutputError):  # an unwritable marker must not hide the real error
-                record(directory, kind, _entries(directory) - theirs)
+            if not existed and not _entries(directory):
+                shutil.rmtree(directory, ignore_errors=True)  # created for nothing: leave no trace
+            else:
+                with contextlib.suppress(OutputError):  # an unwritable marker must not hide the real error
+                    record(directory, kind, _entries(directory) - theirs)
