@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -23,10 +24,9 @@ from gaitsae.training.rundir import load_run
 GAITSAE = [sys.executable, "-m", "gaitsae"]
 
 
-def gaitsae(*argv, cwd=None, env=None, timeout=300):
+def gaitsae(*argv):
     """Run the real CLI in a fresh process (as a user would)."""
-    return subprocess.run([*GAITSAE, *map(str, argv)], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=timeout)
+    return subprocess.run([*GAITSAE, *map(str, argv)], capture_output=True, text=True, timeout=300)
 
 
 def one_line_error(proc_or_err: str, part: str) -> None:
@@ -98,43 +98,44 @@ def test_train__an_existing_run_is_replaced_only_with_overwrite(tiny_phantom_dir
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary sibling, no lock left
 
 
+@pytest.fixture(scope="module")
+def shared_run(tiny_phantom_dir, tmp_path_factory) -> Path:
+    """One trained run (read-only) for the commands that read a run."""
+    run = tmp_path_factory.mktemp("shared") / "run"
+    assert train(tiny_phantom_dir, run) == 0
+    return run
+
+
+def out_argv(command, target: Path, data: Path, run: Path) -> list[str]:
+    """`command` writing to `target` (its --out or --to)."""
+    return {"train": ["train", "--data", str(data), "--out", str(target), "--epochs", "1"],
+            "phantom": ["phantom", "--out", str(target)],
+            "analyze": ["analyze", str(run), "--out", str(target)],
+            "compare": ["compare", str(run), "--out", str(target)],
+            "demo": ["demo", "--out", str(target)],
+            "download": ["download", "gutenberg", "--to", str(target), "--api-url", "http://127.0.0.1:9"]}[command]
+
+
 @pytest.mark.parametrize("command", ["train", "phantom", "analyze", "compare", "demo", "download"])
-def test_cli__out_naming_a_file_is_one_line(tiny_phantom_dir, tmp_path, command, capsys):
+def test_cli__out_naming_a_file_is_one_line(tiny_phantom_dir, shared_run, tmp_path, command, capsys):
     target = tmp_path / "a_file"
     target.write_text("keep me")
-    argv = {"train": ["train", "--data", str(tiny_phantom_dir), "--out", str(target), "--epochs", "1"],
-            "phantom": ["phantom", "--out", str(target)],
-            "demo": ["demo", "--out", str(target)],
-            "download": ["download", "gutenberg", "--to", str(target)]}
-    if command in ("analyze", "compare"):
-        run = tmp_path / "run"
-        assert train(tiny_phantom_dir, run) == 0
-        capsys.readouterr()
-        argv[command] = [command, str(run), "--out", str(target)]
-    assert main(argv[command]) == 2
+    assert main(out_argv(command, target, tiny_phantom_dir, shared_run)) == 2
     one_line_error(capsys.readouterr().err, "a_file: exists and is not a directory")
     assert target.read_text() == "keep me"
 
 
 @pytest.mark.parametrize("command", ["analyze", "compare", "demo", "download"])
-def test_cli__report_and_download_directories_refuse_a_users_folder(tiny_phantom_dir, real_folder, tmp_path,
+def test_cli__report_and_download_directories_refuse_a_users_folder(tiny_phantom_dir, shared_run, real_folder,
                                                                      command, capsys):
     before = snapshot(real_folder)
-    argv = {"demo": ["demo", "--out", str(real_folder)],
-            "download": ["download", "gutenberg", "--to", str(real_folder), "--api-url", "http://127.0.0.1:9"]}
-    if command in ("analyze", "compare"):
-        run = tmp_path / "run"
-        assert train(tiny_phantom_dir, run) == 0
-        capsys.readouterr()
-        argv[command] = [command, str(run), "--out", str(real_folder)]
-    assert main(argv[command]) == 2
+    assert main(out_argv(command, real_folder, tiny_phantom_dir, shared_run)) == 2
     one_line_error(capsys.readouterr().err, "holds files gaitsae did not write")
     assert snapshot(real_folder) == before
 
 
-def test_encode__refuses_a_foreign_file_rewrites_its_own_and_refuses_a_directory(tiny_phantom_dir, tmp_path, capsys):
-    run = tmp_path / "run"
-    assert train(tiny_phantom_dir, run) == 0
+def test_encode__refuses_a_foreign_file_rewrites_its_own_and_refuses_a_directory(shared_run, tmp_path, capsys):
+    run = shared_run
     out = tmp_path / "latents.parquet"
     assert main(["encode", str(run), "--out", str(out)]) == 0
     assert main(["encode", str(run), "--out", str(out)]) == 0  # its own output
@@ -213,31 +214,29 @@ def test_train__a_kill_during_overwrite_leaves_the_old_run_intact(tiny_phantom_d
 
 # -- 2. paths that mean one thing ------------------------------------------------------------------
 
-def test_run__records_absolute_data_and_refuses_changed_data_from_another_directory(tmp_path):
+def test_run__records_absolute_data_and_refuses_changed_data_from_another_directory(tmp_path, monkeypatch, capsys):
     here, there = tmp_path / "here", tmp_path / "there"
     write_phantom(here / "data", n_subjects=6, seed=1, progress=False)
     write_phantom(there / "data", n_subjects=3, seed=2, progress=False)  # a different dataset, same relative path
-    env = {**os.environ, "GAITSAE_CACHE_DIR": str(tmp_path / "cache")}
-    proc = gaitsae("train", "--data", "data", "--out", tmp_path / "run", "--epochs", "1", "--quiet", cwd=here, env=env)
-    assert proc.returncode == 0, proc.stderr
+    monkeypatch.chdir(here)
+    assert train("data", tmp_path / "run") == 0
     recorded = json.loads((tmp_path / "run" / "data.json").read_text())
     assert recorded["path"] == str((here / "data").resolve()) and len(recorded["digest"]) == 40
     # From another working directory the run still means its own data.
-    proc = gaitsae("encode", tmp_path / "run", "--out", "latents.parquet", cwd=there, env=env)
-    assert proc.returncode == 0, proc.stderr
-    import pandas as pd
+    monkeypatch.chdir(there)
+    assert main(["encode", str(tmp_path / "run"), "--out", "latents.parquet"]) == 0
     assert pd.read_parquet(there / "latents.parquet")["subject"].nunique() == 6
     # The data at the recorded path changed: refused unless --data says so.
     lines = (here / "data" / "GRF_metadata.csv").read_text().splitlines(keepends=True)
     (here / "data" / "GRF_metadata.csv").write_text("".join(lines[:-1]))
-    for command in (["encode", tmp_path / "run", "--out", "l2.parquet"], ["analyze", tmp_path / "run"],
-                    ["compare", tmp_path / "run", "--out", "cmp"]):
-        proc = gaitsae(*command, cwd=there, env=env)
-        assert proc.returncode == 2
-        one_line_error(proc.stderr, "not the data")
+    capsys.readouterr()
+    for command in (["encode", str(tmp_path / "run"), "--out", "l2.parquet"], ["analyze", str(tmp_path / "run")],
+                    ["compare", str(tmp_path / "run"), "--out", "cmp"]):
+        assert main(command) == 2
+        one_line_error(capsys.readouterr().err, "not the data")
     assert not (tmp_path / "run" / "analysis.json").exists() and not (there / "cmp").exists()
-    proc = gaitsae("encode", tmp_path / "run", "--data", "data", "--out", "l3.parquet", cwd=there, env=env)
-    assert proc.returncode == 0, proc.stderr
+    assert main(["encode", str(tmp_path / "run"), "--data", "data", "--out", "l3.parquet"]) == 0
+    assert pd.read_parquet(there / "l3.parquet")["subject"].nunique() == 3
 
 
 # -- 3. a full disk ----------------------------------------------------------------------------------
@@ -254,24 +253,20 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", str(mount)], check=True)
 
 
-def test_full_disk__train_phantom_encode_are_one_line_and_leave_nothing(tiny_phantom_dir, tmp_path, tiny_disk):
-    run = tmp_path / "run"
-    assert train(tiny_phantom_dir, run) == 0
+def test_full_disk__train_phantom_encode_are_one_line_and_leave_nothing(tiny_phantom_dir, shared_run, tiny_disk,
+                                                                        capsys):
+    run = shared_run
     for argv in (["train", "--data", tiny_phantom_dir, "--out", tiny_disk / "run", "--epochs", "1", "--quiet"],
                  ["phantom", "--out", tiny_disk / "ph", "--subjects", "3"],
                  ["encode", run, "--out", tiny_disk / "latents.parquet"]):
-        proc = gaitsae(*argv)
-        assert proc.returncode == 2, proc.stderr
-        one_line_error(proc.stderr.splitlines()[-1], "No space left on device")
-        assert "Traceback" not in proc.stderr
+        capsys.readouterr()
+        assert main([str(a) for a in argv]) == 2
+        one_line_error(capsys.readouterr().err.splitlines()[-1], "No space left on device")
         assert list(tiny_disk.iterdir()) == []  # nothing half-written, no temporary, no lock
 
 
-def test_dev_full__encode_refuses_a_device_as_out(tiny_phantom_dir, tmp_path, capsys):
-    run = tmp_path / "run"
-    assert train(tiny_phantom_dir, run) == 0
-    capsys.readouterr()
-    assert main(["encode", str(run), "--out", "/dev/full"]) == 2
+def test_dev_full__encode_refuses_a_device_as_out(shared_run, capsys):
+    assert main(["encode", str(shared_run), "--out", "/dev/full"]) == 2
     one_line_error(capsys.readouterr().err, "/dev/full: exists and is not a regular file")
 
 
