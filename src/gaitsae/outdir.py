@@ -165,12 +165,13 @@ def replacing(directory, kind: str, overwrite: bool = False, own_ok: bool = True
 
 
 def _in_place(directory: Path, kind: str) -> Iterator[Path]:
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     record(directory, kind, [])
     try:
         yield directory
     except Exception:
-        if not any(p.is_file() for p in directory.rglob("*") if p.name != MARKER):
+        if created and not any(p.is_file() for p in directory.rglob("*") if p.name != MARKER):
             shutil.rmtree(directory, ignore_errors=True)  # nothing worth keeping: leave no trace
         raise
     finally:
