@@ -55,7 +55,7 @@ def test_wrong_number_of_value_columns(phantom_copy):
 
 def test_ragged_row(phantom_copy):
     edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:5] + [l[5] + ",0.5"] + l[6:])
-    with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: malformed CSV .*line 6"):
+    with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: row 6 has 106 fields, the header has 105"):
         load_dataset(phantom_copy)
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gaitsae.data.dataset import GaitDataset
 
-READER_VERSION = 1  # bump when the reader's output changes, so old entries are not reused
+READER_VERSION = 2  # bump when the reader's output changes, so old entries are not reused
 CHUNK = 1 << 22
 
 
