@@ -143,3 +143,10 @@ def test_cli_download__dotdot_name_in_a_subprocess_has_no_traceback(server, tmp_
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "not a plain file name" in proc.stderr
+
+
+def test_download__to_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code = main(["download", "gaitrec", "--to", str(tmp_path / "file"), "--api-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "cannot use it as a directory" in err

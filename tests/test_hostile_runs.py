@@ -173,3 +173,15 @@ def test_tampered_checkpoint_tensors_are_refused_on_resume(run, tmp_path, capsys
     err = _fails(["train", "--data", str(data), "--out", str(run), "--epochs", "3", "--resume", "--quiet",
                   "--config", str(run / "config.toml")], capsys)
     assert "checkpoint.safetensors: tensors changed since the checkpoint was written" in err
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda i: i.pop("wavelet"), "transform.json: missing or malformed entry ('wavelet')"),
+    (lambda i: i.update(n_features="104"), "transform.json: n_features must be an integer"),
+    (lambda i: i.update(channels=["F_V", "F_V", "X"]), "transform.json: channels must be a non-empty list"),
+])
+def test_malformed_transform_json_names_it(run, tmp_path, capsys, edit, message):
+    run, data = run
+    _edit_json(run / "transform.json", edit)
+    assert message in _encode(run, data, tmp_path, capsys)
+

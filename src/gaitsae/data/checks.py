@@ -45,9 +45,10 @@ def implausible_curves(curves: np.ndarray, channels) -> list[tuple[str, str, np.
         low, high = lows[:, c], highs[:, c]
         finite = np.isfinite(low) & np.isfinite(high)
         lo, hi = CURVE_RANGES[ch]
+        beyond = finite & ((low < lo) | (high > hi))
         checks = [("NaN or inf in the PRO curve", ~finite),
                   ("all-zero PRO curve", (low == 0) & (high == 0)),
-                  (f"{ch} beyond the plausible range {lo:g}…{hi:g} {CHANNEL_UNITS[ch]}", finite & ((low < lo) | (high > hi)))]
+                  (f"{ch} beyond the plausible range {lo:g}…{hi:g} {CHANNEL_UNITS[ch]}", beyond)]
         for reason, mask in checks:
             mask = mask & ~seen
             if mask.any():

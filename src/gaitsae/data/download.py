@@ -258,7 +258,10 @@ def download(dataset: str, to, api_url: str | None = None, only: str | None = No
     `only` is a shell pattern on file names (e.g. "GRF_F_V_*").
     """
     to = Path(to)
-    to.mkdir(parents=True, exist_ok=True)
+    try:
+        to.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"--to {to}: cannot use it as a directory ({exc.strerror})") from None
     files = list_files(dataset, api_url)
     names = [safe_name(f.name, to) for f in files]
     twice = sorted({n for n in names if names.count(n) > 1})

@@ -135,11 +135,15 @@ class FeatureTransform:
             raise ConfigError(f"channels must be a non-empty list of distinct names from {list(CHANNELS)}, "
                               f"got {channels!r}")
         self.channels_ = tuple(channels)
-        self.n_features_ = int(info["n_features"])
+        if type(info["n_features"]) is not int:
+            raise ConfigError(f"n_features must be an integer, got {info['n_features']!r}")
+        self.n_features_ = info["n_features"]
         expected = len(channels) * sum(self._band_lengths())
         if self.n_features_ != expected:  # settings and size must describe the same features
             raise ConfigError(f"n_features is {self.n_features_}, but {self.domain} features ({self.wavelet}, "
                               f"level {self.level}, {self.mode}) of {len(channels)} channels have {expected}")
+        if set(arrays) != {"mean", "scale"}:
+            raise ValueError(f"expected the arrays mean and scale, found {sorted(arrays)}")
         self.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
         self.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
         if self.mean_.shape != (self.n_features_,) or self.scale_.shape != (self.n_features_,):

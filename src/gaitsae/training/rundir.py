@@ -130,11 +130,16 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
         raise CheckpointError(f"{path / 'model.json'}: model {info.get('name')!r} with {info.get('config')} does not "
                               f"match config.toml's model {config.model_name!r} with {config.model_params()}")
     try:
-        transform = FeatureTransform.from_state(load_numpy(str(path / "transform.safetensors")),
-                                                _read_json(path / "transform.json"))
+        arrays = load_numpy(str(path / "transform.safetensors"))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path / 'transform.safetensors'}: cannot load transform ({exc})") from None
+    try:
+        transform = FeatureTransform.from_state(arrays, _read_json(path / "transform.json"))
     except ConfigError as exc:
         raise CheckpointError(f"{path / 'transform.json'}: {exc}") from None
-    except (SafetensorError, OSError, KeyError, ValueError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path / 'transform.json'}: missing or malformed entry ({exc})") from None
+    except ValueError as exc:
         raise CheckpointError(f"{path / 'transform.safetensors'}: cannot load transform ({exc})") from None
     settings = {"domain": transform.domain, "wavelet": transform.wavelet, "level": transform.level,
                 "mode": transform.mode, "scaling": transform.scaling}
