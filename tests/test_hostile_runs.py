@@ -185,3 +185,11 @@ def test_malformed_transform_json_names_it(run, tmp_path, capsys, edit, message)
     _edit_json(run / "transform.json", edit)
     assert message in _encode(run, data, tmp_path, capsys)
 
+
+
+def test_n_latents_1e9_in_run_files_is_refused_before_allocating(run, tmp_path, capsys):
+    run, data = run
+    (run / "config.toml").write_text((run / "config.toml").read_text().replace("n_latents = 12", "n_latents = 1000000000"))
+    _edit_json(run / "model.json", lambda i: i["config"].update(n_latents=10**9))
+    err = _encode(run, data, tmp_path, capsys)
+    assert "config.toml: model.n_latents must be <= 16384" in err

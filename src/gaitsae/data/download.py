@@ -125,19 +125,19 @@ def safe_name(name, to: Path) -> str:
 
 def _articles(base: str, collection: int) -> list[int]:
     """Article IDs of a collection, page by page, stopping on a short or repeated page."""
-    ids, previous = [], None
+    ids, seen = [], set()
     for page in range(1, MAX_PAGES + 1):
         url = f"{base}/collections/{collection}/articles?page={page}&page_size={PAGE_SIZE}"
         batch = _get_json(url)
         if not isinstance(batch, list) or not all(isinstance(a, dict) and type(a.get("id")) is int for a in batch):
             raise DownloadError(f"{url}: unexpected listing of collection {collection} (not a list of articles)")
         page_ids = [a["id"] for a in batch]
-        if page_ids == previous:  # a server that ignores `page` would be paged forever
+        if page_ids and seen.issuperset(page_ids):  # a page seen before: a server ignoring `page`
             break
-        ids += [i for i in page_ids if i not in set(ids)]
+        ids += [i for i in page_ids if i not in seen]
+        seen.update(page_ids)
         if len(batch) < PAGE_SIZE:
             break
-        previous = page_ids
     else:
         raise DownloadError(f"{base}: the listing of collection {collection} goes on past {MAX_PAGES} pages "
                             f"of {PAGE_SIZE}; refusing to page further")
