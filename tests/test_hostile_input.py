@@ -3,21 +3,15 @@ errors naming file and row, implausible stances dropped and reported (docs/robus
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from gaitsae.cli import main
 from gaitsae.data import load_dataset
+from tests.clifail import fails
 from tests.csvedit import edit, read_lines, with_cell, write_lines
-
-
-def _fails(argv, capsys) -> str:
-    """The CLI exits 2 with exactly one line on stderr, which is returned."""
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 def _inspect(directory, capsys) -> str:
@@ -30,26 +24,26 @@ def test_wide_first_row_fails_before_allocating(phantom_copy, capsys):
     path = phantom_copy / "GRF_F_V_PRO_left.csv"
     edit(path, lambda lines: lines[:1] + [lines[1] + ",1" * 200_000] + lines[2:])
     assert path.stat().st_size > 400_000
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_F_V_PRO_left.csv: row 2 has 200105 fields, the header has 105" in err
 
 
 def test_wide_header_is_refused(phantom_copy, capsys):
     edit(phantom_copy / "GRF_F_AP_PRO_right.csv",
          lambda lines: [lines[0] + "".join(f",X{i}" for i in range(200_000))] + lines[1:])
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_F_AP_PRO_right.csv: row 1 (header) has 200105 fields; this file has at most 105" in err
 
 
 def test_trailing_comma_on_data_rows_is_named(phantom_copy, capsys):
     edit(phantom_copy / "GRF_F_ML_PRO_left.csv", lambda lines: lines[:1] + [x + "," if x else x for x in lines[1:]])
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_F_ML_PRO_left.csv: row 2 has 106 fields, the header has 105 (a trailing comma?)" in err
 
 
 def test_trailing_comma_on_the_header_is_named(phantom_copy, capsys):
     edit(phantom_copy / "GRF_F_ML_PRO_left.csv", lambda lines: [x + "," if x else x for x in lines])
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_F_ML_PRO_left.csv: row 1 (header) ends with a comma" in err
 
 
@@ -58,7 +52,7 @@ def test_latin1_byte_is_named_by_row_and_field(phantom_copy, capsys):
     lines = read_lines(path)
     lines[3] = lines[3].replace(",HC,", ",HC\udce9,", 1)  # surrogateescape → the single byte 0xE9
     write_lines(path, lines)
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_metadata.csv: row 4, field" in err and "byte 0xe9 is not UTF-8 text" in err
 
 
@@ -68,7 +62,7 @@ def test_ids_beyond_range_are_refused_not_wrapped(phantom_copy, capsys, column, 
     path = phantom_copy / "GRF_F_V_PRO_left.csv"
     col = read_lines(path)[0].split(",").index(column)
     edit(path, lambda lines: with_cell(lines, 2, col, value))
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert f"GRF_F_V_PRO_left.csv: row 3, column {column}: ID must be a whole number from 0 to 2^53" in err
 
 
@@ -78,7 +72,7 @@ def test_impossible_metadata_is_refused(phantom_copy, capsys, column, value):
     path = phantom_copy / "GRF_metadata.csv"
     col = read_lines(path)[0].split(",").index(column)
     edit(path, lambda lines: with_cell(lines, 2, col, value))
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert f"GRF_metadata.csv: row 3, column {column}:" in err and "is not plausible" in err
 
 
@@ -86,7 +80,7 @@ def test_impossible_walking_speed_is_refused(phantom_copy, capsys):
     path = phantom_copy / "GRF_walking_speed.csv"
     col = read_lines(path)[0].split(",").index("WALKING_SPEED")
     edit(path, lambda lines: with_cell(lines, 5, col, "-1.4"))
-    err = _fails(["inspect", str(phantom_copy)], capsys)
+    err = fails(["inspect", str(phantom_copy)], capsys)
     assert "GRF_walking_speed.csv: row 6, column WALKING_SPEED: -1.4 is not plausible" in err
 
 
@@ -134,7 +128,7 @@ def test_many_dropped_stances_are_one_report_line(phantom_copy):
 def test_no_plausible_stance_is_an_error(phantom_copy, capsys):
     edit(phantom_copy / "GRF_F_V_PRO_left.csv",  # newtons where BW is expected: every stance ~700x too large
          lambda lines: lines[:1] + [",".join(c.split(",")[:4] + ["700"] * 101) if c else c for c in lines[1:]])
-    err = _fails(["inspect", str(phantom_copy), "--sides", "left"], capsys)
+    err = fails(["inspect", str(phantom_copy), "--sides", "left"], capsys)
     assert "no stance is plausible" in err and "F_V beyond the plausible range" in err
 
 
@@ -143,16 +137,15 @@ def test_train_on_implausible_data_drops_and_trains_finite(phantom_copy, tmp_pat
     _set_curve(phantom_copy / "GRF_F_V_PRO_right.csv", 3, lambda v: v * 0)
     assert main(["train", "--data", str(phantom_copy), "--out", str(tmp_path / "run"), "--epochs", "2",
                  "--quiet"]) == 0
-    import json
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert np.isfinite(metrics["fvu"]) and all(np.isfinite(v) for v in metrics["r2_time"].values())
 
 
 def test_directory_given_twice_is_refused(tiny_phantom_dir, capsys):
-    err = _fails(["inspect", str(tiny_phantom_dir), str(tiny_phantom_dir)], capsys)
+    err = fails(["inspect", str(tiny_phantom_dir), str(tiny_phantom_dir)], capsys)
     assert "given twice" in err
 
 
 def test_directory_given_twice_through_another_path_is_refused(tiny_patients_dir, capsys):
-    err = _fails(["inspect", str(tiny_patients_dir), str(tiny_patients_dir / "gaitrec" / ".." / "gaitrec")], capsys)
+    err = fails(["inspect", str(tiny_patients_dir), str(tiny_patients_dir / "gaitrec" / ".." / "gaitrec")], capsys)
     assert "given twice" in err and "gaitrec" in err

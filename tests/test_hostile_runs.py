@@ -14,14 +14,7 @@ from safetensors.numpy import load_file, save_file
 from gaitsae.cli import main
 from gaitsae.errors import ConfigError
 from gaitsae.features import FeatureTransform
-
-
-def _fails(argv, capsys) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
+from tests.clifail import fails
 
 
 @pytest.mark.parametrize("section, key, value, message", [
@@ -41,7 +34,7 @@ def test_config_sizes_are_bounded_with_the_key_named(tiny_phantom_dir, tmp_path,
     config = {section: {**model, key: value}} if section == "model" else {section: {key: value}}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))  # NaN/Infinity are JSON extensions Python reads
-    err = _fails(["train", "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "run"), "--config", str(path)],
+    err = fails(["train", "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "run"), "--config", str(path)],
                  capsys)
     assert message in err and "config.json" in err
     assert not (tmp_path / "run").exists()
@@ -77,7 +70,7 @@ def run(trained_run, tmp_path):
 
 
 def _encode(run, data, tmp_path, capsys) -> str:
-    return _fails(["encode", str(run), "--data", str(data), "--out", str(tmp_path / "codes.parquet")], capsys)
+    return fails(["encode", str(run), "--data", str(data), "--out", str(tmp_path / "codes.parquet")], capsys)
 
 
 def _edit_json(path, fn):
@@ -170,7 +163,7 @@ def test_tampered_checkpoint_tensors_are_refused_on_resume(run, tmp_path, capsys
     name = next(k for k in tensors if k.startswith("model."))
     tensors[name] = (tensors[name] + 1).astype(tensors[name].dtype)
     save_file(tensors, str(path), metadata=metadata)
-    err = _fails(["train", "--data", str(data), "--out", str(run), "--epochs", "3", "--resume", "--quiet",
+    err = fails(["train", "--data", str(data), "--out", str(run), "--epochs", "3", "--resume", "--quiet",
                   "--config", str(run / "config.toml")], capsys)
     assert "checkpoint.safetensors: tensors changed since the checkpoint was written" in err
 

@@ -176,11 +176,8 @@ def list_files(dataset: str, api_url: str | None = None) -> list[RemoteFile]:
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 def _fetch(remote: RemoteFile, target: Path, progress: bool) -> None:
