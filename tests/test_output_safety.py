@@ -121,7 +121,7 @@ def test_cli__out_naming_a_file_is_one_line(tiny_phantom_dir, shared_run, tmp_pa
     target = tmp_path / "a_file"
     target.write_text("keep me")
     assert main(out_argv(command, target, tiny_phantom_dir, shared_run)) == 2
-    one_line_error(capsys.readouterr().err, "a_file: exists and is not a directory")
+    one_line_error(capsys.readouterr().err, "a_file: exists but is not a directory; cannot use it as a directory")
     assert target.read_text() == "keep me"
 
 

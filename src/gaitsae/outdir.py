@@ -57,7 +57,7 @@ def foreign(directory: Path) -> list[str]:
 def _check_kind(directory: Path) -> bool:
     """True if `directory` exists (as a directory); a file there is refused."""
     if directory.exists() and not directory.is_dir():
-        raise OutputError(f"{directory}: exists and is not a directory; give a directory path")
+        raise OutputError(f"{directory}: exists but is not a directory; cannot use it as a directory")
     return directory.exists()
 
 
@@ -201,6 +201,6 @@ def filling(directory, kind: str, overwrite: bool = False, trusted: bool = False
         finally:
             if not existed and not _entries(directory):
                 shutil.rmtree(directory, ignore_errors=True)  # created for nothing: leave no trace
-            else:
+            elif read_marker(directory) is not None or _entries(directory) - before:  # else: nothing to mark
                 with contextlib.suppress(OutputError):  # an unwritable marker must not hide the real error
                     record(directory, kind, _entries(directory) - theirs)
