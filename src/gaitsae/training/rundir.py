@@ -6,43 +6,74 @@
     history.csv            loss terms per epoch (train_* and val_*)
     split.csv              subject → train / val / test
     metrics.json           test-split metrics
+    data.json              the data directory (absolute) and a digest of the files trained on
     checkpoint/            the last training checkpoint (for --resume)
+    manifest.json          sha256 of the files above that load_run reads, taken at save time
+
+load_run checks the files against each other (config vs model.json vs weights, transform
+settings vs the model's input size) and then against the manifest, so an edited file (say
+transform.json's wavelet changed from db5 to db4, which no shape reveals) is refused by name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
-from safetensors.numpy import save_file as save_numpy
+from safetensors.numpy import save as numpy_bytes
 from safetensors.torch import load_file as load_torch
-from safetensors.torch import save_file as save_torch
+from safetensors.torch import save as torch_bytes
 
 from gaitsae import __version__
-from gaitsae.errors import CheckpointError, ConfigError
+from gaitsae import outdir
+from gaitsae.data.reader import data_digest
+from gaitsae.errors import CheckpointError, ConfigError, DataError
 from gaitsae.features import FeatureTransform
-from gaitsae.fsio import atomic_path, write_json, write_text
+from gaitsae.fsio import write_bytes, write_json, write_text
 from gaitsae.models import GaitModel, build_model
-from gaitsae.training.config import RunConfig, load_config, save_config
+from gaitsae.training.config import RunConfig, load_config, replace, save_config
 
-REQUIRED = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
+DIGESTED = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
+MANIFEST = "manifest.json"
+REQUIRED = (*DIGESTED, MANIFEST)
+DATA_FILE = "data.json"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def write_manifest(path: Path) -> None:
+    write_json(path / MANIFEST, {"sha256": {name: _sha256(path / name) for name in DIGESTED}})
+
+
+def check_manifest(path: Path) -> None:
+    """Every digested file is byte for byte what save_run wrote; else CheckpointError naming it."""
+    digests = _read_json(path / MANIFEST).get("sha256")
+    if not isinstance(digests, dict):
+        raise CheckpointError(f"{path / MANIFEST}: not a gaitsae run manifest (no sha256 table)")
+    for name in DIGESTED:
+        if digests.get(name) != _sha256(path / name):
+            raise CheckpointError(f"{path / name}: changed since the run was saved (its sha256 does not match "
+                                  f"{MANIFEST}); restore the file or train the run again")
 
 
 def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path / "model.safetensors") as tmp:
-        save_torch(state, str(tmp))
+    write_bytes(path / "model.safetensors", torch_bytes(state))  # our write: a full disk is one clear error
     write_json(path / "model.json", {"name": config.model_name, "n_inputs": n_inputs,
                                      "config": config.model_params(), "gaitsae_version": __version__})
 
 
 def save_transform(path: Path, transform: FeatureTransform) -> None:
     arrays, info = transform.state_dict()
-    with atomic_path(path / "transform.safetensors") as tmp:
-        save_numpy(arrays, str(tmp))
+    write_bytes(path / "transform.safetensors", numpy_bytes(arrays))
     write_json(path / "transform.json", info)
 
 
@@ -50,6 +81,8 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
              split: pd.DataFrame | None = None, metrics: dict | None = None) -> None:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    config = replace(config, data={"path": absolute_paths(config.data.path)})
+    write_json(path / DATA_FILE, data_record(config))
     save_config(config, path / "config.toml")
     save_model(path, model, transform.n_features_, config)
     save_transform(path, transform)
@@ -59,13 +92,31 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
         write_text(path / "split.csv", split.to_csv(index=False))
     if metrics is not None:
         write_json(path / "metrics.json", metrics)
+    write_manifest(path)
+    written = (*REQUIRED, DATA_FILE, "history.csv", "split.csv", "metrics.json", "checkpoint")
+    outdir.record(path, "run", [name for name in written if (path / name).exists()])
 
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
+        info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, found {type(info).__name__}")
+    return info
+
+
+def read_split(path) -> pd.DataFrame:
+    """split.csv (subject → train/val/test) of a run; a damaged file is a CheckpointError."""
+    path = Path(path) / "split.csv"
+    try:
+        split = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: unreadable ({str(exc).strip().splitlines()[-1]})") from None
+    if not {"subject", "split"} <= set(split.columns):
+        raise CheckpointError(f"{path}: expected columns subject and split, found {list(split.columns)[:5]}")
+    return split
 
 
 def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
@@ -83,10 +134,23 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
         raise CheckpointError(f"{path / 'model.json'}: model {info.get('name')!r} with {info.get('config')} does not "
                               f"match config.toml's model {config.model_name!r} with {config.model_params()}")
     try:
-        transform = FeatureTransform.from_state(load_numpy(str(path / "transform.safetensors")),
-                                                _read_json(path / "transform.json"))
-    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        arrays = load_numpy(str(path / "transform.safetensors"))
+    except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{path / 'transform.safetensors'}: cannot load transform ({exc})") from None
+    try:
+        transform = FeatureTransform.from_state(arrays, _read_json(path / "transform.json"))
+    except ConfigError as exc:
+        raise CheckpointError(f"{path / 'transform.json'}: {exc}") from None
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path / 'transform.json'}: missing or malformed entry ({exc})") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{path / 'transform.safetensors'}: cannot load transform ({exc})") from None
+    settings = {"domain": transform.domain, "wavelet": transform.wavelet, "level": transform.level,
+                "mode": transform.mode, "scaling": transform.scaling}
+    wanted = {k: getattr(config.features, k) for k in settings}
+    if settings != wanted or set(transform.channels_) != set(config.data.channels):
+        raise CheckpointError(f"{path / 'transform.json'}: features {settings} of channels {list(transform.channels_)} "
+                              f"do not match config.toml's {wanted} of {list(config.data.channels)}")
     if transform.n_features_ != info.get("n_inputs"):
         raise CheckpointError(f"{path / 'transform.json'}: {transform.n_features_} features, but model.json "
                               f"expects {info.get('n_inputs')}")
@@ -101,6 +165,7 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
         diff = sorted(set(expected.items()) ^ set(found.items()))[0]
         raise CheckpointError(f"{path / 'model.safetensors'}: weights do not match model.json "
                               f"(first difference: {diff[0]} {diff[1]})")
+    check_manifest(path)
     model.load_state_dict(state)
     model.eval()
     return config, model, transform
@@ -109,3 +174,43 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
 def read_metrics(path) -> dict:
     return _read_json(Path(path) / "metrics.json")
 
+
+
+def absolute_paths(paths: str) -> str:
+    """data.path with each comma-separated directory absolute and resolved, so a run means the
+    same data from any working directory."""
+    return ",".join(str(Path(p).resolve()) for p in paths.split(",")) if paths else paths
+
+
+def data_record(config: RunConfig) -> dict:
+    """What data.json holds: the data path and the digest of its files (None if unreadable)."""
+    d = config.data
+    try:
+        digest = data_digest(d.path.split(","), d.channels, d.sides) if d.path else None
+    except DataError:
+        digest = None
+    return {"path": d.path, "channels": list(d.channels), "sides": list(d.sides), "digest": digest}
+
+
+def run_data(path, config: RunConfig) -> str:
+    """The run's data.path, refused when the files found there are not the ones it trained on."""
+    path = Path(path)
+    data = config.data.path
+    if not data:
+        raise CheckpointError(f"{path / 'config.toml'}: no data.path; pass --data DIR")
+    if not all(Path(p).is_absolute() for p in data.split(",")):
+        print(f"warning: {path / 'config.toml'}: data.path {data!r} is relative; reading it from {Path.cwd()}",
+              file=sys.stderr)
+    recorded = _read_json(path / DATA_FILE).get("digest") if (path / DATA_FILE).is_file() else None
+    if recorded is None:
+        print(f"warning: {path}: no data digest recorded; cannot check that {data} is the training data",
+              file=sys.stderr)
+        return data
+    try:
+        found = data_digest(data.split(","), config.data.channels, config.data.sides)
+    except DataError as exc:
+        raise DataError(f"{path} was trained on {data}, which cannot be read now ({exc}); pass --data DIR") from None
+    if found != recorded:
+        raise DataError(f"{data}: not the data {path} was trained on (the files' content differs); "
+                        f"pass --data {data} to use it anyway")
+    return data
