@@ -230,3 +230,11 @@ def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_pa
     numbers = json.loads((run / "analysis.json").read_text())["clinical"]
     assert numbers["split"].startswith("GaitRec published (TRAIN /")
     assert {d["measure"] for d in numbers["detection"]} == {"index", "score"}
+
+
+def test_deviations_cli__refuses_to_replace_a_file_it_did_not_write(clinic, tmp_path, capsys):
+    data, run = clinic
+    out = tmp_path / "mine.parquet"
+    out.write_text("a user's file")
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 2
+    assert "not a gaitsae Parquet output" in capsys.readouterr().err and out.read_text() == "a user's file"

@@ -3,6 +3,8 @@ deviation from healthy walking (index on the GDI scale, abnormality score, featu
 
 from __future__ import annotations
 
+from gaitsae.cli.options import add_overwrite_option
+
 
 def add_reference_options(p) -> None:
     """Options `deviations` and `classify` share."""
@@ -23,7 +25,8 @@ def add_parser(sub) -> None:
                                    "score, z per feature (z_0 …) and per session the left − right asymmetry "
                                    "(asym_0 …). Reference subjects are scored with cross-fitting. See docs/clinical.md.")
     add_reference_options(p)
-    p.add_argument("--out", required=True, help="Parquet file to write")
+    p.add_argument("--out", required=True, help="Parquet file to write (new, or an earlier gaitsae Parquet output)")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
@@ -35,9 +38,16 @@ def check_folds(folds: int) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from gaitsae.cli.encode import _ours
     from gaitsae.clinical.pipeline import deviations, encode, write_parquet
+    from gaitsae.errors import OutputError
 
     check_folds(args.folds)
+    out = Path(args.out)
+    if out.is_file() and not args.overwrite and not _ours(out):
+        raise OutputError(f"{out}: exists and is not a gaitsae Parquet output; choose another --out or pass --overwrite")
     enc = encode(args.run, args.data)
     dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
     write_parquet(dev, args.out, enc.meanings)
