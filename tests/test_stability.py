@@ -72,7 +72,7 @@ def test_stability__random_directions_match_almost_nothing(base_run, tmp_path):
 def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path, capsys):
     half = np.arange(0, N_LATENTS, 2)
     small = derived_run(base_run, tmp_path / "small", half)
-    out = tmp_path / "out"
+    out = tmp_path  # beside `small`, where `gaitsae analyze` finds it
     assert main(["stability", str(base_run), str(small), "--out", str(out)]) == 0
     assert "matched at cosine >= 0.9: 100%" in capsys.readouterr().out
     doc = json.loads((out / "stability.json").read_text())
@@ -87,7 +87,13 @@ def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path,
     assert len((out / "stability_features.csv").read_text().splitlines()) == 1 + N_LATENTS + len(half)
     entry = S.stability_entry(small, out / "stability.json")
     assert entry["feature_stability_mean"] == 1.0 and entry["other_runs"] == ["base"]
-    assert S.stability_entry(tmp_path / "elsewhere") is None
+    assert S.stability_entry(base_run) is None  # nothing beside it covers it
+
+    assert main(["analyze", str(small), "--out", str(tmp_path / "report")]) == 0
+    analysis = json.loads((small / "analysis.json").read_text())
+    assert analysis["stability"]["share_0.9_mean"] == 1.0
+    assert analysis["stability"]["feature_stability"] == [1.0] * len(half)
+    assert "Stability across runs" in (tmp_path / "report" / "report.html").read_text()
 
 
 def test_stability__runs_without_a_shared_channel_are_refused(tmp_path, tiny_phantom_dir, capsys):
