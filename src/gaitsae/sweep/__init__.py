@@ -79,7 +79,7 @@ def run_sweep(spec, out, data: str | None = None, workers: int = 1, ray: str | N
     failures = {name: r for name, r in ran.items() if isinstance(r, str)}
 
     df = results.table(points, out, failures)
-    base = results.baselines(points, df, progress)
+    base = results.baselines(points, df, out)
     stab = results.stability_table(points, df, out)
     df = _with_stability(df, points, out)
     with atomic_path(out / "sweep.parquet") as tmp:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from gaitsae.sweep.point import dataset_of
 from gaitsae.sweep.spec import SEED, Point, point_name
+from gaitsae.training.config import config_to_dict
 
 STANCES_FOR_STABILITY = 5000  # stances encoded per seed group (activation correlations)
 
@@ -57,19 +58,39 @@ def table(points: list[Point], out: Path, failures: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def baselines(points: list[Point], df: pd.DataFrame, progress: bool = True) -> pd.DataFrame:
+def baselines(points: list[Point], df: pd.DataFrame, out: Path) -> pd.DataFrame:
     """PCA and dictionary learning + OMP on the first point's data, split and feature transform,
     at every (rounded) L0 the finished points reached; dictionary atoms = the most common
-    n_latents. Rows: method, k, n_atoms, fvu_time, fvu_features."""
+    n_latents. Rows: method, k, n_atoms, fvu_time, fvu_features. Kept in out/baselines.json and
+    reused by later runs of the sweep while the data, split, transform and atoms are the same."""
+    from gaitsae.fsio import write_json
+
+    columns = ["method", "k", "n_atoms", "fvu_time", "fvu_features"]
+    done = df[df["status"] == "done"]
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    config = points[0].config
+    n_atoms = int(done["model.n_latents"].mode().iloc[0])
+    key = {"data": config_to_dict(config)["data"], "features": config_to_dict(config)["features"],
+           "split": [config.training.val_fraction, config.training.test_fraction, config.training.seed],
+           "n_atoms": n_atoms}
+    cache = out / "baselines.json"
+    saved = json.loads(cache.read_text()) if cache.is_file() else {}
+    rows = saved.get("rows", []) if saved.get("key") == key else []
+    ks = sorted({max(round(v), 1) for v in done["l0"]})
+    missing = [k for k in ks if k not in {r["k"] for r in rows}]
+    if missing:
+        rows += _baseline_rows(config, missing, n_atoms)
+        write_json(cache, {"key": key, "rows": rows})
+    return pd.DataFrame([r for r in rows if r["k"] in ks], columns=columns).sort_values(["method", "k"])
+
+
+def _baseline_rows(config, ks: list[int], n_atoms: int) -> list[dict]:
     from gaitsae.analysis.baselines import fit_dictionary, omp_reconstruct
     from gaitsae.features import FeatureTransform
     from gaitsae.training import metrics as M
     from gaitsae.training.split import split_subjects
 
-    done = df[df["status"] == "done"]
-    if done.empty:
-        return pd.DataFrame(columns=["method", "k", "n_atoms", "fvu_time", "fvu_features"])
-    config = points[0].config
     ds = dataset_of(config)
     t, f = config.training, config.features
     split = split_subjects(ds.stances, t.val_fraction, t.test_fraction, t.seed)
@@ -77,20 +98,18 @@ def baselines(points: list[Point], df: pd.DataFrame, progress: bool = True) -> p
                                                                                       ds.channels)
     x_train, x_test = (transform.transform(ds.curves[split == s]) for s in ("train", "test"))
     curves = ds.curves[split == "test"]
-    n_atoms = int(done["model.n_latents"].mode().iloc[0])
-    ks = sorted({int(min(max(round(v), 1), x_train.shape[1])) for v in done["l0"]})
     atoms = fit_dictionary(x_train, n_atoms, seed=t.seed)
     rows = []
     for k in ks:
-        pca = _pca_reconstruct(x_train, x_test, k, t.seed) if k <= min(x_train.shape) else None
-        for method, x_hat, width in (("pca", pca, k), ("dictionary+omp", omp_reconstruct(atoms, x_test, k), n_atoms)):
-            if x_hat is None:
-                continue
+        candidates = [("dictionary+omp", omp_reconstruct(atoms, x_test, min(k, n_atoms)), n_atoms)]
+        if k <= min(x_train.shape):
+            candidates.append(("pca", _pca_reconstruct(x_train, x_test, k, t.seed), k))
+        for method, x_hat, width in candidates:
             recon = transform.inverse_transform(x_hat.astype(np.float32))
             rows.append({"method": method, "k": k, "n_atoms": width,
                          "fvu_time": fvu_time(M.r2_time(curves, recon, ds.channels)),
                          "fvu_features": M.fvu(x_test, x_hat)})
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _pca_reconstruct(x_train, x_test, k, seed):
