@@ -28,7 +28,8 @@ def run(args) -> int:
                        progress=not args.quiet)
     df = result.table
     done = df[df["status"] == "done"]
-    print(f"{len(done)} of {len(df)} points done ({len(result.ran)} run now, {len(result.skipped)} already finished) "
+    print(f"{len(done)} of {len(df)} points done ({len(result.ran)} run now in {result.train_seconds:.0f} s, "
+          f"{len(result.skipped)} already finished) "
           f"→ {Path(args.out) / 'sweep.parquet'}, {Path(args.out) / 'sweep.html'}")
     for _, row in result.stability.iterrows():
         print(f"  stability {row['group']}: {row['n_seeds']} seeds, features matched at cosine >= 0.9: "

@@ -10,6 +10,7 @@ DIR/sweep.html (frontier against PCA and dictionary learning + OMP, stability ac
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class SweepResult:
     stability: pd.DataFrame
     ran: dict  # point name → train_point's result (or the error text), for the points run now
     skipped: list[str]
+    train_seconds: float  # wall time of the training phase (the points run now)
 
 
 def _without_path(mapping: dict) -> dict:
@@ -70,12 +72,14 @@ def run_sweep(spec, out, data: str | None = None, workers: int = 1, ray: str | N
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "sweep.toml", Path(spec).read_text(encoding="utf-8"))  # the spec this folder came from
     ran: dict = {}
+    start = time.perf_counter()
     if todo and ray:
         from gaitsae.sweep.ray_runner import run_ray
         ran = run_ray(todo, ray, progress)
     elif todo:
         from gaitsae.sweep.local import run_local
         ran = run_local(todo, min(workers, len(todo)), progress)
+    train_seconds = time.perf_counter() - start
     failures = {name: r for name, r in ran.items() if isinstance(r, str)}
 
     df = results.table(points, out, failures)
@@ -90,7 +94,7 @@ def run_sweep(spec, out, data: str | None = None, workers: int = 1, ray: str | N
             if value not in grid.setdefault(key, []):
                 grid[key].append(value)
     write_text(out / "sweep.html", html.render(df, base, stab, grid, synthetic=_synthetic(df)))
-    result = SweepResult(points, df, base, stab, ran, skipped)
+    result = SweepResult(points, df, base, stab, ran, skipped, train_seconds)
     if failures:
         name, message = next(iter(failures.items()))
         raise SweepError(f"{len(failures)} of {len(points)} points failed (first: {name}: {message}); "
