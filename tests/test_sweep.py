@@ -117,6 +117,7 @@ def test_spec__model_keys_apply_to_the_models_that_have_them():
     ({"grid": {"model.k": 4}}, "grid key model.k must be a non-empty list"),
     ({"grid": {"model.k": [0]}}, "point k-0: model.k"),
     ({"training": {"epoch": 3}}, "unknown key training.epoch"),
+    ({"grid": {"training.seed": list(range(101)), "model.k": list(range(1, 101))}}, "the grid has 10100 points"),
 ])
 def test_spec__errors_name_the_key(spec, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):

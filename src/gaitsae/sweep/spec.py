@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from gaitsae.models import MODELS
 from gaitsae.training.config import SECTIONS, RunConfig, config_from_dict, config_to_dict
 
 SEED = "training.seed"
+MAX_POINTS = 10_000  # a mistyped grid is an error, not a month of training
 
 
 @dataclass
@@ -100,6 +102,9 @@ def parse_spec(mapping: dict, where: str = "spec", data: str | None = None) -> l
         raise ConfigError(f"{where}: grid model.name {bad[0]!r} is not a model (known: {', '.join(MODELS)})")
     for key in grid:
         _check_key(key, names, where)
+    size = math.prod(len(v) for v in grid.values())
+    if size > MAX_POINTS:
+        raise ConfigError(f"{where}: the grid has {size} points (at most {MAX_POINTS})")
     for key in base_model:
         if not any(key in _model_keys(m) for m in names):
             raise ConfigError(f"{where}: unknown key model.{key} (no model of the sweep has it)")
