@@ -25,6 +25,8 @@ SUBCOMMANDS = (
     "encode",
     "analyze",
     "compare",
+    "index",
+    "serve",
 )
 
 

@@ -99,12 +99,17 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     )
 
 
-def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
+def content_key(directory: Path, channels, sides) -> str:
+    """Digest of the files the reader reads for these channels and sides (the cache key)."""
     files = [directory / METADATA_FILE, directory / WALKING_SPEED_FILE, directory / MARKER_FILE]
     files += [directory / signal_file(ch, s) for s in sides for ch in channels]
+    return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+
+
+def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
     if not use_cache:
         return read_directory(directory, channels, sides)
-    key = stance_cache.content_key(files, extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+    key = content_key(directory, channels, sides)
     root = stance_cache.cache_root(cache_dir)
     hit = stance_cache.load(root, key)
     if hit is not None:
