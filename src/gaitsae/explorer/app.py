@@ -36,7 +36,7 @@ MAX_TEXT = 100
 MAX_LIMIT = 1000
 INTEGER = re.compile(r"[+-]?\d{1,9}")
 TEXT = re.compile(r"[A-Za-z0-9_:.\- ]{1,100}")  # IDs and labels, e.g. gutenberg:12, K_F: no quotes, slashes or ;
-NUMBER = re.compile(r"[+-]?(\d{1,12}(\.\d{0,12})?|\.\d{1,12})([eE][+-]?\d{1,3})?")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def _static_files() -> dict[str, tuple[Path, str]]:
@@ -70,7 +70,7 @@ def _integer(value: str, name: str, lo: int, hi: int, status: int = 400) -> int:
 
 
 def _number(value: str, name: str) -> float:
-    if not NUMBER.fullmatch(value or "") or not math.isfinite(float(value)):
+    if len(value) > 40 or not NUMBER.fullmatch(value) or not math.isfinite(float(value)):
         _bad(f"{name} must be a finite number, got {value[:MAX_TEXT]!r}")
     return float(value)
 
