@@ -4,7 +4,7 @@
 
 const X = Array.from({length: 101}, (_, i) => i);  // % of stance
 const FONT = {size: 13, family: "system-ui, sans-serif"};
-const CONFIG = {displaylogo: false, responsive: true};
+const CONFIG = {displaylogo: false, responsive: true, displayModeBar: "hover"};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -32,11 +32,15 @@ function section(title, ...children) {
 }
 
 function layout(xTitle, yTitle, extra) {
-  return Object.assign({
-    font: FONT, margin: {l: 64, r: 12, t: 30, b: 48}, height: 280, showlegend: true,
-    legend: {orientation: "h", y: -0.25, font: {size: 11}},
-    xaxis: {title: {text: xTitle}, zeroline: false}, yaxis: {title: {text: yTitle}, zeroline: false},
+  const stance = xTitle === "% stance";
+  const lay = Object.assign({
+    font: FONT, margin: {l: 70, r: 12, t: 34, b: 96}, height: 320, showlegend: true,
+    legend: {orientation: "h", x: 0, y: -0.3, yanchor: "top", font: {size: 12}},
+    xaxis: Object.assign({title: {text: xTitle}, zeroline: false}, stance ? {range: [0, 100], dtick: 20} : {}),
+    yaxis: {title: {text: yTitle}, zeroline: false},
   }, extra || {});
+  if (lay.title) lay.title = Object.assign({x: 0.01, xanchor: "left", font: {size: 13}}, lay.title);
+  return lay;
 }
 
 function plot(container, traces, lay, cls) {
@@ -152,7 +156,7 @@ async function feature(main, run, latent) {
     {x: X, y: d.effect.mean[i], mode: "lines", name: "mean stance", line: {color: "#888", dash: "dash"}},
     {x: X, y: d.effect.with_feature[i], mode: "lines", name: `+ ${fmt(d.effect.typical_activation)} × feature ${latent}`,
      line: {color: c.colour, width: 2.5}},
-  ], layout("% stance", yLabel(c), {title: {text: c.description, font: {size: 12}}})));
+  ], layout("% stance", yLabel(c), {title: {text: c.description}})));
   const h = d.histogram;
   if (h.n_active > 0) {
     const hs = section(`activations (${h.n_active} active, ${h.n_silent} silent stances)`);
@@ -189,7 +193,7 @@ async function stance(main, run, id) {
     ...band(d.norm.mean[i], d.norm.sd[i], "norm ± 2 SD"),
     {x: X, y: d.curves[i], mode: "lines", name: "this stance", line: {color: c.colour, width: 2.5}},
     {x: X, y: d.reconstruction[i], mode: "lines", name: "reconstruction", line: {color: "#222", width: 1.5, dash: "dash"}},
-  ], layout("% stance", yLabel(c), {title: {text: c.description, font: {size: 12}}})));
+  ], layout("% stance", yLabel(c), {title: {text: c.description}})));
   const feats = section(`active features (${d.features.length}) and their contributions (activation × direction, RMS per channel)`);
   feats.append(table([
     {key: "latent", title: "feature", link: r => featureLink(run, r.latent)},
@@ -200,7 +204,7 @@ async function stance(main, run, id) {
     const cg = el("div", {class: "grid"});
     feats.append(el("h3", {text: "contribution curves of the strongest features"}), cg);
     ch.forEach((c, i) => plot(cg, d.contributions.map(f => ({x: X, y: f.curves[i], mode: "lines", name: `feature ${f.latent}`})),
-      layout("% stance", `Δ ${yLabel(c)}`, {title: {text: c.name, font: {size: 12}}})));
+      layout("% stance", `Δ ${yLabel(c)}`, {title: {text: c.name}})));
   }
   main.append(feats);
   for (const extra of d.sections) main.append(extraSection(extra));
@@ -221,6 +225,7 @@ async function stance(main, run, id) {
       {key: "side", title: "side"}, {key: "class", title: "class"}, {key: "similarity", title: "cosine"},
       {key: "shared", title: "shared features", value: r => r.shared_features.join(", ")},
     ], a.neighbours));
+    out.dataset.leaveOut = a.leave_out;  // lets a test (or a user script) know which list is shown
   };
   akinSection.append(el("form", {class: "inline", on: {submit: e => { e.preventDefault(); load(); }}},
     el("label", {}, "k ", k), el("label", {}, leave, " leave out the same subject"), el("button", {type: "submit", text: "find"})), out);
@@ -252,7 +257,7 @@ async function subject(main, run, name) {
   const dash = {left: "solid", right: "dash"};
   ch.forEach((c, i) => plot(grid, [...band(d.norm.mean[i], d.norm.sd[i], "norm ± 2 SD"),
     ...sides.map(s => ({x: X, y: d.sides[s].mean[i], mode: "lines", name: `${s} mean`, line: {color: c.colour, width: 2, dash: dash[s]}}))],
-    layout("% stance", yLabel(c), {title: {text: c.description, font: {size: 12}}})));
+    layout("% stance", yLabel(c), {title: {text: c.description}})));
   main.append(section(`${d.n_sessions} sessions, ${d.stances.length} stances`, table([
     {key: "stance", title: "stance", link: r => stanceLink(run, r.stance)},
     {key: "session", title: "session"}, {key: "trial_id", title: "trial"}, {key: "side", title: "side"},
