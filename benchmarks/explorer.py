@@ -110,12 +110,15 @@ def speed(args) -> None:
     store = open_store(args.run, args.data)
     print(f"open store: {time.perf_counter() - start:.2f} s ({store.n_stances} stances × {store.n_latents} latents)")
     rng = np.random.default_rng(0)
-    times = []
+    times, cpu = [], []
     for stance in rng.integers(0, store.n_stances, 2000):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         neighbours(store, int(stance), K)
         times.append(time.perf_counter() - t)
-    print(f"neighbour query (k={K}, Python):        {_pct(times)}")
+        cpu.append(time.process_time() - c)
+    print(f"neighbour query (k={K}, Python), wall: {_pct(times)}")
+    print(f"neighbour query (k={K}, Python), CPU:  {_pct(cpu)}")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     latents_n, stances_n = store.n_latents, store.n_stances
     subjects = store.stances["subject"].unique()
     del store
@@ -168,6 +171,7 @@ def speed(args) -> None:
         for t in threads:
             t.join()
         wall = time.perf_counter() - wall
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"load: {args.clients} concurrent clients, {args.requests} requests in {wall:.1f} s "
               f"({args.requests / wall:.0f} req/s), errors: {len(errors)}")
         for name in names:

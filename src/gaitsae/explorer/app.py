@@ -113,7 +113,7 @@ class Explorer:
 
     def subject(self, request, store) -> str:
         name = _text(request.path_params["subject"], "subject")
-        if not (store.subjects == name).any():
+        if name not in store.by_subject:
             _bad(f"unknown subject {name!r}", 404)
         return name
 

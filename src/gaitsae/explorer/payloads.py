@@ -24,6 +24,15 @@ PERSON_COLUMNS = ("subject", "dataset", "sex", "age_years", "height_cm", "body_m
                   "class", "class_detailed", "affected_side")
 
 
+def _significant(a: np.ndarray) -> np.ndarray:
+    """Floats rounded to 6 significant digits, vectorised (short JSON, no per-value formatting)."""
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = 10.0 ** (5 - np.floor(np.log10(np.abs(a))))
+        out = np.round(a * scale) / scale
+    return np.where(np.isfinite(out), out, a)
+
+
 def clean(obj):
     """JSON-safe: numpy to Python, NaN/inf to None, floats to 6 significant digits."""
     if isinstance(obj, dict):
@@ -31,6 +40,12 @@ def clean(obj):
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f":
+            rounded = _significant(obj)
+            finite = np.isfinite(rounded)
+            return rounded.tolist() if finite.all() else np.where(finite, rounded, None).tolist()
+        if obj.dtype.kind in "iub":
+            return obj.tolist()
         return clean(obj.tolist())
     if isinstance(obj, (np.bool_, bool)):
         return bool(obj)
@@ -59,12 +74,28 @@ def run_summary(store) -> dict:
     return {"name": store.name, "model": m["model"], "n_stances": m["n_stances"], "n_subjects": m["n_subjects"],
             "n_latents": m["n_latents"], "synthetic": m["synthetic"], "reference": m["reference"],
             "n_reference": m["n_reference"], "metrics": m["metrics"], "channels": channel_info(store),
-            "classes": sorted(store.stances["class_label"].dropna().unique().tolist())
-            if "class_label" in store.stances else []}
+            "classes": store.classes}
 
 
 def features(store) -> dict:
-    return {"run": store.name, "features": records(store.features)}
+    return {"run": store.name, "features": _feature_rows(store)}
+
+
+def _correlation_rows(store) -> dict[int, list[dict]]:
+    """Each feature's metadata correlations as JSON rows, made once per store."""
+    if not hasattr(store, "correlation_rows"):
+        by = {j: [] for j in range(store.n_latents)}
+        for row in records(store.correlations):
+            by[row.pop("latent")].append(row)
+        store.correlation_rows = by
+    return store.correlation_rows
+
+
+def _feature_rows(store) -> list[dict]:
+    """The features table as JSON rows, made once per store."""
+    if not hasattr(store, "feature_rows"):
+        store.feature_rows = records(store.features)
+    return store.feature_rows
 
 
 def _unit_directions(store) -> np.ndarray:
@@ -88,12 +119,12 @@ def similar_features(store, latent: int, others) -> list[dict]:
             sims[latent] = -np.inf
         order = np.argsort(-sims)[:N_SIMILAR]
         out.append({"run": other.name, "features": [{"latent": int(j), "cosine": float(sims[j]),
-                                                     "type": other.features["type"].iloc[j]} for j in order]})
+                                                     "type": _feature_rows(other)[j]["type"]} for j in order]})
     return out
 
 
 def _stance_cards(store, idx, values) -> list[dict]:
-    rows = store.stances.iloc[idx]
+    rows = store.rows(idx, ["subject", "side"])
     return [{"stance": int(i), "value": float(v), "subject": s, "side": side, "curve": store.curves[i, 0]}
             for i, v, s, side in zip(idx, values, rows["subject"], rows["side"])]
 
@@ -101,42 +132,43 @@ def _stance_cards(store, idx, values) -> list[dict]:
 def feature(store, latent: int, others=()) -> dict:
     column = store.latents[:, latent]
     active = np.flatnonzero(np.abs(column) > store.threshold)
-    summary = records(store.features.iloc[[latent]])[0]
-    top = active[np.argsort(-column[active], kind="stable")][:N_TOP]
+    summary = _feature_rows(store)[latent]
+    values = column[active]
+    top = active[np.argpartition(-values, N_TOP - 1)[:N_TOP]] if len(active) > N_TOP else active
+    top = top[np.lexsort((top, -column[top]))]
     samples = []
-    if len(active):
-        order = active[np.argsort(column[active], kind="stable")]
-        picks = dict.fromkeys(order[min(int(q * len(order)), len(order) - 1)] for q in SAMPLE_QUANTILES)
-        samples = _stance_cards(store, list(picks), column[list(picks)])
+    if len(active):  # the stance at each quantile's rank (partial sort: linear time)
+        ranks = sorted({min(int(q * len(active)), len(active) - 1) for q in SAMPLE_QUANTILES})
+        picks = active[np.argpartition(values, ranks)[ranks]]
+        samples = _stance_cards(store, picks, column[picks])
     counts, edges = np.histogram(column[active], bins=40) if len(active) else (np.zeros(0), np.zeros(0))
     mean = store.arrays["mean"]
     typical = summary["typical_activation"] or 0.0
     effect = mean + typical * store.arrays["directions"][latent]
-    corr = store.correlations[store.correlations["latent"] == latent].drop(columns="latent")
     return clean({
         "run": run_summary(store), "latent": latent, "summary": summary,
         "effect": {"mean": mean, "with_feature": effect, "typical_activation": typical},
         "histogram": {"counts": counts, "edges": edges, "n_active": len(active), "n_silent": len(column) - len(active)},
         "top": _stance_cards(store, top, column[top]), "samples": samples,
-        "correlations": records(corr), "similar": similar_features(store, latent, others),
+        "correlations": _correlation_rows(store)[latent], "similar": similar_features(store, latent, others),
     })
 
 
 def stance(store, stance_id: int, sections=()) -> dict:
-    row = store.stances.iloc[stance_id]
+    row = store.rows(stance_id)
     latents = store.latents[stance_id]
     sae = store.sae()
     recon = sae.inverse_transform(latents[None])[0]
     directions = store.arrays["directions"]
     active = store.active(stance_id)
     contributions = latents[active, None, None] * directions[active]
-    features = [{"latent": int(j), "activation": float(latents[j]), "type": store.features["type"].iloc[j],
+    features = [{"latent": int(j), "activation": float(latents[j]), "type": _feature_rows(store)[j]["type"],
                  "rms": np.sqrt((c ** 2).mean(1))} for j, c in zip(active, contributions)]
     strongest = np.argsort(-np.sqrt((contributions ** 2).sum((1, 2))), kind="stable")[:N_CONTRIBUTIONS]
     extra = [s for s in (section(store, stance_id) for section in sections) if s]
     return clean({
-        "run": run_summary(store), "stance": stance_id, "metadata": row.to_dict(),
-        "error": records(store.errors.iloc[[stance_id]])[0],
+        "run": run_summary(store), "stance": stance_id, "metadata": row,
+        "error": {c: v[stance_id] for c, v in store.error_columns.items()},
         "curves": np.asarray(store.curves[stance_id]), "reconstruction": recon,
         "norm": {"mean": store.arrays["norm_mean"], "sd": store.arrays["norm_sd"], "reference": store.meta["reference"]},
         "features": features,
@@ -155,9 +187,9 @@ def akin(store, stance_id: int, k: int, leave_out: str) -> dict:
 
 
 def subject(store, name: str) -> dict:
-    rows = store.stances[store.stances["subject"] == name]
-    ids = rows["stance"].to_numpy()
-    person = {c: rows[c].iloc[0] for c in PERSON_COLUMNS if c in rows}
+    ids = store.by_subject[name]
+    rows = store.stances.iloc[ids]
+    person = {c: v[0] for c, v in store.rows(ids[:1], PERSON_COLUMNS).items()}
     sides = {}
     for side, part in rows.groupby("side"):
         curves = np.asarray(store.curves[part["stance"].to_numpy()])

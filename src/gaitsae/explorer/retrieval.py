@@ -26,9 +26,12 @@ def check_k(k) -> int:
 
 
 def top_k(unit: np.ndarray, query: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `unit` (row-normalised) most cosine-similar to `query`, best first: (indices, similarities)."""
+    """Rows of `unit` (row-normalised, best column-major) most cosine-similar to `query`, best first:
+    (indices, similarities). Only the query's nonzero latents are read: a sparse query costs k_active columns."""
     norm = np.linalg.norm(query)
-    sims = unit @ (query / norm if norm > 0 else query).astype(unit.dtype)
+    nonzero = np.flatnonzero(query)
+    q = (query[nonzero] / norm if norm > 0 else query[nonzero]).astype(unit.dtype)
+    sims = unit[:, nonzero] @ q if len(nonzero) else np.zeros(len(unit), dtype=unit.dtype)
     if exclude is not None:
         sims[exclude] = -np.inf
     k = min(k, int(np.isfinite(sims).sum()))
@@ -43,16 +46,14 @@ def _exclusion(store, stance: int, leave_out: str) -> np.ndarray:
     if leave_out not in LEAVE_OUT:
         raise GaitsaeError(f"leave_out must be one of {list(LEAVE_OUT)}, got {leave_out!r}")
     if leave_out == "subject":
-        return store.subjects == store.subjects[stance]
+        return store.by_subject[store.subjects[stance]]
     if leave_out == "trial":
-        return (store.trials == store.trials[stance]) & (store.subjects == store.subjects[stance])
+        return np.flatnonzero(store.trial_codes == store.trial_codes[stance])
     return np.array([stance])
 
 
 def _table(store, idx, sims, query_active: set[int]) -> pd.DataFrame:
-    rows = store.stances.iloc[idx][["stance", "subject", "session", "trial_id", "side"]].reset_index(drop=True)
-    if "class" in store.stances:
-        rows["class"] = store.stances["class"].to_numpy()[idx]
+    rows = pd.DataFrame(store.rows(idx, ["stance", "subject", "session", "trial_id", "side", "class"]))
     rows["similarity"] = sims.astype(float)
     rows["shared_features"] = [[int(j) for j in store.active(i) if int(j) in query_active] for i in idx]
     return rows

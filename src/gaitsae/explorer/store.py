@@ -237,21 +237,32 @@ class Store:
             self.features = pd.read_parquet(path / "features.parquet")
             self.correlations = pd.read_parquet(path / "correlations.parquet")
             self.errors = pd.read_parquet(path / "errors.parquet")
-            self.latents = np.load(path / "latents.npy", allow_pickle=False)
+            # column-major: a feature's column and a sparse query's few columns are contiguous reads
+            self.latents = np.asfortranarray(np.load(path / "latents.npy", allow_pickle=False))
             self.curves = np.load(path / "curves.npy", mmap_mode="r", allow_pickle=False)
             with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
                 self.arrays = {k: arrays[k] for k in arrays.files}
             long = pd.read_parquet(path / "latents.parquet")
         except (OSError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{path}: damaged feature store ({exc}); delete it to rebuild") from exc
+        # plain numpy object columns: row lookups (iloc) on Arrow-backed strings cost ~5 ms per column
+        self.stances = self.stances.astype({c: object for c in self.stances.columns
+                                            if not pd.api.types.is_numeric_dtype(self.stances[c])})
         self.path = path
         self.name = self.meta["run"]
         self.channels = tuple(self.meta["channels"])
         self.threshold = float(self.meta["active_threshold"])
         norms = np.linalg.norm(self.latents, axis=1, keepdims=True)
         self.unit = np.divide(self.latents, norms, out=np.zeros_like(self.latents), where=norms > 0)
-        self.subjects = self.stances["subject"].to_numpy()
-        self.trials = (self.stances["session"].astype(str) + "/" + self.stances["trial_id"].astype(str)).to_numpy()
+        self.columns = {c: self.stances[c].to_numpy() for c in self.stances.columns}  # fast row access
+        self.error_columns = {c: self.errors[c].to_numpy() for c in self.errors.columns}
+        self.subjects = self.columns["subject"]
+        self.subject_codes = pd.factorize(self.stances["subject"])[0]
+        self.trial_codes = pd.factorize(self.stances["subject"] + "/" + self.stances["session"] + "/"
+                                        + self.stances["trial_id"].astype(str))[0]
+        self.by_subject = self.stances.groupby("subject").indices  # subject → stance ids
+        self.classes = (sorted(self.stances["class_label"].dropna().unique().tolist())
+                        if "class_label" in self.stances else [])
         self._db = duckdb.connect(":memory:")
         for name, table in (("stances", self.stances), ("latents", long), ("errors", self.errors),
                             ("features", self.features)):
@@ -285,6 +296,10 @@ class Store:
 
                 self._sae = GaitSAE.load(self.meta["run_dir"], progress=False)
             return self._sae
+
+    def rows(self, ids, columns=None) -> dict[str, np.ndarray]:
+        """Columns of the stances table at stance ids, as arrays (cheaper than DataFrame.iloc per request)."""
+        return {c: self.columns[c][ids] for c in (columns or self.columns) if c in self.columns}
 
     def active(self, stance: int) -> np.ndarray:
         """Indices of the latents active on one stance, strongest first."""
