@@ -105,14 +105,17 @@ class Explorer:
             _bad(f"unknown run {name[:MAX_TEXT]!r} (served: {', '.join(self.stores)})", 404)
         return self.stores[name]
 
-    def latent(self, request, store) -> int:
-        return _integer(request.path_params["latent"], "feature", 0, store.n_latents - 1, status=404)
+    @staticmethod
+    def latent(store, value: str) -> int:
+        return _integer(value, "feature", 0, store.n_latents - 1, status=404)
 
-    def stance_id(self, request, store) -> int:
-        return _integer(request.path_params["stance"], "stance", 0, store.n_stances - 1, status=404)
+    @staticmethod
+    def stance_id(store, value: str) -> int:
+        return _integer(value, "stance", 0, store.n_stances - 1, status=404)
 
-    def subject(self, request, store) -> str:
-        name = _text(request.path_params["subject"], "subject")
+    @staticmethod
+    def subject(store, value: str) -> str:
+        name = _text(value, "subject")
         if name not in store.by_subject:
             _bad(f"unknown subject {name!r}", 404)
         return name
@@ -130,20 +133,16 @@ class Explorer:
     async def overview_page(self, request):
         return self.page("overview", title="gait explorer")
 
-    async def feature_page(self, request):
+    async def item_page(self, request):
+        """/runs/{run}/features/{latent}, …/stances/{stance}, …/subjects/{subject}."""
         store = self.store(request)
-        latent = self.latent(request, store)
-        return self.page("feature", title=f"feature {latent} · {store.name}", run=store.name, item=latent)
-
-    async def stance_page(self, request):
-        store = self.store(request)
-        stance = self.stance_id(request, store)
-        return self.page("stance", title=f"stance {stance} · {store.name}", run=store.name, item=stance)
-
-    async def subject_page(self, request):
-        store = self.store(request)
-        name = self.subject(request, store)
-        return self.page("subject", title=f"subject {name} · {store.name}", run=store.name, item=name)
+        kinds = {"features": ("feature", self.latent), "stances": ("stance", self.stance_id),
+                 "subjects": ("subject", self.subject)}
+        if request.path_params["kind"] not in kinds:
+            _bad("no such page", 404)
+        page, check = kinds[request.path_params["kind"]]
+        item = check(store, request.path_params["item"])
+        return self.page(page, title=f"{page} {item} · {store.name}", run=store.name, item=item)
 
     async def search_page(self, request):
         store = self.store(request)
@@ -165,15 +164,15 @@ class Explorer:
 
     def feature_api(self, request):
         store = self.store(request)
-        return JSONResponse(payloads.feature(store, self.latent(request, store), self.others(store)))
+        return JSONResponse(payloads.feature(store, self.latent(store, request.path_params["latent"]), self.others(store)))
 
     def stance_api(self, request):
         store = self.store(request)
-        return JSONResponse(payloads.stance(store, self.stance_id(request, store), self.sections))
+        return JSONResponse(payloads.stance(store, self.stance_id(store, request.path_params["stance"]), self.sections))
 
     def akin_api(self, request):
         store = self.store(request)
-        stance = self.stance_id(request, store)
+        stance = self.stance_id(store, request.path_params["stance"])
         q = request.query_params
         k = _integer(q.get("k", "10"), "k", 1, MAX_K)
         leave_out = _choice(q.get("leave_out", "stance"), "leave_out", LEAVE_OUT)
@@ -181,7 +180,7 @@ class Explorer:
 
     def subject_api(self, request):
         store = self.store(request)
-        return JSONResponse(payloads.subject(store, self.subject(request, store)))
+        return JSONResponse(payloads.subject(store, self.subject(store, request.path_params["subject"])))
 
     def search_api(self, request):
         store = self.store(request)
@@ -223,10 +222,8 @@ def create_app(stores, stance_sections=()) -> Starlette:
     ex = Explorer(stores, stance_sections)
     routes = [
         Route("/", ex.overview_page),
-        Route("/runs/{run}/features/{latent}", ex.feature_page),
-        Route("/runs/{run}/stances/{stance}", ex.stance_page),
-        Route("/runs/{run}/subjects/{subject}", ex.subject_page),
         Route("/runs/{run}/search", ex.search_page),
+        Route("/runs/{run}/{kind}/{item}", ex.item_page),
         Route("/static/{name}", ex.static_file),
         Route("/api/runs", ex.runs_api),
         Route("/api/runs/{run}/features", ex.features_api),
