@@ -27,6 +27,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 
 from gaitsae.estimator import GaitSAE
 from gaitsae.explorer.retrieval import neighbours
@@ -78,9 +79,10 @@ def quality(args) -> None:
     coefficients = est.transform_.transform(curves)
     pca = PCA(n_components=store.n_latents, random_state=0).fit(coefficients[train])
     s = store.stances[test]
-    subject = s["subject"].to_numpy()
-    trial = (s["subject"] + "/" + s["session"] + "/" + s["trial_id"].astype(str)).to_numpy()
-    label = s["class_label"].to_numpy() if "class_label" in s and s["class_label"].nunique() > 1 else None
+    # integer codes: comparing codes, not strings, keeps the 45k × 45k neighbour masks cheap
+    subject = pd.factorize(s["subject"])[0]
+    trial = pd.factorize(s["subject"] + "/" + s["session"] + "/" + s["trial_id"].astype(str))[0]
+    label = pd.factorize(s["class_label"])[0] if "class_label" in s and s["class_label"].nunique() > 1 else None
     print(f"{args.run}: {test.sum()} test stances of {len(set(subject))} subjects"
           f"{' (SYNTHETIC phantom)' if store.meta['synthetic'] else ''}; {K} nearest by cosine, own trial left out")
     print(f"chance: same subject {chance(subject, trial):.3f}"
@@ -95,6 +97,12 @@ def quality(args) -> None:
 def _pct(values) -> str:
     v = np.asarray(values) * 1000
     return f"p50 {np.percentile(v, 50):7.2f} ms  p99 {np.percentile(v, 99):7.2f} ms  (n={len(v)})"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to state cost per request apart from contention."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -165,15 +173,18 @@ def speed(args) -> None:
                         (results[name].append(dt) if r.status_code == 200 else errors.append((url, r.status_code)))
 
         threads = [threading.Thread(target=client, args=(plan[i::args.clients],)) for i in range(args.clients)]
+        cpu = _cpu_seconds(server.pid)
         wall = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - wall
+        cpu = _cpu_seconds(server.pid) - cpu
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"load: {args.clients} concurrent clients, {args.requests} requests in {wall:.1f} s "
-              f"({args.requests / wall:.0f} req/s), errors: {len(errors)}")
+              f"({args.requests / wall:.0f} req/s), errors: {len(errors)}; server CPU {1000 * cpu / args.requests:.1f} ms "
+              f"per request (all kinds)")
         for name in names:
             print(f"  {name:24s} {_pct(results[name])}")
         if errors:

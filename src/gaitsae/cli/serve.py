@@ -44,6 +44,8 @@ def run(args) -> int:
         raise GaitsaeError(f"--port must be from 1 to 65535, got {args.port}")
     _check_free(args.host, args.port)
     stores = [open_store(run, args.data) for run in args.runs]
+    for store in stores:
+        store.sae()  # load each model now, not on the first stance request
     app = create_app(stores)
     if args.host not in LOOPBACK:
         print(f"warning: serving on {args.host}: the data become visible to anyone on the network who can "
