@@ -6,9 +6,9 @@
 quality: for every test-split stance (subjects the model never saw), its 10 nearest stances by
 cosine among the other test stances, leaving out its own trial (both sides): the share from
 the same subject (person re-identification) and, where the data has classes, of the same class
-(HC, H, K, A, C). For the SAE's latents, PCA of the same dimension (fitted on the run's train
-split) and the raw scaled coefficients the models see. Chance: the share a random pick of other
-stances would give.
+(HC, H, K, A, C), also among the 10 nearest of other subjects only. For the SAE's latents, PCA
+of the same dimension (fitted on the run's train split) and the raw scaled coefficients the
+models see. Chance: the share a random pick of other stances would give.
 
 speed: store open time; neighbour query p50/p99 (gaitsae.explorer.retrieval.neighbours, k = 10,
 over 2,000 random stances); then `gaitsae serve RUN` in a subprocess on 127.0.0.1 and a bounded
@@ -43,28 +43,30 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def shares(vectors: np.ndarray, subject: np.ndarray, trial: np.ndarray, label: np.ndarray | None) -> dict:
-    """Mean share of each stance's K nearest (cosine, own trial left out) with its subject / label."""
+    """Mean share of each stance's K nearest (cosine, own trial left out) with its subject and label;
+    with labels also the share of the same label among the K nearest of other subjects."""
     unit = _unit(vectors)
-    same_subject, same_label = [], []
+    found = {"same_subject": [], "same_class": [], "same_class_other_subjects": []}
     for start in range(0, len(unit), 1024):
         stop = min(start + 1024, len(unit))
         sims = unit[start:stop] @ unit.T
         sims[trial[start:stop, None] == trial[None, :]] = -np.inf
         nn = np.argpartition(-sims, K, axis=1)[:, :K]
-        same_subject.append((subject[nn] == subject[start:stop, None]).mean(1))
+        found["same_subject"].append((subject[nn] == subject[start:stop, None]).mean(1))
         if label is not None:
-            same_label.append((label[nn] == label[start:stop, None]).mean(1))
-    out = {"same_subject": float(np.concatenate(same_subject).mean())}
-    if label is not None:
-        out["same_class"] = float(np.concatenate(same_label).mean())
-    return out
+            found["same_class"].append((label[nn] == label[start:stop, None]).mean(1))
+            sims[subject[start:stop, None] == subject[None, :]] = -np.inf
+            nn = np.argpartition(-sims, K, axis=1)[:, :K]
+            found["same_class_other_subjects"].append((label[nn] == label[start:stop, None]).mean(1))
+    return {k: float(np.concatenate(v).mean()) for k, v in found.items() if v}
 
 
 def chance(values: np.ndarray, trial: np.ndarray) -> float:
-    """Share of same-`values` stances among the others outside one's own trial, averaged over stances."""
+    """Share of same-`values` stances among the stances outside one's own `trial` group, averaged over
+    stances (`trial` may be subjects: a subject lies within one class)."""
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     _, t_inverse, t_counts = np.unique(trial, return_inverse=True, return_counts=True)
-    same = counts[inverse] - t_counts[t_inverse]  # a trial lies within one subject (and one class)
+    same = counts[inverse] - t_counts[t_inverse]  # each group lies within one value
     return float((same / (len(values) - t_counts[t_inverse])).mean())
 
 
@@ -86,12 +88,14 @@ def quality(args) -> None:
     print(f"{args.run}: {test.sum()} test stances of {len(set(subject))} subjects"
           f"{' (SYNTHETIC phantom)' if store.meta['synthetic'] else ''}; {K} nearest by cosine, own trial left out")
     print(f"chance: same subject {chance(subject, trial):.3f}"
-          + (f", same class {chance(label, trial):.3f}" if label is not None else ""))
+          + (f", same class {chance(label, trial):.3f}, same class among other subjects "
+             f"{chance(label, subject):.3f}" if label is not None else ""))
     for name, vectors in (("SAE latents", store.latents[test]), (f"PCA-{store.n_latents}", pca.transform(coefficients[test])),
                           (f"raw scaled coefficients ({coefficients.shape[1]})", coefficients[test])):
         r = shares(vectors, subject, trial, label)
         print(f"{name:36s} same subject {r['same_subject']:.3f}"
-              + (f"  same class {r['same_class']:.3f}" if "same_class" in r else ""))
+              + (f"  same class {r['same_class']:.3f}  same class, other subjects "
+                 f"{r['same_class_other_subjects']:.3f}" if "same_class" in r else ""))
 
 
 def _pct(values) -> str:
