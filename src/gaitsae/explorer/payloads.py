@@ -81,26 +81,35 @@ def features(store) -> dict:
     return {"run": store.name, "features": _feature_rows(store)}
 
 
+def _once(store, name: str, make):
+    """A per-store value computed on first use (stores are read-only, so it never goes stale)."""
+    if name not in store.cache:
+        store.cache[name] = make(store)
+    return store.cache[name]
+
+
 def _correlation_rows(store) -> dict[int, list[dict]]:
-    """Each feature's metadata correlations as JSON rows, made once per store."""
-    if not hasattr(store, "correlation_rows"):
+    """Each feature's metadata correlations as JSON rows."""
+    def make(store):
         by = {j: [] for j in range(store.n_latents)}
         for row in records(store.correlations):
             by[row.pop("latent")].append(row)
-        store.correlation_rows = by
-    return store.correlation_rows
+        return by
+    return _once(store, "correlation_rows", make)
 
 
 def _feature_rows(store) -> list[dict]:
-    """The features table as JSON rows, made once per store."""
-    if not hasattr(store, "feature_rows"):
-        store.feature_rows = records(store.features)
-    return store.feature_rows
+    """The features table as JSON rows."""
+    return _once(store, "feature_rows", lambda s: records(s.features))
 
 
 def _unit_directions(store) -> np.ndarray:
     """Directions [n_latents, n_channels * 101], each channel divided by its stance-to-stance SD
     (so BW and m count alike), then normalised: the vectors whose cosine is "decoder cosine"."""
+    return _once(store, "unit_directions", _make_unit_directions)
+
+
+def _make_unit_directions(store) -> np.ndarray:
     scale = np.sqrt((store.arrays["sd"] ** 2).mean(1))[None, :, None]
     flat = (store.arrays["directions"] / np.where(scale > 0, scale, 1)).reshape(len(store.arrays["directions"]), -1)
     norms = np.linalg.norm(flat, axis=1, keepdims=True)

@@ -271,6 +271,7 @@ class Store:
             self._db.unregister("incoming")
         self._sae = None
         self._lock = threading.Lock()
+        self.cache: dict = {}  # values derived on first use by the app (gaitsae.explorer.payloads)
 
     @property
     def n_stances(self) -> int:
