@@ -33,13 +33,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _activation_bars(store, stance):
+    active = store.active(stance)
+    return {"title": "activations (extra section)", "note": "from a stance_sections hook",
+            "bars": {"labels": [f"feature {j}" for j in active], "values": store.latents[stance, active].tolist()}}
+
+
 @pytest.fixture(scope="module")
 def server(explorer_runs):
     import uvicorn
 
     runs = os.environ.get("GAITSAE_EXPLORER_RUNS")
+    # the tiny test runs also exercise the stance page's extra-section hook (a bar chart)
+    sections = [] if runs else [_activation_bars]
     runs = runs.split(":") if runs else [explorer_runs["topk"], explorer_runs["sae"]]
-    app = create_app([open_store(r, progress=False) for r in runs])
+    app = create_app([open_store(r, progress=False) for r in runs], stance_sections=sections)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -124,6 +132,7 @@ def test_browser__overview_feature_stance_akin_subject(server, browser):
     page = _open(browser, click=cards[0])
     assert "/stances/" in browser.current_url
     _check(browser, page, "stance", 8)
+    assert "activations (extra section)" in page.text or os.environ.get("GAITSAE_EXPLORER_RUNS")
     akin = page.find_element(By.ID, "akin").find_elements(By.CSS_SELECTOR, "tbody tr td:first-child a")
     assert len(akin) == 10
     # leave out the same subject: the akin table is redrawn from the API

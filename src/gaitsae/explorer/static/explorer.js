@@ -195,6 +195,7 @@ async function stance(main, run, id) {
     {x: X, y: d.reconstruction[i], mode: "lines", name: "reconstruction", line: {color: "#222", width: 1.5, dash: "dash"}},
   ], layout("% stance", yLabel(c), {title: {text: c.description}})));
   const feats = section(`active features (${d.features.length}) and their contributions (activation × direction, RMS per channel)`);
+  main.append(feats);  // in the page before plotting, so plots take the grid's width
   feats.append(table([
     {key: "latent", title: "feature", link: r => featureLink(run, r.latent)},
     {key: "activation", title: "activation"}, {key: "type", title: "type"},
@@ -206,9 +207,7 @@ async function stance(main, run, id) {
     ch.forEach((c, i) => plot(cg, d.contributions.map(f => ({x: X, y: f.curves[i], mode: "lines", name: `feature ${f.latent}`})),
       layout("% stance", `Δ ${yLabel(c)}`, {title: {text: c.name}})));
   }
-  main.append(feats);
-  for (const extra of d.sections) main.append(extraSection(extra));
-  main.append(section("metadata", keyValues(m)));
+  for (const extra of d.sections) extraSection(main, extra);
   const akinSection = section("akin gaits: nearest stances in latent space (cosine)");
   const k = el("input", {type: "number", min: "1", max: "500", value: "10", id: "akin-k"});
   const leave = el("input", {type: "checkbox", id: "akin-leave-subject"});
@@ -229,20 +228,20 @@ async function stance(main, run, id) {
   };
   akinSection.append(el("form", {class: "inline", on: {submit: e => { e.preventDefault(); load(); }}},
     el("label", {}, "k ", k), el("label", {}, leave, " leave out the same subject"), el("button", {type: "submit", text: "find"})), out);
-  main.append(akinSection);
+  main.append(akinSection, section("metadata", keyValues(m)));
   leave.addEventListener("change", load);
   await load();
 }
 
-function extraSection(extra) {
+function extraSection(main, extra) {
   const s = section(extra.title);
+  main.append(s);
   if (extra.note) s.append(el("p", {text: extra.note}));
   if (extra.bars && extra.bars.labels.length)
     plot(s, [{type: "bar", x: extra.bars.labels, y: extra.bars.values, marker: {color: "#4477aa"}}],
       layout("", extra.bars.unit || "", {showlegend: false}));
   if (extra.rows && extra.rows.length)
     s.append(table(Object.keys(extra.rows[0]).map(k => ({key: k, title: k})), extra.rows));
-  return s;
 }
 
 async function subject(main, run, name) {
