@@ -305,10 +305,11 @@ def test_batchtopk_loss_terms__hand_computed_batch_selection_and_threshold():
     # x̂1 = [1, 0] + [0, 2] + 2.2 [0.6, 0.8] = [2.32, 3.76], error² 1.32² + 1.76² = 4.84; x̂2 = x2
     assert math.isclose(terms["mse"].item(), 4.84 / 2, rel_tol=1e-5)
     assert terms["auxk"].item() == 0.0  # nothing dead yet
-    # θ: running average from 0 with weight 0.5 of the smallest kept activation, 0.5
-    assert math.isclose(m.threshold.item(), 0.25, rel_tol=1e-6)
-    m.eval()  # inference: pre · 1[pre > θ], per stance, whatever the batch
-    assert torch.allclose(m.encode(X2), torch.tensor([[1.0, 2.0, 2.2], [0.5, 0.0, 0.3]]))
+    assert math.isclose(m.threshold.item(), 0.5, rel_tol=1e-6)  # the first batch's smallest kept value
+    m.loss_terms(X2 * 2)  # smallest kept: 1.0 (stance 2's latent 0); running average with weight 0.5
+    assert math.isclose(m.threshold.item(), 0.75, rel_tol=1e-6)
+    m.eval()  # inference: pre · 1[pre > θ], per stance, whatever the batch (stance 2's 0.5 < θ now)
+    assert torch.allclose(m.encode(X2), torch.tensor([[1.0, 2.0, 2.2], [0.0, 0.0, 0.0]]))
     m.threshold.fill_(1.5)
     assert torch.allclose(m.encode(X2), torch.tensor([[0.0, 2.0, 2.2], [0.0, 0.0, 0.0]]))
     assert torch.equal(m.encode(X2[1:]), m.encode(X2)[1:])

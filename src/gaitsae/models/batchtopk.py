@@ -4,7 +4,7 @@
 Training keeps the k · B largest ReLU pre-activations over the whole batch of B stances, so a
 hard stance may use more latents than an easy one while the mean L0 stays k. Inference cannot
 depend on the other stances of a batch, so `encode` uses one learned global threshold θ:
-h = pre · 1[pre > θ]. θ is a running average (weight `threshold_rate` per batch, from 0) of the
+h = pre · 1[pre > θ]. θ is a running average (weight `threshold_rate` per batch) of the
 smallest positive activation kept in each training batch, as in the paper. Everything else —
 unit-norm decoder, geometric-median b_pre, AuxK with its dead counters — is topk's; the firing
 floor is off by default (the paper has none; when on, its bonus only chooses in training).
@@ -57,5 +57,7 @@ class BatchTopKSAE(topk.TopKSAE):
     def _count_firing(self, h):
         super()._count_firing(h)
         kept = h[h > 0]
-        if kept.numel():
+        if kept.numel() and self.threshold > 0:
             self.threshold.lerp_(kept.min(), self.config.threshold_rate)
+        elif kept.numel():  # the first batch starts the average (from 0 it would lag for ~1/rate batches)
+            self.threshold.copy_(kept.min())
