@@ -209,10 +209,10 @@ def test_svae_loss_terms__hand_computed_at_the_mean():
     assert math.isclose(terms["l1"].item(), 0.1 * (5.5 + 0.5) / 2, rel_tol=1e-6)
 
 
-def _topk_three_latents(**config):
-    """A 2-input topk, k = 1, whose three latents point along [1, 0], [0, 1] and [0.6, 0.8]
-    (tied, no biases), so pre-activations are easy to compute by hand."""
-    m = build_model("topk", 2, {"n_latents": 3, "k": 1, **config})
+def _three_latents(name, **config):
+    """A 2-input model of the topk family whose three latents point along [1, 0], [0, 1] and
+    [0.6, 0.8] (tied, no biases), so pre-activations are easy to compute by hand."""
+    m = build_model(name, 2, {"n_latents": 3, **config})
     directions = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
     with torch.no_grad():
         m.decoder.copy_(directions)
@@ -223,7 +223,7 @@ def _topk_three_latents(**config):
 
 
 def test_topk_loss_terms__hand_computed_with_auxk():
-    m = _topk_three_latents(aux_k=1, dead_after=1, aux_weight=1 / 32)
+    m = _three_latents("topk", k=1, aux_k=1, dead_after=1, aux_weight=1 / 32)
     m.stances_since_fired.copy_(torch.tensor([5, 5, 0]))  # latents 0 and 1 dead
     m.train()
     terms = m.loss_terms(torch.tensor([[1.0, 2.0], [2.0, 0.0]]))
@@ -251,7 +251,7 @@ def test_topk__dead_counter_is_saved_and_only_counts_in_training():
 
 
 def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
-    m = _topk_three_latents(dead_after=10, bonus_step=0.5)
+    m = _three_latents("topk", k=1, dead_after=10, bonus_step=0.5)
     x = torch.tensor([[1.0, 2.0]])  # pre [1, 2, 2.2]: latent 2 wins
     m.train()
     # Rates start at k / n = 1/3 and decay by e^(-1/10) per unfired stance; the floor is
@@ -284,17 +284,6 @@ def test_save_load__safetensors_round_trip_gives_identical_outputs(name, tmp_pat
 # The modern SAEs on the three-latent case above: tied directions [1, 0], [0, 1], [0.6, 0.8],
 # no biases. X2's pre-activations: stance 1 [1, 2, 2.2], stance 2 [0.5, 0, 0.3].
 X2 = torch.tensor([[1.0, 2.0], [0.5, 0.0]])
-
-
-def _three_latents(name, **config):
-    m = build_model(name, 2, {"n_latents": 3, **config})
-    directions = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
-    with torch.no_grad():
-        m.decoder.copy_(directions)
-        m.encoder.copy_(directions)
-        m.encoder_bias.zero_()
-        m.pre_bias.zero_()
-    return m
 
 
 def test_batchtopk_loss_terms__hand_computed_batch_selection_and_threshold():
