@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
-from gaitsae.configs import param
+from gaitsae.configs import MAX_LATENTS, param
 from gaitsae.models import topk
 
 
 @dataclass
 class Config(topk.Config):
-    k: int = param(8, min=1, help="mean active latents per stance (k · batch kept per training batch)")
+    k: int = param(8, min=1, max=MAX_LATENTS, help="mean active latents per stance (k · batch kept per training batch)")
     min_firing: float = param(0.0, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of k / n_latents (0 = off, as in the paper)")
     threshold_rate: float = param(0.01, min=0.0, max=1.0, min_exclusive=True,

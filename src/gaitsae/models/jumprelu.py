@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaitsae.configs import param
+from gaitsae.configs import MAX_LATENTS, param
 from gaitsae.models import losses
 from gaitsae.models.unit_norm import UnitNormSAE
 
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1)
+    n_latents: int = param(100, min=1, max=MAX_LATENTS)
     l0_weight: float = param(1.0, min=0.0, help="λ, weight of the L0 penalty")
     bandwidth: float = param(0.05, min=0.0, min_exclusive=True, help="ε, width of the straight-through kernel")
     init_threshold: float = param(0.5, min=0.0, min_exclusive=True, help="θ₀, every latent's starting threshold")
