@@ -26,6 +26,10 @@ SUBCOMMANDS = (
     "encode",
     "analyze",
     "compare",
+    "stability",
+    "sweep",
+    "index",
+    "serve",
     "deviations",
     "classify",
 )
