@@ -258,8 +258,23 @@ def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
     assert torch.equal(m.selection_bonus, torch.zeros(3))
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))
+    # Training mode: 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
+    assert torch.allclose(m._keep_top(m.pre_activations(x)), torch.tensor([[0.0, 2.0, 0.0]]))
     m.eval()
-    # 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
-    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 2.0, 0.0]]))
+    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 0.0, 2.2]]))  # inference: plain TopK
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))  # eval: no update
+
+
+def test_topk__encode_is_plain_topk_of_the_pre_activations_after_training():
+    torch.manual_seed(0)  # a floor at the mean rate: every latent firing less than average gets a bonus
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "dead_after": 64, "min_firing": 1.0, "bonus_step": 0.05})
+    x = _low_rank()
+    _train(m, x, steps=100)
+    with torch.no_grad():
+        assert not torch.equal(m.train()._keep_top(m.pre_activations(x)), m.eval().encode(x))  # the bonus matters
+    with torch.no_grad():
+        pre = (x - m.pre_bias) @ m.encoder.T + m.encoder_bias
+        top = pre.topk(3, dim=1)
+        expected = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
+        assert torch.equal(m.encode(x), expected)

@@ -184,18 +184,29 @@ class GaitSAE:
         return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
 
     def score(self, dataset: GaitDataset) -> dict:
-        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit)."""
+        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit): time-domain
+        reconstruction, sparsity with the model's encode, and each latent's contribution."""
         ds, x, latents, x_hat, recon = self.round_trip(dataset)
         th = self.model_.active_threshold
+        shares = M.contribution_shares(ds.curves, self._removal_changes(latents, recon))
         return {
-            "fvu": M.fvu(x, x_hat),
-            "r2_time": M.r2_time(ds.curves, recon, ds.channels),
-            "l0": M.l0(latents, th),
-            "dead_fraction": M.dead_fraction(latents, th),
-            "firing_rate": M.firing_summary(latents, th),
-            "peak_amplitude_bias": M.peak_amplitude_bias(ds.curves, recon, ds.channels),
+            **M.reconstruction_scores(ds.curves, recon, ds.channels),
+            "fvu_features": M.fvu(x, x_hat),
+            **M.sparsity_scores(latents, th),
+            "low_contribution_fraction": M.low_contribution_fraction(shares),
+            "low_contribution_tolerance": M.LOW_CONTRIBUTION,
             "active_threshold": th,
         }
+
+    @torch.no_grad()
+    def _removal_changes(self, latents: np.ndarray, recon: np.ndarray):
+        """Per latent, the change of the reconstructed curves [m, C, 101] on the m stances where
+        it is non-zero when it is zeroed there (elsewhere zeroing it changes nothing)."""
+        for j in range(latents.shape[1]):
+            rows = np.flatnonzero(latents[:, j] != 0)
+            without = latents[rows].copy()
+            without[:, j] = 0
+            yield self.inverse_transform(without) - recon[rows]
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -21,9 +21,9 @@ grows by `bonus_step` per step (else it shrinks, never below 0); the bonus is ad
 pre-activations only to choose the k latents, and a chosen latent's value is its own ReLU(pre).
 This is the auxiliary-loss-free load balancing of mixture-of-experts routers (Wang et al. 2024),
 one-sided: a rare latent is chosen on more stances, receives their gradient, and settles on a
-direction that generalises, instead of fitting a few dozen training stances' noise. The bonuses
-are part of the model (saved, and used by `encode`): without them at inference the floor-lifted
-latents fall silent again.
+direction that generalises, instead of fitting a few dozen training stances' noise. The bonus
+acts only in training mode: `encode` (and evaluation) is the paper's plain TopK, so every metric
+measures the model as published; a latent the floor kept alive must earn its place on its own.
 
 Defaults differ from the paper's, which assume millions of latents (docs/models.md has the seeds):
 - α = 1, not 1/32: at 1/32, 27–37 % of 100 latents stayed silent on the test split.
@@ -95,10 +95,11 @@ class TopKSAE(GaitModel):
         return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
 
     def _keep_top(self, pre):
-        """ReLU of the pre-activations of the k latents with the largest pre-activation plus
-        selection bonus, zeros elsewhere: [batch, n_latents]. The bonus only chooses; the values
-        are the latents' own."""
-        index = (pre + self.selection_bonus).topk(self.config.k, dim=1).indices
+        """ReLU of the pre-activations of the k latents with the largest pre-activation (plus, in
+        training mode only, the selection bonus), zeros elsewhere: [batch, n_latents]. The bonus
+        only chooses; the values are the latents' own."""
+        score = pre + self.selection_bonus if self.training else pre
+        index = score.topk(self.config.k, dim=1).indices
         return torch.zeros_like(pre).scatter(1, index, torch.relu(pre.gather(1, index)))
 
     def encode(self, x):
