@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -132,11 +133,25 @@ def test_topk__auxk_gives_dead_latents_gradient():
     assert m.encoder.grad.abs().sum(dim=1).gt(0).sum() > 3
 
 
-def test_topk__initial_pre_bias_is_the_geometric_median():
-    m = _model("topk")
+def test_topk__random_init_pre_bias_is_the_geometric_median():
+    torch.manual_seed(0)
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "init": "random"})
     x = torch.cat([torch.zeros(9, 12), torch.full((1, 12), 100.0)])
     m.init_from_data(x)
     assert m.pre_bias.abs().max() < 1.0  # the mean would be 10
+
+
+def test_topk__pca_init_with_2k_latents_is_pca_k():
+    from sklearn.decomposition import PCA
+
+    x = _low_rank(rank=6) + 0.1 * torch.randn(512, 12, generator=torch.Generator().manual_seed(1)) + 3.0
+    m = build_model("topk", 12, {"n_latents": 6, "k": 3}).eval()  # default init: ±PCA
+    m.init_from_data(x)
+    pca = PCA(n_components=3).fit(x.numpy())
+    with torch.no_grad():
+        h = m.encode(x)
+        assert ((h > 0).sum(dim=1) == 3).all()  # one of each ± pair
+        assert np.allclose(m.decode(h).numpy(), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-3)
 
 
 def test_svae__variance_is_learned():

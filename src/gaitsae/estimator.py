@@ -41,12 +41,13 @@ class Pass(NamedTuple):
 class GaitSAE:
     """A sparse autoencoder over gait stances, from curves to latents and back.
 
-    model: "sae", "sae-disent", "svae" or "topk"; extra keyword arguments are the model's
+    model: "sae", "sae-disent", "svae" or "topk"; n_latents None: the model's default (topk: sized
+    by the training stances, see models/topk.py auto_latents); extra keyword arguments are the model's
     hyperparameters (e.g. k=8 for topk, kl_weight for sae). Everything is validated at fit.
     """
 
-    def __init__(self, model="topk", n_latents=100, channels=None, sides=SIDES, domain="wavelet",
-                 scaling="channel", epochs=100, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+    def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
+                 scaling="channel", epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model
         self.n_latents = n_latents
@@ -68,7 +69,8 @@ class GaitSAE:
         return config_from_dict({
             "data": {"path": data_path, "channels": list(self.channels or CHANNELS), "sides": list(self.sides)},
             "features": {"domain": self.domain, "scaling": self.scaling},
-            "model": {"name": self.model, "n_latents": self.n_latents, **self.model_params},
+            "model": {"name": self.model, **({} if self.n_latents is None else {"n_latents": self.n_latents}),
+                      **self.model_params},
             "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                          "patience": self.patience, "seed": self.seed, "device": self.device},
         })
@@ -110,6 +112,7 @@ class GaitSAE:
         started = time.perf_counter()
         result = train_model(config, x_train, x_val, Path(run_dir) / "checkpoint" if run_dir else None,
                              resume=resume, progress=self.progress)
+        self.config_ = config = result.config  # data-dependent defaults resolved
         self.model_ = result.model.cpu()
         self.history_ = result.history
         self.split_ = (ds.stances.assign(split=split).drop_duplicates("subject")[["subject", "split"]]
@@ -188,15 +191,8 @@ class GaitSAE:
         reconstruction, sparsity with the model's encode, and each latent's contribution."""
         ds, x, latents, x_hat, recon = self.round_trip(dataset)
         th = self.model_.active_threshold
-        shares = M.contribution_shares(ds.curves, self._removal_changes(latents, recon))
-        return {
-            **M.reconstruction_scores(ds.curves, recon, ds.channels),
-            "fvu_features": M.fvu(x, x_hat),
-            **M.sparsity_scores(latents, th),
-            "low_contribution_fraction": M.low_contribution_fraction(shares),
-            "low_contribution_tolerance": M.LOW_CONTRIBUTION,
-            "active_threshold": th,
-        }
+        return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th),
+                "fvu_features": M.fvu(x, x_hat), "active_threshold": th}
 
     @torch.no_grad()
     def _removal_changes(self, latents: np.ndarray, recon: np.ndarray):

@@ -51,7 +51,7 @@ from gaitsae.models.base import GaitModel
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1)
+    n_latents: int = param(0, min=0, help="dictionary size; 0 = auto from the training stances (see auto_latents)")
     k: int = param(8, min=1, help="active latents per stance")
     aux_k: int = param(0, min=0, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1.0, min=0.0, help="α, weight of the AuxK term (paper: 1/32)")
@@ -59,10 +59,22 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of a latent's selection bonus per training step")
+    init: str = param("pca", choices=("pca", "random"),
+                      help="decoder start: ± the training principal directions (then random), or random")
 
     def __post_init__(self):
-        if self.k > self.n_latents:  # the one check that involves two fields
+        if self.n_latents and self.k > self.n_latents:  # the one check that involves two fields
             raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
+
+
+STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances ...
+MAX_LATENTS = 100  # ... between 2k and this
+
+
+def auto_latents(n_train: int, k: int) -> int:
+    """The default dictionary size for n_train training stances (chosen on validation splits,
+    docs/models.md): small data cannot keep a large dictionary alive on new people."""
+    return int(min(max(2 * k, n_train // STANCES_PER_LATENT), max(MAX_LATENTS, 2 * k)))
 
 
 def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
@@ -90,6 +102,12 @@ class TopKSAE(GaitModel):
         self.register_buffer("firing_rate", torch.full((config.n_latents,), config.k / config.n_latents))
         self.register_buffer("selection_bonus", torch.zeros(config.n_latents))
         self.aux_k = min(config.aux_k or max(n_inputs // 2, 1), config.n_latents)
+
+    @classmethod
+    def resolve_params(cls, params: dict, n_train: int) -> dict:
+        if params.get("n_latents", 0) == 0:
+            return {**params, "n_latents": auto_latents(n_train, params.get("k", Config.k))}
+        return params
 
     def pre_activations(self, x):
         return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
@@ -153,7 +171,18 @@ class TopKSAE(GaitModel):
 
     @torch.no_grad()
     def init_from_data(self, x):
-        self.pre_bias.copy_(geometric_median(x))
+        if self.config.init == "random":
+            self.pre_bias.copy_(geometric_median(x))
+            return
+        # ±PCA: rows +v1, −v1, +v2, −v2, ... of the centred sample's principal directions, the
+        # rest stay random. For every stance exactly one of ±v_i has a positive pre-activation,
+        # |⟨x − x̄, v_i⟩|, so TopK starts as the best k-term code in the PCA basis (with
+        # n_latents = 2k: PCA-k itself) and training can only move on from there.
+        self.pre_bias.copy_(x.mean(dim=0))
+        directions = torch.linalg.svd(x - self.pre_bias, full_matrices=False).Vh
+        n = min(self.config.n_latents // 2, len(directions))
+        self.decoder[:2 * n] = torch.stack([directions[:n], -directions[:n]], dim=1).reshape(2 * n, -1)
+        self.encoder.copy_(self.decoder)
 
     @torch.no_grad()
     def after_backward(self):

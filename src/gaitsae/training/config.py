@@ -39,10 +39,12 @@ class FeatureConfig:
 
 @dataclass
 class TrainingConfig:
-    epochs: int = param(100, min=1)
+    epochs: int = param(0, min=0, help="epoch cap; 0 = auto: 100, stretched on small data (see min_steps)")
     batch_size: int = param(32, min=1)
     learning_rate: float = param(1e-3, min=0.0, min_exclusive=True)
     patience: int = param(10, min=1, help="epochs without validation improvement before stopping")
+    min_steps: int = param(5_000, min=0, help="with epochs = 0: optimiser steps the epoch cap allows at least; "
+                                              "on small data the cap of 100 epochs and the patience are stretched alike")
     seed: int = param(0, min=0)
     val_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
     test_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)

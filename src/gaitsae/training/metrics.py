@@ -104,6 +104,16 @@ def low_contribution_fraction(shares: np.ndarray, tolerance: float = LOW_CONTRIB
     return float((np.asarray(shares) < tolerance).mean())
 
 
+def score_codes(curves: np.ndarray, reconstructions: np.ndarray, channels, codes: np.ndarray,
+                removal_changes, threshold: float = 0.0) -> dict:
+    """Every method's scores, SAE or baseline, in one space: time-domain reconstruction of curves
+    [n, C, 101], sparsity of its codes [n, n_codes] (active: |code| > threshold), and the share of
+    codes of low contribution (removal_changes: see contribution_shares)."""
+    shares = contribution_shares(curves, removal_changes)
+    return {**reconstruction_scores(curves, reconstructions, channels), **sparsity_scores(codes, threshold),
+            "low_contribution_fraction": low_contribution_fraction(shares), "low_contribution_tolerance": LOW_CONTRIBUTION}
+
+
 def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict | None:
     """Relative errors (x̂ − x) / x of the first and second vGRF peak (maximum in its window),
     as the mean signed error (bias; negative = underestimated) and the mean absolute error,
