@@ -73,6 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, nargs="+", default=[10])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="phantom seeds (populations)")
+    parser.add_argument("--data", nargs="+", default=None,
+                        help="existing data directories instead of writing phantoms (one group; --subjects ignored)")
     parser.add_argument("--channels", default="F_V", help="comma-separated, or 'all'")
     parser.add_argument("--sides", default="left")
     parser.add_argument("--model", default="topk")
@@ -85,20 +87,22 @@ def main() -> None:
     assert set(sides) <= set(SIDES)
     variants = args.variant or [""]
     print(f"split {args.split}; channels {','.join(channels)}; sides {','.join(sides)}; SYNTHETIC phantom")
-    print("| subjects | variant | method | " + " | ".join(SHOWN) + " | median over seeds " + str(args.seeds) + " |")
-    for n in args.subjects:
-        data = {}
-        for seed in args.seeds:
+    print("| subjects | variant | method | " + " | ".join(f"{k} (median)" for k in SHOWN) + " | fvu per dataset |")
+    for n in ([None] if args.data else args.subjects):
+        data = []
+        for seed in args.seeds if n else []:
             with tempfile.TemporaryDirectory() as tmp:
                 write_phantom(tmp, n_subjects=n, seed=seed, progress=False)
-                data[seed] = load_dataset(tmp, channels=channels, sides=sides, cache=False)
+                data.append(load_dataset(tmp, channels=channels, sides=sides, cache=False))
+        data += [load_dataset(d, channels=channels, sides=sides, cache=False) for d in args.data or []]
+        n = n or "/".join(str(d.n_subjects) for d in data)
         for variant in variants:
             start = time.perf_counter()
-            runs = [evaluate(data[seed], args.split, args.model, parse_variant(variant)) for seed in args.seeds]
+            runs = [evaluate(ds, args.split, args.model, parse_variant(variant)) for ds in data]
             extra = runs[0]["model"]
             for method in runs[0]:
                 cells = [f"{median(r[method][key] for r in runs):.4f}" for key in SHOWN]
-                print(f"| {n} | {variant or 'default'} | {method} | " + " | ".join(cells) + " | "
+                print(f"| {n} | {variant or 'default'} | {method} | " + " | ".join(cells) + " | | "
                       + " ".join(f"{r[method]['fvu']:.4f}" for r in runs) + " |")
             print(f"|   | n_latents {extra['n_latents']}, best epoch {[r['model']['best_epoch'] for r in runs]} "
                   f"of {[r['model']['epochs_run'] for r in runs]} [{time.perf_counter() - start:.0f} s] |", flush=True)

@@ -12,7 +12,7 @@ COLUMNS = [  # key, header, format
     ("peak_error", "mean abs. peak error", "{:.2%}"), ("max_abs_r", "max |r| between features", "{:.2f}"),
     ("speed_r", "best |r| speed", "{:.2f}"), ("age_r", "best |r| age", "{:.2f}"),
     ("height_r", "best |r| height", "{:.2f}"), ("weight_r", "best |r| weight", "{:.2f}"),
-    ("probe_speed_top1", "speed R² top-1 (PCA-1)", "{}"), ("probe_speed_all", "speed R² all (PCA)", "{}"),
+    ("probe_speed_top1", "speed R² top-1 (PCA top-1)", "{}"), ("probe_speed_all", "speed R² all (PCA)", "{}"),
     ("probe_sex_all", "sex bal. acc. all (PCA)", "{}"), ("train_seconds", "train s", "{:.0f}"),
 ]
 
