@@ -25,7 +25,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         speed = n["metadata"]["walking_speed_m_per_s"]
         if speed["best_abs_r"] is not None:
             text += (f" Feature {speed['best_feature']} follows walking speed most closely "
-                     f"(|r| = {speed['best_abs_r']:.2f}).")
+                     f"(|r| = {speed['best_abs_r']:.2f} between subjects' means, n = {speed['n']}).")
         peaks = m.get("peak_error")
         if peaks:
             first, second = (100 * peaks[p]["absolute"] for p in ("first", "second"))
