@@ -61,6 +61,7 @@ class Config:
     bonus_step: float = param(1e-3, min=0.0, help="change of a latent's selection bonus per training step")
     init: str = param("pca", choices=("pca", "random"),
                       help="decoder start: ± the training principal directions (then random), or random")
+    init_pairs: int = param(0, min=0, help="with init = pca: how many ± principal directions; 0 = min(n_latents / 2, 2k)")
 
     def __post_init__(self):
         if self.n_latents and self.k > self.n_latents:  # the one check that involves two fields
@@ -181,7 +182,7 @@ class TopKSAE(GaitModel):
         # n_latents = 2k: PCA-k itself) and training can only move on from there.
         self.pre_bias.copy_(x.mean(dim=0))
         directions = torch.linalg.svd(x - self.pre_bias, full_matrices=False).Vh
-        n = min(self.config.n_latents // 2, len(directions))
+        n = min(self.config.n_latents // 2, self.config.init_pairs or 2 * self.config.k, len(directions))
         self.decoder[:2 * n] = torch.stack([directions[:n], -directions[:n]], dim=1).reshape(2 * n, -1)
         self.encoder.copy_(self.decoder)
 
