@@ -28,11 +28,12 @@ def test_auto_budget__at_least_min_steps_and_patience_stretched_alike():
     assert budget(t, 160) == (3, 10)  # an explicit cap is kept
 
 
-def test_auto_latents__3k_on_small_data_100_on_large():
+def test_auto_latents__3k_on_small_data_4k_on_large():
     from gaitsae.models.topk import TopKSAE
 
     assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 160)["n_latents"] == 24
-    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 12_000)["n_latents"] == 100
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 280)["n_latents"] == 28
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 12_000)["n_latents"] == 32
     assert TopKSAE.resolve_params({"n_latents": 40, "k": 8}, 160)["n_latents"] == 40
 
 

@@ -3,9 +3,11 @@ autoencoders"), which sets L0 directly and keeps latents alive with an auxiliary
 
 h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre. The rows of W_dec (feature
 directions) have unit norm: the gradient component parallel to each row is removed before a
-step and rows are renormalised after it. W_enc starts as W_dec; b_pre starts at the geometric
-median of the training data (GRF curves share a large common shape, and centring keeps
-latents alive).
+step and rows are renormalised after it. W_enc starts as W_dec. Initialisation (not in the
+paper, `init = "pca"`): W_dec's first rows are ± the principal directions of a training sample
+and b_pre its mean, so TopK starts as the best k-term code in that basis (see init_from_data);
+from a random start (`init = "random"`, b_pre at the geometric median) a small training set never
+found the principal subspace and lost to PCA by 2× on new people (docs/models.md).
 
 AuxK: the k_aux most active dead latents (not fired for `dead_after` training stances) predict
 the residual e = x − x̂ (detached), ê = W_decᵀ a, where a keeps those latents' pre-activations as
@@ -29,9 +31,10 @@ Defaults differ from the paper's, which assume millions of latents (docs/models.
 - α = 1, not 1/32: at 1/32, 27–37 % of 100 latents stayed silent on the test split.
 - dead_after = 2,500 stances (about 0.2 epoch of a Gutenberg-sized training split), not 10M
   tokens, which here would be hundreds of epochs.
-- min_firing = 1/4: on the default phantom, over 16 seeds, the median share of latents silent on
-  the test split fell from 0.03 (0.01–0.09) to 0.00 (0.00–0.02), for a median fvu of 0.0109
-  instead of 0.0081.
+- min_firing = 1/4: on the pre-issue-12 phantom, with the bonus still used by encode, the median
+  share of latents silent on the test split fell from 0.03 to 0.00 over 16 seeds.
+- n_latents: auto (auto_latents), a small dictionary: ±PCA latents of a small dictionary all
+  stay in use on new people, a large one leaves most silent (docs/models.md).
 k_aux = n_inputs / 2 as in the paper (capped at n_latents); 2k measured the same (8 seeds).
 """
 
@@ -51,7 +54,7 @@ from gaitsae.models.base import GaitModel
 
 @dataclass
 class Config:
-    n_latents: int = param(0, min=0, help="dictionary size; 0 = auto from the training stances (see auto_latents)")
+    n_latents: int = param(0, min=0, help="dictionary size; 0 = auto: training stances / 10, between 3k and 4k")
     k: int = param(8, min=1, help="active latents per stance")
     aux_k: int = param(0, min=0, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1.0, min=0.0, help="α, weight of the AuxK term (paper: 1/32)")
@@ -68,15 +71,16 @@ class Config:
             raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
 
 
-STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances ...
-MAX_LATENTS = 100  # ... between 3k and this
+STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances, between 3k and 4k
 
 
 def auto_latents(n_train: int, k: int) -> int:
-    """The default dictionary size for n_train training stances (docs/models.md, chosen on
-    validation splits): on 10 subjects (F_V, left) 3k latents reconstruct new people as well as
-    4k with half as many of them silent, and 2k (±PCA init: PCA-k itself) is no better than PCA."""
-    return int(min(max(3 * k, n_train // STANCES_PER_LATENT), max(MAX_LATENTS, 3 * k)))
+    """The default dictionary size for n_train training stances: n_train / 10 clipped to [3k, 4k].
+    Chosen on validation splits of calibrated phantoms (docs/models.md): with ±PCA init, 2k latents
+    are PCA-k itself; 3k and 4k reconstruct new people equally on 10 subjects, where 4k leaves
+    twice as many latents silent; on 350 subjects 4k beats 3k (fvu 0.063 vs 0.071) with none
+    silent, and 48 or 100 latents add nothing but silent latents (10 % and 55 %)."""
+    return int(min(max(3 * k, n_train // STANCES_PER_LATENT), 4 * k))
 
 
 def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
