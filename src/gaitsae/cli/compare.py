@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gaitsae.report.build import analyze_runs, write_comparison
+import contextlib
+
+from gaitsae.cli.options import add_overwrite_option
 
 
 def add_parser(sub) -> None:
@@ -10,11 +12,24 @@ def add_parser(sub) -> None:
                        description="Analyse each run and write DIR/report.html and DIR/comparison.json.")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--data", help="data directory (default: each run's data.path)")
+    p.add_argument("--data", help="data directory (default: each run's data.path, if it still holds the data "
+                                  "the run was trained on)")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    report = write_comparison(analyze_runs(args.runs, data=args.data), args.out)
+    from gaitsae import outdir
+    from gaitsae.report.build import analyze_runs, write_comparison
+    from gaitsae.training.rundir import load_run, run_data
+
+    if args.data is None:
+        for run_dir in args.runs:
+            run_data(run_dir, load_run(run_dir)[0])
+    with contextlib.ExitStack() as claims:
+        for run_dir in args.runs:
+            claims.enter_context(outdir.filling(run_dir, "run", trusted=True))  # analysis.json goes there
+        claims.enter_context(outdir.filling(args.out, "report", overwrite=args.overwrite))
+        report = write_comparison(analyze_runs(args.runs, data=args.data), args.out)
     print(f"report → {report}")
     return 0

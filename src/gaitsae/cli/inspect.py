@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from gaitsae.cli.options import add_selection_options, selection
-from gaitsae.data import load_dataset
-from gaitsae.data.inspect import summarize
 
 
 def add_parser(sub) -> None:
@@ -24,6 +22,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from gaitsae.data import load_dataset
+    from gaitsae.data.inspect import summarize
+
     channels, sides = selection(args)
     if not args.stats:
         print(summarize(load_dataset(args.data, channels=channels, sides=sides, cache=not args.no_cache)))

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from gaitsae.errors import CheckpointError
 from gaitsae.models import MODELS, GaitModel, build_model
+from gaitsae.runtime import use_threads
 from gaitsae.training import checkpoint
 from gaitsae.training.config import RunConfig, config_to_dict, replace
 
@@ -125,6 +126,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     t = config.training
     epochs, patience = budget(t, len(x_train))
     device = resolve_device(t.device)
+    use_threads(config, x_train.shape[1], device)
     torch.manual_seed(t.seed)  # model initialisation and any sampling inside loss_terms (svae)
     np.random.seed(t.seed)  # nothing here draws from numpy, but a model hook might
     model = build_model(config.model_name, x_train.shape[1], config.model_params()).to(device)
