@@ -20,6 +20,7 @@ from gaitsae.analysis.importance import analyze_importance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
 from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes
+from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
@@ -41,8 +42,9 @@ class RunAnalysis:
 
 
 def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
-                progress: bool = True) -> RunAnalysis:
-    """data: a GaitDataset or a directory (default: the run's data.path)."""
+                progress: bool = True, stability=None) -> RunAnalysis:
+    """data: a GaitDataset or a directory (default: the run's data.path); stability: a
+    stability.json covering this run (default: one found beside it, see stability_entry)."""
     run_dir = Path(run_dir)
     est = GaitSAE.load(run_dir, progress=False)
     if data is None or isinstance(data, (str, Path)):
@@ -88,6 +90,9 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
     steps.update()
     steps.close()
+    entry = stability_entry(run_dir, stability)
+    if entry is not None:
+        numbers["stability"] = entry
     numbers["n_stances"] = int(len(ds))
     numbers["n_subjects"] = int(ds.n_subjects)
     analysis = RunAnalysis(run_dir.name, str(run_dir), est.config_.model_name, bool(ds.synthetic),

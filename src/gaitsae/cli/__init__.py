@@ -26,6 +26,8 @@ SUBCOMMANDS = (
     "encode",
     "analyze",
     "compare",
+    "stability",
+    "sweep",
 )
 
 
