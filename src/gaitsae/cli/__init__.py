@@ -28,6 +28,8 @@ SUBCOMMANDS = (
     "compare",
     "stability",
     "sweep",
+    "index",
+    "serve",
 )
 
 

@@ -1,13 +1,12 @@
 """`topk`: the TopK sparse autoencoder of Gao et al. 2024 ("Scaling and evaluating sparse
 autoencoders"), which sets L0 directly and keeps latents alive with an auxiliary loss.
 
-h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre. The rows of W_dec (feature
-directions) have unit norm: the gradient component parallel to each row is removed before a
-step and rows are renormalised after it. W_enc starts as W_dec. Initialisation (not in the
-paper, `init = "pca"`): W_dec's first rows are ± the principal directions of a training sample
-and b_pre its mean, so TopK starts as the best k-term code in that basis (see init_from_data);
-from a random start (`init = "random"`, b_pre at the geometric median) a small training set never
-found the principal subspace and lost to PCA by 2× on new people (docs/models.md).
+h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre, with unit-norm decoder rows,
+tied initialisation and a geometric-median b_pre (models/unit_norm.py; b_pre at the training mean
+for init = "pca"). Initialisation (not in the paper, `init = "pca"`): W_dec's
+first rows are ± the principal directions of a training sample, so TopK starts as the best k-term
+code in that basis (see init_from_data); from a random start (`init = "random"`) a small training
+set never found the principal subspace and lost to PCA by 2× on new people (docs/models.md).
 
 AuxK: the k_aux most active dead latents (not fired for `dead_after` training stances) predict
 the residual e = x − x̂ (detached), ê = W_decᵀ a, where a keeps those latents' pre-activations as
@@ -44,12 +43,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from gaitsae.configs import MAX_COUNT, MAX_LATENTS, param
 from gaitsae.errors import ConfigError
 from gaitsae.models import losses
-from gaitsae.models.base import GaitModel
+from gaitsae.models.unit_norm import UnitNormSAE
 
 
 @dataclass
@@ -84,27 +82,13 @@ def auto_latents(n_train: int, k: int) -> int:
     return int(min(max(3 * k, n_train // STANCES_PER_LATENT), 4 * k))
 
 
-def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
-    """Weiszfeld's algorithm: the point minimising the summed distance to the rows of x."""
-    median = x.mean(dim=0)
-    for _ in range(iterations):
-        weights = 1.0 / (x - median).norm(dim=1).clamp_min(1e-8)
-        median = (weights[:, None] * x).sum(dim=0) / weights.sum()
-    return median
-
-
-class TopKSAE(GaitModel):
+class TopKSAE(UnitNormSAE):
     name = "topk"
     Config = Config
 
     def __init__(self, n_inputs: int, config: Config):
-        super().__init__()
+        super().__init__(n_inputs, config.n_latents)
         self.config = config
-        directions = torch.randn(config.n_latents, n_inputs)
-        self.decoder = nn.Parameter(directions / directions.norm(dim=1, keepdim=True))
-        self.encoder = nn.Parameter(self.decoder.detach().clone())
-        self.encoder_bias = nn.Parameter(torch.zeros(config.n_latents))
-        self.pre_bias = nn.Parameter(torch.zeros(n_inputs))
         self.register_buffer("stances_since_fired", torch.zeros(config.n_latents, dtype=torch.long))
         self.register_buffer("firing_rate", torch.full((config.n_latents,), config.k / config.n_latents))
         self.register_buffer("selection_bonus", torch.zeros(config.n_latents))
@@ -115,9 +99,6 @@ class TopKSAE(GaitModel):
         if params.get("n_latents", 0) == 0:
             return {**params, "n_latents": auto_latents(n_train, params.get("k", Config.k))}
         return params
-
-    def pre_activations(self, x):
-        return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
 
     def _keep_top(self, pre):
         """ReLU of the pre-activations of the k latents with the largest pre-activation (plus, in
@@ -130,9 +111,6 @@ class TopKSAE(GaitModel):
     def encode(self, x):
         return self._keep_top(self.pre_activations(x))
 
-    def decode(self, latents):
-        return latents @ self.decoder + self.pre_bias
-
     def dead_mask(self) -> torch.Tensor:
         return self.stances_since_fired >= self.config.dead_after
 
@@ -140,10 +118,10 @@ class TopKSAE(GaitModel):
         pre = self.pre_activations(x)
         h = self._keep_top(pre)
         x_hat = self.decode(h)
-        terms = {"mse": losses.squared_error(x, x_hat)}
+        terms = self.reconstruction_terms(x, h, x_hat)
         dead = self.dead_mask()  # from the stances before this batch
         if self.training:
-            self._count_firing(h > 0)
+            self._count_firing(h)
         if self.training and dead.any():
             k = min(self.aux_k, int(dead.sum()))
             values, index = pre.masked_fill(~dead, float("-inf")).topk(k, dim=1)
@@ -154,14 +132,19 @@ class TopKSAE(GaitModel):
             terms["auxk"] = self.config.aux_weight * x_spread * nmse
         else:
             terms["auxk"] = x.new_zeros(())
-        terms["loss"] = terms["mse"] + terms["auxk"]
+        terms["loss"] = sum(terms.values())
         return terms
 
+    def reconstruction_terms(self, x, h, x_hat) -> dict[str, torch.Tensor]:
+        """The reconstruction part of the loss by name (matryoshka adds its prefixes)."""
+        return {"mse": losses.squared_error(x, x_hat)}
+
     @torch.no_grad()
-    def _count_firing(self, active: torch.Tensor):
+    def _count_firing(self, h: torch.Tensor):
         """Update the dead counters, the running firing rates (over about `dead_after` stances)
-        and the selection bonuses from one training batch's active latents [batch, n_latents]."""
+        and the selection bonuses from one training batch's latents [batch, n_latents]."""
         c = self.config
+        active = h > 0
         self.stances_since_fired += active.shape[0]
         self.stances_since_fired[active.any(dim=0)] = 0
         keep = math.exp(-active.shape[0] / c.dead_after)
@@ -170,17 +153,10 @@ class TopKSAE(GaitModel):
             below = self.firing_rate < c.min_firing * c.k / c.n_latents
             self.selection_bonus.add_(torch.where(below, c.bonus_step, -c.bonus_step)).clamp_(min=0)
 
-    def decoder_directions(self):
-        return self.decoder
-
-    def encoder_weights(self):
-        return self.encoder
-
     @torch.no_grad()
     def init_from_data(self, x):
         if self.config.init == "random":
-            self.pre_bias.copy_(geometric_median(x))
-            return
+            return super().init_from_data(x)  # geometric-median b_pre
         # ±PCA: rows +v1, −v1, +v2, −v2, ... of the centred sample's principal directions, the
         # rest stay random. For every stance exactly one of ±v_i has a positive pre-activation,
         # |⟨x − x̄, v_i⟩|, so TopK starts as the best k-term code in the PCA basis (with
@@ -190,14 +166,3 @@ class TopKSAE(GaitModel):
         n = min(self.config.n_latents // 2, self.config.init_pairs or 2 * self.config.k, len(directions))
         self.decoder[:2 * n] = torch.stack([directions[:n], -directions[:n]], dim=1).reshape(2 * n, -1)
         self.encoder.copy_(self.decoder)
-
-    @torch.no_grad()
-    def after_backward(self):
-        g = self.decoder.grad
-        if g is not None:
-            w = self.decoder
-            g -= (g * w).sum(dim=1, keepdim=True) * w
-
-    @torch.no_grad()
-    def after_step(self):
-        self.decoder /= self.decoder.norm(dim=1, keepdim=True).clamp_min(1e-12)
