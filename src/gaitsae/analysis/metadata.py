@@ -21,13 +21,13 @@ from scipy import stats
 
 from gaitsae.analysis.figures import png, subplots
 
-VARIABLES = {  # column → label; all tested on subject means
-    "walking_speed_m_per_s": "walking speed (m/s), subject mean",
-    "age_years": "age (years)",
-    "height_cm": "height (cm)",
-    "body_weight_n": "body weight (N)",
-    "bmi_kg_per_m2": "BMI (kg/m²)",
-    "sex_code": "sex (0 female, 1 male)",
+VARIABLES = {  # column → (label, level); every one is tested on subject means
+    "walking_speed_m_per_s": ("walking speed (m/s), subject mean", "subject"),
+    "age_years": ("age (years)", "subject"),
+    "height_cm": ("height (cm)", "subject"),
+    "body_weight_n": ("body weight (N)", "subject"),
+    "bmi_kg_per_m2": ("BMI (kg/m²)", "subject"),
+    "sex_code": ("sex (0 female, 1 male)", "subject"),
 }
 
 
@@ -75,7 +75,7 @@ def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, 
     per_subject, subject_meta = subject_means(latents, stances)
     x = per_subject.to_numpy()
     results, all_p = {}, []
-    for column, label in VARIABLES.items():
+    for column, (label, _) in VARIABLES.items():
         y = subject_meta[column].to_numpy(dtype=float)
         r, p, n = correlate(x, y)
         keep = np.isfinite(y)
@@ -113,7 +113,7 @@ def _json(a):
 
 def _scatter(per_subject, subject_meta, out) -> bytes:
     fig, axes = subplots(1, len(VARIABLES), width=2.5, height=2.3)
-    for ax, (column, label) in zip(axes.flat, VARIABLES.items()):
+    for ax, (column, (label, _)) in zip(axes.flat, VARIABLES.items()):
         j = out[column]["best_feature"]
         ax.scatter(subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy(), s=3, alpha=0.4)
         r = out[column]["best_abs_r"]
