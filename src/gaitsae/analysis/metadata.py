@@ -21,8 +21,8 @@ from scipy import stats
 
 from gaitsae.analysis.figures import png, subplots
 
-VARIABLES = {  # column → (label, level); every one is tested on subject means
-    "walking_speed_m_per_s": ("walking speed (m/s), subject mean", "subject"),
+VARIABLES = {  # column → (label, level the value belongs to); analyze_metadata tests all on subject means
+    "walking_speed_m_per_s": ("walking speed (m/s)", "stance"),
     "age_years": ("age (years)", "subject"),
     "height_cm": ("height (cm)", "subject"),
     "body_weight_n": ("body weight (N)", "subject"),
@@ -75,12 +75,12 @@ def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, 
     per_subject, subject_meta = subject_means(latents, stances)
     x = per_subject.to_numpy()
     results, all_p = {}, []
-    for column, (label, _) in VARIABLES.items():
+    for column, (label, level) in VARIABLES.items():
         y = subject_meta[column].to_numpy(dtype=float)
         r, p, n = correlate(x, y)
         keep = np.isfinite(y)
         rs, ps, _ = correlate(_rank(x[keep]), stats.rankdata(y[keep])) if keep.sum() >= 4 else (r * np.nan, p * np.nan, 0)
-        results[column] = {"label": label, "level": "subject", "n": n, "pearson_r": r, "pearson_p": p,
+        results[column] = {"label": label + (", subject mean" if level == "stance" else ""), "level": "subject", "n": n, "pearson_r": r, "pearson_p": p,
                            "spearman_r": rs, "spearman_p": ps}
         all_p += [p, ps]
     flat = benjamini_hochberg(np.concatenate(all_p))
