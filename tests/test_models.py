@@ -135,11 +135,25 @@ def test_topk__auxk_gives_dead_latents_gradient():
     assert m.encoder.grad.abs().sum(dim=1).gt(0).sum() > 3
 
 
-def test_topk__initial_pre_bias_is_the_geometric_median():
-    m = _model("topk")
+def test_topk__random_init_pre_bias_is_the_geometric_median():
+    torch.manual_seed(0)
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "init": "random"})
     x = torch.cat([torch.zeros(9, 12), torch.full((1, 12), 100.0)])
     m.init_from_data(x)
     assert m.pre_bias.abs().max() < 1.0  # the mean would be 10
+
+
+def test_topk__pca_init_with_2k_latents_is_pca_k():
+    from sklearn.decomposition import PCA
+
+    x = _low_rank(rank=6) + 0.1 * torch.randn(512, 12, generator=torch.Generator().manual_seed(1)) + 3.0
+    m = build_model("topk", 12, {"n_latents": 6, "k": 3}).eval()  # default init: ±PCA
+    m.init_from_data(x)
+    pca = PCA(n_components=3).fit(x.numpy())
+    with torch.no_grad():
+        h = m.encode(x)
+        assert ((h > 0).sum(dim=1) == 3).all()  # one of each ± pair
+        assert np.allclose(m.decode(h).numpy(), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-3)
 
 
 def test_svae__variance_is_learned():
@@ -261,11 +275,26 @@ def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
     assert torch.equal(m.selection_bonus, torch.zeros(3))
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))
+    # Training mode: 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
+    assert torch.allclose(m._keep_top(m.pre_activations(x)), torch.tensor([[0.0, 2.0, 0.0]]))
     m.eval()
-    # 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
-    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 2.0, 0.0]]))
+    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 0.0, 2.2]]))  # inference: plain TopK
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))  # eval: no update
+
+
+def test_topk__encode_is_plain_topk_of_the_pre_activations_after_training():
+    torch.manual_seed(0)  # a floor at the mean rate: every latent firing less than average gets a bonus
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "dead_after": 64, "min_firing": 1.0, "bonus_step": 0.05})
+    x = _low_rank()
+    _train(m, x, steps=100)
+    with torch.no_grad():
+        assert not torch.equal(m.train()._keep_top(m.pre_activations(x)), m.eval().encode(x))  # the bonus matters
+    with torch.no_grad():
+        pre = (x - m.pre_bias) @ m.encoder.T + m.encoder_bias
+        top = pre.topk(3, dim=1)
+        expected = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
+        assert torch.equal(m.encode(x), expected)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

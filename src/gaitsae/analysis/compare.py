@@ -7,12 +7,12 @@ import numpy as np
 from gaitsae.analysis.run import RunAnalysis
 
 COLUMNS = [  # key, header, format
-    ("model", "model", "{}"), ("fvu", "FVU (test)", "{:.4f}"), ("r2_time_min", "min R² time", "{:.3f}"),
+    ("model", "model", "{}"), ("fvu", "FVU time (test)", "{:.4f}"), ("r2_time_min", "min R² time", "{:.3f}"),
     ("l0", "L0", "{:.1f}"), ("dead_fraction", "dead", "{:.0%}"), ("firing_rate_mean", "firing rate", "{:.3f}"),
-    ("peak_amplitude_bias", "peak bias", "{:+.2%}"), ("max_abs_r", "max |r| between features", "{:.2f}"),
+    ("peak_error", "mean abs. peak error", "{:.2%}"), ("max_abs_r", "max |r| between features", "{:.2f}"),
     ("speed_r", "best |r| speed", "{:.2f}"), ("age_r", "best |r| age", "{:.2f}"),
     ("height_r", "best |r| height", "{:.2f}"), ("weight_r", "best |r| weight", "{:.2f}"),
-    ("probe_speed_top1", "speed R² top-1 (PCA-1)", "{}"), ("probe_speed_all", "speed R² all (PCA)", "{}"),
+    ("probe_speed_top1", "speed R² top-1 (PCA top-1)", "{}"), ("probe_speed_all", "speed R² all (PCA)", "{}"),
     ("probe_sex_all", "sex bal. acc. all (PCA)", "{}"), ("train_seconds", "train s", "{:.0f}"),
 ]
 
@@ -34,7 +34,8 @@ def comparison_rows(runs: list[RunAnalysis]) -> list[dict]:
             "r2_time_min": float(np.min(list(m["r2_time"].values()))) if m.get("r2_time") else None,
             "l0": m.get("l0"), "dead_fraction": m.get("dead_fraction"),
             "firing_rate_mean": m.get("firing_rate", {}).get("mean"),
-            "peak_amplitude_bias": m.get("peak_amplitude_bias"),
+            "peak_error": (np.mean([p["absolute"] for p in m["peak_error"].values()])
+                           if m.get("peak_error") else None),
             "max_abs_r": n["importance"].get("max_abs_r"),
             "speed_r": meta["walking_speed_m_per_s"]["best_abs_r"], "age_r": meta["age_years"]["best_abs_r"],
             "height_r": meta["height_cm"]["best_abs_r"], "weight_r": meta["body_weight_n"]["best_abs_r"],

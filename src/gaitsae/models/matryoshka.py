@@ -32,6 +32,8 @@ class Config(batchtopk.Config):
 
     def __post_init__(self):
         super().__post_init__()
+        if not self.n_latents:  # auto: checked again once the training data has sized it
+            return
         ends = prefix_ends(self.n_latents, self.n_groups)
         if len(set(ends)) < len(ends) or ends[0] < 1:
             raise ConfigError(f"model.n_groups = {self.n_groups} leaves an empty group among "

@@ -15,7 +15,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         r2 = m.get("r2_time") or {}
         worst = min(r2, key=r2.get) if r2 else None
         text = (f"{NAMES.get(a.model, a.model)}: reconstructs the held-out stances with "
-                f"{(1 - m['fvu']):.1%} of their variance explained")
+                f"{(1 - m['fvu']):.1%} of their curves' variance explained (mean over channels)")
         if worst:
             text += f" (weakest channel {worst}: {r2[worst]:.1%})"
         text += f", using on average {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features per stance"
@@ -25,13 +25,11 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         speed = n["metadata"]["walking_speed_m_per_s"]
         if speed["best_abs_r"] is not None:
             text += (f" Feature {speed['best_feature']} follows walking speed most closely "
-                     f"(|r| = {speed['best_abs_r']:.2f}).")
-        pab = m.get("peak_amplitude_bias")
-        if pab is not None and pab == pab:
-            if abs(pab) < 0.0005:
-                text += " Vertical force peaks are reproduced within 0.05 % on average."
-            else:
-                direction = "under" if pab < 0 else "over"
-                text += f" Vertical force peaks are {direction}estimated by {abs(pab):.1%} on average."
+                     f"(|r| = {speed['best_abs_r']:.2f} between subjects' means, n = {speed['n']}).")
+        peaks = m.get("peak_error")
+        if peaks:
+            first, second = (100 * peaks[p]["absolute"] for p in ("first", "second"))
+            text += (f" Vertical force peaks are off by {first:.2f} % (first) and {second:.2f} % (second) "
+                     f"per stance on average.")
         out.append(text)
     return out
