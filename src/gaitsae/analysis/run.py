@@ -22,6 +22,8 @@ from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes
 from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
+from gaitsae.clinical.pipeline import Encoded
+from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
 from gaitsae.fsio import write_json
@@ -88,6 +90,9 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     truth = load_truth(ds.stances, ds.sources)
     if truth is not None:
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
+    if has_classes(ds.stances):
+        numbers["clinical"], f = analyze_clinical(Encoded(est, ds, inputs, latents, directions), seed)
+        figures.update(f)
     steps.update()
     steps.close()
     entry = stability_entry(run_dir, stability)

@@ -30,6 +30,8 @@ SUBCOMMANDS = (
     "sweep",
     "index",
     "serve",
+    "deviations",
+    "classify",
 )
 
 

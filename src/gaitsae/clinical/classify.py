@@ -1,0 +1,139 @@
+"""Pathology classes from session-level features: SAE latents vs PCA of the same dimension vs
+all scaled wavelet coefficients, each with logistic regression and gradient boosting.
+
+A session's feature vector is [mean over its left stances, mean over its right stances], so
+the affected side stays visible. Split: GaitRec's published one when the data has it (train on
+TRAIN_BALANCED — or TRAIN — sessions, test on TEST sessions; Gutenberg sessions are in
+neither), else a subject-wise split (30 % of subjects test). Intervals: 95 % bootstrap over
+test subjects (a subject's sessions are resampled together).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gaitsae.channels import SIDES
+from gaitsae.errors import DataError
+
+CLASSES = ("HC", "H", "K", "A", "C")
+AFFECTED = ("left", "right", "both")
+MODELS = ("logistic", "boosting")
+TEST_FRACTION = 0.3
+
+
+def session_means(stances: pd.DataFrame, x: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per session (sessions with both sides only): its first stance's table row, and
+    [mean left x, mean right x] of shape [n_sessions, 2 · x.shape[1]]."""
+    key = stances["session"].to_numpy()
+    blocks = []
+    for side in SIDES:
+        on = stances["side"].eq(side).to_numpy()
+        blocks.append(pd.DataFrame(x[on]).groupby(key[on], sort=True).mean())
+    both = blocks[0].index.intersection(blocks[1].index)
+    table = stances.drop_duplicates("session").set_index("session").loc[both].reset_index()
+    return table, np.hstack([b.loc[both].to_numpy() for b in blocks])
+
+
+def split_sessions(sessions: pd.DataFrame, train_set: str = "balanced", seed: int = 0) -> tuple[np.ndarray, str]:
+    """("train" | "test" | "" per session, description). GaitRec's published split where it
+    exists, else subject-wise."""
+    published = sessions["dataset"].eq("gaitrec") & sessions["test"].notna()
+    if published.any() and sessions.loc[published, "test"].nunique() > 1:
+        train_col = "train_balanced" if train_set == "balanced" else "train"
+        train = published & sessions[train_col].eq(1)
+        test = published & sessions["test"].eq(1)
+        return np.where(test, "test", np.where(train, "train", "")), f"GaitRec published ({train_col.upper()} / TEST)"
+    subjects = np.array(sorted(sessions["subject"].unique()))
+    np.random.default_rng(seed).shuffle(subjects)
+    test_subjects = set(subjects[: max(1, int(round(TEST_FRACTION * len(subjects))))])
+    return (np.where(sessions["subject"].isin(test_subjects), "test", "train"),
+            f"subject-wise ({TEST_FRACTION:.0%} of subjects test, seed {seed})")
+
+
+def check_classes(y_train, classes, what: str) -> None:
+    counts = pd.Series(y_train).value_counts()
+    missing = [c for c in classes if counts.get(c, 0) == 0]
+    if missing:
+        raise DataError(f"{what}: class {missing[0]} has no session in the training split "
+                        f"(training counts: {', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'})")
+
+
+def make_model(name: str, seed: int = 0):
+    if name == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced",
+                                          random_state=seed)
+
+
+def representations(latents, inputs, fit_rows, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per-stance feature sets: the SAE latents, PCA of the scaled coefficients with as many
+    components as latents (fitted on `fit_rows` stances only), and all scaled coefficients."""
+    n = min(latents.shape[1], inputs.shape[1], int(fit_rows.sum()))
+    pca = PCA(n_components=n, random_state=seed).fit(inputs[fit_rows])
+    return {"sae": latents, "pca": pca.transform(inputs).astype(np.float32), "coefficients": inputs}
+
+
+def metrics(y, proba, classes) -> dict:
+    pred = np.asarray(classes)[proba.argmax(axis=1)]
+    out = {"balanced_accuracy": balanced_accuracy_score(y, pred),
+           "macro_f1": f1_score(y, pred, labels=list(classes), average="macro", zero_division=0)}
+    for i, c in enumerate(classes):
+        pos = np.asarray(y) == c
+        out[f"auc_{c}"] = roc_auc_score(pos, proba[:, i]) if 0 < pos.sum() < len(pos) else np.nan
+    return out
+
+
+def bootstrap(fn, groups, n_boot: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """2.5 and 97.5 percentiles of fn(rows) (a dict of numbers) over resampled groups."""
+    groups = np.asarray(groups)
+    uniq, inv = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inv == g) for g in range(len(uniq))]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        rows = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a resample may miss a class; its metric is then NaN
+            draws.append(fn(rows))
+    keys = list(draws[0])
+    values = np.array([[d.get(k, np.nan) for k in keys] for d in draws], dtype=float)
+    lo, hi = np.nanpercentile(values, [2.5, 97.5], axis=0)
+    return dict(zip(keys, lo)), dict(zip(keys, hi))
+
+
+def evaluate(x, y, groups, split, classes, model: str, seed: int = 0, n_boot: int = 500) -> dict:
+    """Fit on the train sessions, score the test sessions, with bootstrap intervals."""
+    train, test = split == "train", split == "test"
+    clf = make_model(model, seed).fit(x[train], y[train])
+    proba = clf.predict_proba(x[test])
+    order = [list(clf.classes_).index(c) for c in classes]
+    proba = proba[:, order]
+    yt = y[test]
+    point = metrics(yt, proba, classes)
+    lo, hi = bootstrap(lambda r: metrics(yt[r], proba[r], classes), groups[test], n_boot, seed)
+    pred = np.asarray(classes)[proba.argmax(axis=1)]
+    return {"point": point, "low": lo, "high": hi, "n_train": int(train.sum()), "n_test": int(test.sum()),
+            "confusion": confusion_matrix(yt, pred, labels=list(classes)).tolist()}
+
+
+def detection_auc(healthy: np.ndarray, value: np.ndarray, groups, n_boot: int = 500, seed: int = 0) -> dict:
+    """ROC AUC of `value` (higher = more abnormal) for patient vs healthy, bootstrap by subject."""
+    y = ~np.asarray(healthy, dtype=bool)
+    ok = np.isfinite(value)
+    y, value, groups = y[ok], np.asarray(value)[ok], np.asarray(groups)[ok]
+
+    def auc(r):
+        return {"auc": roc_auc_score(y[r], value[r]) if 0 < y[r].sum() < len(r) else np.nan}
+
+    lo, hi = bootstrap(auc, groups, n_boot, seed)
+    return {"auc": auc(np.arange(len(y)))["auc"], "low": lo["auc"], "high": hi["auc"],
+            "n_healthy": int((~y).sum()), "n_patients": int(y.sum())}

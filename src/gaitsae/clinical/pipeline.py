@@ -1,0 +1,115 @@
+"""From a run and a data directory to the per-stance and per-session deviation tables that
+`deviations`, `classify` and the report share (one encode pass, checked inputs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gaitsae.clinical.deviation import (DeviationModel, cross_fit, feature_meanings, reconstruction_error,
+                                        session_table)
+from gaitsae.clinical.reference import select_reference
+from gaitsae.data import load_dataset
+from gaitsae.data.dataset import GaitDataset
+from gaitsae.data.reader import available_channels, resolve_directories
+from gaitsae.errors import DataError
+from gaitsae.estimator import GaitSAE
+
+# Stance-table columns carried into the deviation tables.
+ID_COLUMNS = ["dataset", "subject", "session", "subject_id", "session_id", "trial_id", "side", "class_label",
+              "affected_side", "train", "train_balanced", "test"]
+
+
+@dataclass
+class Encoded:
+    """A run applied to data: the selected dataset, scaled inputs [n, n_features], latents
+    [n, n_latents], time-domain feature directions [n_latents, n_channels, 101]."""
+
+    est: GaitSAE
+    dataset: GaitDataset
+    inputs: np.ndarray
+    latents: np.ndarray
+    directions: np.ndarray
+
+    @property
+    def meanings(self) -> list[str]:
+        return feature_meanings(self.directions, self.dataset.channels)
+
+
+def load_run_data(run_dir, data, est: GaitSAE | None = None) -> GaitDataset:
+    """The data directory read with the run's channels and sides; a missing channel is an error."""
+    est = est or GaitSAE.load(run_dir, progress=False)
+    channels, sides = est.config_.data.channels, est.config_.data.sides
+    for d in resolve_directories(data):
+        missing = [ch for ch in channels if ch not in available_channels(d, sides)]
+        if missing:
+            raise DataError(f"run {run_dir} models channels {','.join(channels)} but {d} has no "
+                            f"{missing[0]} PRO files for sides {','.join(sides)}")
+    return load_dataset(data, channels=channels, sides=sides)
+
+
+def encode(run_dir, data) -> Encoded:
+    est = GaitSAE.load(run_dir, progress=False)
+    dataset = data if isinstance(data, GaitDataset) else load_run_data(run_dir, data, est)
+    ds, inputs, latents, _, _ = est.round_trip(dataset)
+    return Encoded(est, ds, inputs, latents, est.feature_directions())
+
+
+@dataclass
+class Deviations:
+    stances: pd.DataFrame   # one row per stance: IDs, in_reference, fold, index, score, z_*
+    sessions: pd.DataFrame  # one row per session and side: means, n_stances, asym_*
+    model: DeviationModel   # the full reference (for stances not in the data)
+    reference: str
+
+
+def deviations(enc: Encoded, reference: str = "auto", n_folds: int = 5, seed: int = 0,
+               healthy_run=None) -> Deviations:
+    """Cross-fitted deviations of every stance. healthy_run: a run trained on healthy stances
+    only; adds its reconstruction error (`recon_error`) and whether that model trained on the
+    subject (`healthy_model_saw`: such errors are optimistic)."""
+    st = enc.dataset.stances
+    is_ref = select_reference(st, reference)
+    dev = cross_fit(enc.latents, enc.dataset.curves, enc.dataset.channels, st["subject"].to_numpy(), is_ref,
+                    n_folds, seed, enc.est.model_.active_threshold)
+    values = pd.DataFrame({"index": dev.index, "score": dev.score})
+    if healthy_run is not None:
+        healthy = GaitSAE.load(healthy_run, progress=False)
+        if tuple(healthy.config_.data.channels) != tuple(enc.dataset.channels):
+            raise DataError(f"healthy run {healthy_run} models channels {','.join(healthy.config_.data.channels)}, "
+                            f"run models {','.join(enc.dataset.channels)}")
+        recon = healthy.round_trip(enc.dataset).curves
+        values["recon_error"] = reconstruction_error(enc.dataset.curves, recon, dev.model.reference)
+        split = getattr(healthy, "split_", None)
+        seen = set() if split is None else set(split.loc[split["split"] != "test", "subject"])
+        values["healthy_model_saw"] = st["subject"].isin(seen).to_numpy()
+    z = dev.z.astype(np.float32)
+    ids = st[[c for c in ID_COLUMNS if c in st]].reset_index(drop=True)
+    stances = pd.concat([ids.assign(level="stance", in_reference=is_ref, fold=dev.fold), values,
+                         pd.DataFrame(z, columns=[f"z_{j}" for j in range(z.shape[1])])], axis=1)
+    sess_ids = st[[c for c in ID_COLUMNS if c in st and c != "trial_id"]].assign(in_reference=is_ref, fold=dev.fold)
+    sessions = session_table(sess_ids, values, z).assign(level="session")
+    return Deviations(stances, sessions, dev.model, reference)
+
+
+def write_parquet(dev: Deviations, path, meanings) -> Path:
+    """Stance and session rows in one Parquet file (column `level`); the feature meanings and
+    the index's μ, σ in its key-value metadata under b"gaitsae"."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gaitsae.fsio import atomic_path
+
+    table = pd.concat([dev.stances, dev.sessions], ignore_index=True)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    meta = {"reference": dev.reference, "log_d_mean": dev.model.log_d_mean, "log_d_sd": dev.model.log_d_sd,
+            "feature_meanings": list(meanings)}
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"gaitsae": json.dumps(meta).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp)
+    return Path(path)

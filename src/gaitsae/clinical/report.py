@@ -1,0 +1,36 @@
+"""The report's Clinical section, when the data has classes: deviations, healthy vs patient
+detection, classification (logistic regression only, to stay quick, trained on all TRAIN
+sessions) and each class's distinguishing features."""
+
+from __future__ import annotations
+
+from gaitsae.clinical.pipeline import Encoded, deviations
+from gaitsae.clinical.study import run_study
+from gaitsae.errors import GaitsaeError
+
+N_BOOT = 200
+
+
+def has_classes(stances) -> bool:
+    labels = set(stances["class_label"].dropna())
+    return "HC" in labels and len(labels) > 1
+
+
+def analyze_clinical(enc: Encoded, seed: int = 0) -> tuple[dict, dict]:
+    """(numbers, figures); a data set the study refuses (e.g. a class missing from the
+    training split) gives {"skipped": reason} instead of failing the whole report."""
+    try:
+        dev = deviations(enc, "auto", seed=seed)
+        study = run_study(enc, dev, "full", models=("logistic",), seed=seed, n_boot=N_BOOT, progress=False)
+    except GaitsaeError as exc:
+        return {"skipped": str(exc)}, {}
+    ba = study.classification[study.classification["metric"].eq("balanced_accuracy")]
+    numbers = {
+        **study.summary,
+        "balanced_accuracy": ba[["task", "representation", "value", "low", "high"]].to_dict("records"),
+        "detection": study.detection.to_dict("records"),
+        "features": study.features[study.features["rank"].le(3) & study.features["ranked_by"].eq("g_affected")][
+            ["class_label", "rank", "feature", "meaning", "g_affected", "g_low", "g_high", "g_other", "g_within"]
+        ].to_dict("records"),
+    }
+    return numbers, {f"clinical_{k}": v for k, v in study.figures.items()}

@@ -1,0 +1,162 @@
+"""The whole clinical evaluation of one run on one data set: classification tables, healthy vs
+patient detection, distinguishing features and figures (what `gaitsae classify` writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from gaitsae.clinical import classify as C
+from gaitsae.clinical.explain import class_figure, distinguishing_features, landmark_changes
+from gaitsae.clinical.pipeline import Deviations, Encoded
+from gaitsae.errors import DataError
+
+
+@dataclass
+class Study:
+    summary: dict
+    classification: pd.DataFrame   # task, representation, model, metric, value, low, high
+    confusion: dict
+    detection: pd.DataFrame        # measure, auc, low, high, n_healthy, n_patients
+    features: pd.DataFrame         # per class, top features with effect sizes and curve changes
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+
+
+
+def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models=C.MODELS, seed: int = 0,
+              n_boot: int = 500, progress: bool = True) -> Study:
+    st = enc.dataset.stances
+    sessions, _ = C.session_means(st, np.zeros((len(st), 0)))
+    split, split_name = C.split_sessions(sessions, train_set, seed)
+    y = sessions["class_label"].to_numpy()
+    used = split != ""
+    classes = [c for c in C.CLASSES if (y[used] == c).any()]
+    if len(classes) < 2:
+        raise DataError(f"the data has {len(classes)} class(es) in its split ({', '.join(classes) or 'none'}); "
+                        "classification needs healthy controls and at least one patient class")
+    C.check_classes(y[split == "train"], classes, "CLASS_LABEL")
+    patients = np.isin(y, classes[1:]) & sessions["affected_side"].isin(C.AFFECTED).to_numpy()
+    sides = [s for s in C.AFFECTED if sessions.loc[patients & used, "affected_side"].eq(s).any()]
+    C.check_classes(sessions.loc[patients & (split == "train"), "affected_side"], sides, "AFFECTED_SIDE")
+
+    stance_split = pd.Series(split, index=sessions["session"]).reindex(st["session"]).fillna("").to_numpy()
+    reps = C.representations(enc.latents, enc.inputs, stance_split == "train", seed)
+    groups = sessions["subject"].to_numpy()
+    rows, confusion = [], {}
+    bar = tqdm(total=2 * len(reps) * len(models), desc="classify", disable=not progress, leave=False)
+    for rep, x_stance in reps.items():
+        _, x = C.session_means(st, x_stance)
+        for model in models:
+            for task, mask, labels, target in (("class", used, classes, y),
+                                               ("affected_side", used & patients, sides,
+                                                sessions["affected_side"].to_numpy())):
+                sp = np.where(mask, split, "")
+                r = C.evaluate(x, target.astype(str), groups, sp, labels, model, seed, n_boot)
+                confusion.setdefault(task, {}).setdefault(rep, {})[model] = {"labels": labels, "matrix": r["confusion"]}
+                for metric, value in r["point"].items():
+                    rows.append({"task": task, "representation": rep, "model": model, "metric": metric,
+                                 "value": value, "low": r["low"][metric], "high": r["high"][metric],
+                                 "n_train": r["n_train"], "n_test": r["n_test"]})
+                bar.update()
+    bar.close()
+    classification = pd.DataFrame(rows)
+
+    detection = detection_table(dev, sessions, split, n_boot, seed)
+    features = feature_table(enc, dev, classes[1:], seed)
+    vs_healthy = features[features["ranked_by"].eq("g_affected")] if len(features) else features
+    figures = {f"class_{c}": class_figure(vs_healthy[vs_healthy["class_label"].eq(c)].head(3), enc.directions,
+                                          dev.model.reference.band_mean, dev.model.reference.band_sd,
+                                          enc.dataset.channels, f"{c}: top features vs healthy (norm band)")
+               for c in classes[1:] if len(vs_healthy) and vs_healthy["class_label"].eq(c).any()}
+    figures["classification"] = classification_figure(classification)
+    figures["index_by_class"] = index_figure(dev, classes)
+    summary = {"split": split_name, "reference": dev.reference, "classes": classes, "affected_sides": sides,
+               "n_sessions": {"train": int((split == "train").sum()), "test": int((split == "test").sum())},
+               "n_reference_stances": dev.model.reference.n_stances,
+               "n_reference_subjects": dev.model.reference.n_subjects, "synthetic": bool(enc.dataset.synthetic),
+               "n_latents": int(enc.latents.shape[1]), "n_coefficients": int(enc.inputs.shape[1])}
+    return Study(summary, classification, confusion, detection, features, figures)
+
+
+def detection_table(dev: Deviations, sessions: pd.DataFrame, split, n_boot: int, seed: int) -> pd.DataFrame:
+    """Healthy vs patient ROC AUC on the test sessions, per session of its worse side: the lower
+    index, the higher score (and reconstruction error when a healthy run was given)."""
+    s = dev.sessions
+    per = s.groupby("session").agg(index=("index", "min"), score=("score", "max"),
+                                   **({"recon_error": ("recon_error", "max")} if "recon_error" in s else {}))
+    test = sessions[split == "test"].set_index("session")
+    per = per.reindex(test.index)
+    healthy = test["class_label"].eq("HC").to_numpy()
+    rows = []
+    for measure, sign in (("index", -1.0), ("score", 1.0), ("recon_error", 1.0)):
+        if measure not in per:
+            continue
+        r = C.detection_auc(healthy, sign * per[measure].to_numpy(), test["subject"].to_numpy(), n_boot, seed)
+        rows.append({"measure": measure, **r})
+    if "recon_error" in per:
+        seen = s.groupby("session")["healthy_model_saw"].any().reindex(test.index).to_numpy()
+        unseen = ~seen
+        r = C.detection_auc(healthy[unseen], per["recon_error"].to_numpy()[unseen],
+                            test["subject"].to_numpy()[unseen], n_boot, seed)
+        rows.append({"measure": "recon_error (subjects unseen by the healthy model)", **r})
+    return pd.DataFrame(rows)
+
+
+def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataFrame:
+    """distinguishing_features on the session-side z means, ranked against healthy walking and
+    within sessions (column ranked_by), with activation changes (z × scale), each feature's
+    meaning and its curve change at the landmarks on the affected side."""
+    s = dev.sessions
+    z = s[[f"z_{j}" for j in range(enc.latents.shape[1])]].to_numpy()
+    healthy = s["in_reference"].to_numpy(bool)
+    top = pd.concat([distinguishing_features(s, z, healthy, classes, seed=seed, rank_by=r)
+                     for r in ("g_affected", "g_within")], ignore_index=True)
+    if top.empty:
+        return top
+    scale = dev.model.reference.scale[top["feature"].to_numpy()]
+    top["delta_affected"] *= scale
+    top["delta_other"] *= scale
+    meanings = enc.meanings
+    top["meaning"] = [meanings[j] for j in top["feature"]]
+    marks = [landmark_changes(enc.directions[j], d, enc.dataset.channels)
+             for j, d in zip(top["feature"], top["delta_affected"])]
+    return pd.concat([top, pd.DataFrame(marks)], axis=1)
+
+
+def classification_figure(table: pd.DataFrame) -> bytes:
+    from gaitsae.analysis.figures import png, subplots
+
+    t = table[table["metric"].eq("balanced_accuracy")]
+    tasks = list(dict.fromkeys(t["task"]))
+    fig, axes = subplots(1, len(tasks), width=3.6, height=2.4)
+    for ax, task in zip(axes[0], tasks):
+        r = t[t["task"].eq(task)].reset_index(drop=True)
+        labels = [f"{a}\n{b}" for a, b in zip(r["representation"], r["model"])]
+        ax.bar(range(len(r)), r["value"], yerr=[r["value"] - r["low"], r["high"] - r["value"]],
+               color=["tab:red" if v == "sae" else "0.6" for v in r["representation"]], capsize=2)
+        ax.set_xticks(range(len(r)), labels, fontsize=6)
+        ax.set_title(f"{task}: balanced accuracy (95 % CI)", fontsize=8)
+        ax.set_ylim(0, 1)
+    return png(fig)
+
+
+def index_figure(dev: Deviations, classes) -> bytes:
+    """Distribution of the session index (worse side) per class; 100 ± 10 shaded."""
+    from gaitsae.analysis.figures import png, subplots
+
+    s = dev.sessions
+    per = s.groupby("session").agg(index=("index", "min"), class_label=("class_label", "first"))
+    fig, axes = subplots(1, 1, width=4.2, height=2.4)
+    ax = axes[0, 0]
+    ax.axhspan(90, 110, color="0.9", lw=0)
+    ax.axhline(100, color="0.5", lw=0.6)
+    data = [per.loc[per["class_label"].eq(c), "index"].to_numpy() for c in classes]
+    ax.boxplot(data, showfliers=False)
+    ax.set_xticks(range(1, len(classes) + 1), classes)
+    ax.set_ylabel("deviation index (worse side)", fontsize=8)
+    ax.set_title("100 = healthy reference, 10 points = 1 SD", fontsize=8)
+    return png(fig)

@@ -1,0 +1,240 @@
+"""Clinical use: reference, cross-fitted deviations, planted distinguishing features, and the
+`deviations` / `classify` commands on a small phantom with patients (happy path + bad input)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from gaitsae.cli import main
+from gaitsae.clinical.deviation import cross_fit, fit_model
+from gaitsae.clinical.explain import distinguishing_features
+from gaitsae.clinical.reference import fit_reference, reference_folds, select_reference
+from gaitsae.data import load_dataset
+from gaitsae.data.phantom import write_phantom
+from gaitsae.errors import DataError
+from gaitsae.estimator import GaitSAE
+from tests.csvedit import edit, with_cell
+
+
+def _latents(n_subjects=30, per_subject=8, n_latents=12, seed=0):
+    rng = np.random.default_rng(seed)
+    subjects = np.repeat([f"s{i}" for i in range(n_subjects)], per_subject)
+    latents = np.abs(rng.normal(size=(len(subjects), n_latents)))
+    latents[rng.random(latents.shape) < 0.6] = 0.0  # sparse, as SAE latents are
+    curves = rng.normal(size=(len(subjects), 2, 101)).astype(np.float32)
+    return subjects, latents, curves
+
+
+# -- reference and index ---------------------------------------------------------------------
+def test_reference__sparse_latents_get_a_positive_scale_and_their_firing_rate():
+    subjects, latents, curves = _latents()
+    latents[:, 0] = 0.0  # silent in the reference
+    ref = fit_reference(latents, curves, ("F_V", "F_AP"), subjects)
+    assert (ref.scale > 0).all()
+    assert ref.firing_rate[0] == 0 and np.isnan(ref.active_median[0])
+    assert np.allclose(ref.firing_rate[1:], (latents[:, 1:] > 0).mean(0))
+    assert ref.band_mean.shape == (2, 101) and ref.n_subjects == 30
+
+
+def test_index__reference_scores_100_on_average_with_sd_10_and_its_median_stance_scores_highest():
+    subjects, latents, curves = _latents()
+    is_ref = np.ones(len(subjects), bool)
+    dev = cross_fit(latents, curves, ("F_V", "F_AP"), subjects, is_ref, n_folds=5)
+    assert dev.index.mean() == pytest.approx(100, abs=1e-9)
+    assert dev.index.std() == pytest.approx(10, abs=1e-9)
+    m = dev.model
+    # A stance exactly as far from the reference's typical stance as a typical reference stance
+    # (ln d = mean ln d) scores 100; the typical stance itself is the most normal of all.
+    z_typical = np.full((1, latents.shape[1]), np.exp(m.log_d_mean))
+    assert m.index(z_typical)[0] == pytest.approx(100)
+    at_median = m.index(m.profile(m.reference.location[None]))[0]
+    assert at_median >= dev.index.max() and at_median > 130
+    # Further from the reference: a lower index, a higher score.
+    far = m.reference.location + 5 * m.reference.scale
+    assert m.index(m.profile(far[None]))[0] < dev.index.min()
+    assert m.score(m.profile(far[None]))[0] > np.percentile(dev.score, 99)
+
+
+def test_cross_fitting__no_reference_subject_is_in_its_own_reference():
+    subjects, latents, curves = _latents()
+    is_ref = np.arange(len(subjects)) < 200  # subjects s0..s24 in the reference
+    folds = reference_folds(subjects, is_ref, n_folds=4, seed=3)
+    table = pd.DataFrame({"subject": subjects, "fold": folds, "ref": is_ref})
+    assert table.groupby("subject")["fold"].nunique().eq(1).all()  # a subject lives in one fold
+    assert (table.loc[~table["subject"].isin(table.loc[is_ref, "subject"]), "fold"] == -1).all()
+    for k in range(4):
+        scored = set(table.loc[table["fold"] == k, "subject"])
+        reference = set(table.loc[table["ref"] & (table["fold"] != k), "subject"])
+        assert scored and not scored & reference
+    # The z of a fold's stances is computed against the reference without that fold.
+    dev = cross_fit(latents, curves, ("F_V", "F_AP"), subjects, is_ref, n_folds=4, seed=3)
+    held = dev.fold == 2
+    without = fit_model(latents[is_ref & (dev.fold != 2)], curves[is_ref & (dev.fold != 2)], ("F_V", "F_AP"),
+                        subjects[is_ref & (dev.fold != 2)])
+    assert np.allclose(dev.z[held], without.profile(latents[held]))
+    assert not np.allclose(dev.z[held], dev.model.profile(latents[held]))
+
+
+def test_select_reference__filters_and_refuses_an_empty_reference():
+    st = pd.DataFrame({"dataset": ["gaitrec"] * 4 + ["gutenberg"] * 2, "class_label": ["HC", "K", "A", "HC", "HC", "HC"],
+                       "age_years": [30, 50, 60, 70, 20, 25]})
+    assert select_reference(st, "auto").tolist() == [True, False, False, True, False, False]
+    assert select_reference(st, "gutenberg").sum() == 2
+    assert select_reference(st, "class_label == 'HC' and age_years < 40").tolist() == [
+        True, False, False, False, True, True]
+    with pytest.raises(DataError, match="matches no stance"):
+        select_reference(st, "age_years > 500")
+    with pytest.raises(DataError, match="not a valid filter"):
+        select_reference(st, "age_years >>> 1")
+    with pytest.raises(DataError, match="no healthy reference"):
+        select_reference(st[st["class_label"] != "HC"], "auto")
+
+
+# -- explanations ----------------------------------------------------------------------------
+def test_explain__a_feature_shifted_in_one_class_is_that_class_top_feature():
+    rng = np.random.default_rng(0)
+    rows = []
+    for cls, n, affected in (("HC", 40, None), ("K", 25, "left"), ("A", 25, "right")):
+        for s in range(n):
+            for side in ("left", "right"):
+                rows.append({"subject": f"{cls}{s}", "session": f"{cls}{s}", "side": side, "class_label": cls,
+                             "affected_side": affected})
+    sessions = pd.DataFrame(rows)
+    x = rng.normal(size=(len(sessions), 10))
+    on_k = sessions["class_label"].eq("K") & sessions["side"].eq("left")
+    on_a = sessions["class_label"].eq("A") & sessions["side"].eq("right")
+    x[on_k, 3] += 1.5
+    x[on_a, 7] -= 1.5
+    top = distinguishing_features(sessions, x, sessions["class_label"].eq("HC").to_numpy(), ["K", "A"], n_boot=50)
+    first = top[top["rank"] == 1].set_index("class_label")
+    assert first.loc["K", "feature"] == 3 and first.loc["A", "feature"] == 7
+    assert first.loc["K", "g_affected"] > 1 and first.loc["A", "g_affected"] < -1
+    assert first.loc["K", "g_low"] > 0.5  # the interval excludes no effect
+    assert abs(first.loc["K", "g_other"]) < 0.6  # the other side was not shifted
+    within = distinguishing_features(sessions, x, sessions["class_label"].eq("HC").to_numpy(), ["K", "A"],
+                                     n_boot=10, rank_by="g_within")
+    first = within[within["rank"] == 1].set_index("class_label")
+    assert first.loc["K", "feature"] == 3 and first.loc["A", "feature"] == 7
+    assert first.loc["K", "g_within"] > 0.8 and first.loc["A", "g_within"] < -0.8
+
+
+# -- the commands ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory):
+    """A phantom with GaitRec controls and patients and a tiny topk run trained on it."""
+    data = tmp_path_factory.mktemp("clinic")
+    write_phantom(data, n_subjects=4, seed=3, with_patients=True, n_patients=40, progress=False)
+    run = tmp_path_factory.mktemp("clinic_run")
+    GaitSAE(model="topk", k=4, n_latents=16, epochs=2, batch_size=64, progress=False).fit(
+        load_dataset(data, cache=False), run_dir=run)
+    return data, run
+
+
+def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path):
+    data, run = clinic
+    out = tmp_path / "dev.parquet"
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 0
+    t = pd.read_parquet(out)
+    assert set(t["level"]) == {"stance", "session"}
+    st = t[t["level"] == "stance"]
+    ref = st[st["in_reference"]]
+    assert set(ref["dataset"]) == {"gaitrec"} and set(ref["class_label"]) == {"HC"}  # auto: GaitRec controls
+    assert ref["index"].mean() == pytest.approx(100, abs=1e-6)
+    assert (ref["fold"] >= 0).all() and (st.loc[~st["in_reference"] & st["dataset"].eq("gaitrec"), "fold"] == -1).all()
+    assert st[~st["in_reference"] & st["dataset"].eq("gaitrec")]["index"].mean() < 100  # patients deviate
+    assert {"z_0", "z_15", "asym_0", "score"} <= set(t.columns)
+    sess = t[t["level"] == "session"]
+    assert sess["asym_0"].notna().all() and st["asym_0"].isna().all()
+    meta = json.loads(pq.read_schema(out).metadata[b"gaitsae"])
+    assert len(meta["feature_meanings"]) == 16 and meta["reference"] == "auto"
+
+
+def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
+    data, run = clinic
+    out = tmp_path / "cls"
+    assert main(["classify", str(run), "--data", str(data), "--out", str(out), "--train-set", "full",
+                 "--bootstrap", "20", "--healthy-run", str(run), "--quiet"]) == 0
+    table = pd.read_csv(out / "classification.csv")
+    assert set(table["representation"]) == {"sae", "pca", "coefficients"}
+    assert set(table["model"]) == {"logistic", "boosting"} and set(table["task"]) == {"class", "affected_side"}
+    ba = table[table["metric"] == "balanced_accuracy"]
+    assert ((ba["low"] <= ba["value"] + 1e-9) & (ba["value"] <= ba["high"] + 1e-9)).all()
+    detection = pd.read_csv(out / "detection.csv").set_index("measure")
+    assert {"index", "score", "recon_error"} <= set(detection.index)
+    features = pd.read_csv(out / "features.csv")
+    assert set(features["class_label"]) <= {"H", "K", "A", "C"} and features["meaning"].str.contains("% of stance").all()
+    summary = json.loads((out / "clinical.json").read_text())
+    assert summary["split"].startswith("GaitRec published (TRAIN /") and summary["synthetic"] is True
+    assert (out / "classification.png").stat().st_size > 0 and list(out.glob("class_*.png"))
+
+
+def _gaitrec_copy(data, tmp_path, column, new_value, where_label):
+    """A copy of the phantom's gaitrec/ PRO files and tables with `column` set to `new_value` on
+    the metadata rows of class `where_label`."""
+    copy = tmp_path / "data"
+    copy.mkdir()
+    for f in (data / "gaitrec").iterdir():
+        if "_RAW_" not in f.name:
+            shutil.copy(f, copy / f.name)
+
+    def change(lines):
+        header = lines[0].split(",")
+        label, target = header.index("CLASS_LABEL"), header.index(column)
+        for i, line in enumerate(lines[1:], start=1):
+            if line and line.split(",")[label] == where_label:
+                lines = with_cell(lines, i, target, new_value)
+        return lines
+
+    edit(copy / "GRF_metadata.csv", change)
+    return copy
+
+
+@pytest.mark.parametrize("case", ["no_reference", "missing_class", "empty_filter", "channels"])
+def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tmp_path, capsys):
+    data, run = clinic
+    args, expect = ["--data", str(data)], ""
+    if case == "no_reference":  # the controls relabelled as hip patients: no healthy stance anywhere
+        copy = _gaitrec_copy(data, tmp_path, "CLASS_LABEL", "H", "HC")
+        args, expect = ["--data", str(copy)], "no healthy reference"
+    elif case == "missing_class":  # no K session in TRAIN_BALANCED
+        copy = _gaitrec_copy(data, tmp_path, "TRAIN_BALANCED", "0", "K")
+        args, expect = ["--data", str(copy)], "class K has no session in the training split"
+    elif case == "empty_filter":
+        args, expect = args + ["--reference", "age_years > 500"], "matches no stance"
+    else:
+        copy = tmp_path / "data"
+        shutil.copytree(data / "gaitrec", copy)
+        for f in copy.glob("GRF_COP_ML_PRO_*.csv"):
+            f.unlink()
+        args, expect = ["--data", str(copy)], "has no COP_ML PRO files"
+    commands = [("classify", tmp_path / "out")] + ([] if case == "missing_class" else [("deviations", tmp_path / "d.parquet")])
+    for command, out in commands:
+        assert main([command, str(run), *args, "--out", str(out), "--quiet"] if command == "classify"
+                    else [command, str(run), *args, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and expect in err, err
+        assert not out.exists()
+
+
+def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path):
+    data, run = clinic
+    assert main(["analyze", str(run), "--data", str(data), "--out", str(tmp_path)]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="clinical"' in html and "deviation index" in html and "Hedges" in html
+    numbers = json.loads((run / "analysis.json").read_text())["clinical"]
+    assert numbers["split"].startswith("GaitRec published (TRAIN /")
+    assert {d["measure"] for d in numbers["detection"]} == {"index", "score"}
+
+
+def test_deviations_cli__refuses_to_replace_a_file_it_did_not_write(clinic, tmp_path, capsys):
+    data, run = clinic
+    out = tmp_path / "mine.parquet"
+    out.write_text("a user's file")
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 2
+    assert "not a gaitsae Parquet output" in capsys.readouterr().err and out.read_text() == "a user's file"
