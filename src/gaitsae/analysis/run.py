@@ -36,8 +36,11 @@ class RunAnalysis:
     synthetic: bool
     metrics: dict
     numbers: dict
-    figures: dict[str, bytes] = field(default_factory=dict)
-    cards: dict[int, bytes] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)  # SVG markup
+    cards: dict[int, str] = field(default_factory=dict)  # SVG markup of the shown features' top stances
+    channels: tuple[str, ...] = ()
+    mean_curves: np.ndarray | None = None  # [C, 101] of the analysed stances
+    effects: np.ndarray | None = None  # [n_latents, C, 101]: each feature at its typical activation
 
 
 def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
@@ -66,12 +69,14 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     figures.update(f)
     steps.update()
     encoder = est.model_.encoder_weights().detach().numpy()
-    numbers["directions"], f = analyze_directions(directions, encoder, est.transform_.layout_, ds.channels, shown)
+    numbers["directions"], f, mean_curves, effects = analyze_directions(
+        directions, encoder, est.transform_.layout_, ds.channels, shown, latents, ds.curves, th)
     figures.update(f)
     steps.update()
     cards, numbers["top_strides"] = {}, []
     for j in shown:
-        card, fig = stride_card(j, latents, ds.curves, recon, directions, ds.stances, ds.channels, k_strides)
+        card, fig = stride_card(j, latents, ds.curves, recon, directions, ds.stances, ds.channels, k_strides,
+                                mean_curves)
         numbers["top_strides"].append(card)
         cards[j] = fig
     steps.update()
@@ -91,7 +96,8 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     numbers["n_stances"] = int(len(ds))
     numbers["n_subjects"] = int(ds.n_subjects)
     analysis = RunAnalysis(run_dir.name, str(run_dir), est.config_.model_name, bool(ds.synthetic),
-                           getattr(est, "metrics_", {}), numbers, figures, cards)
+                           getattr(est, "metrics_", {}), numbers, figures, cards, tuple(ds.channels),
+                           mean_curves, effects)
     write_json(run_dir / "analysis.json", {"model": analysis.model, "synthetic": analysis.synthetic,
                                            "metrics": analysis.metrics, **_clean(numbers)})
     return analysis
