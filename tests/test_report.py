@@ -104,3 +104,18 @@ def test_report__figures_legible_and_navigation_works_in_chromium(demo, tmp_path
     assert check["errors"] == []
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "report.html" in line]
     assert console == []
+
+
+@pytest.mark.slow
+def test_demo_and_compare__reuse_finished_runs_and_current_analyses(demo, capsys):
+    runs = [demo / "runs" / m for m in ("topk", "sae")]
+    models = [(r / "model.safetensors").stat().st_mtime_ns for r in runs]
+    capsys.readouterr()
+    assert main(["demo", "--out", str(demo), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
+    assert capsys.readouterr().out.count("reusing the finished run") == 2
+    assert [(r / "model.safetensors").stat().st_mtime_ns for r in runs] == models
+    analyses = [(r / "analysis.json").stat().st_mtime_ns for r in runs]  # current after the demo
+    assert main(["compare", *map(str, runs), "--out", str(demo / "again")]) == 0
+    assert [(r / "analysis.json").stat().st_mtime_ns for r in runs] == analyses
+    assert main(["compare", str(runs[0]), "--out", str(demo / "forced"), "--force"]) == 0
+    assert (runs[0] / "analysis.json").stat().st_mtime_ns != analyses[0]

@@ -25,6 +25,7 @@ SUBCOMMANDS = (
     "encode",
     "analyze",
     "compare",
+    "config",
 )
 
 
@@ -55,7 +56,8 @@ def main(argv=None) -> int:
         print(f"gaitsae {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"gaitsae {args.command}: interrupted", file=sys.stderr)
+        hint = f"; continue it with: gaitsae train --out {args.out} --resume" if args.command == "train" else ""
+        print(f"gaitsae {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 

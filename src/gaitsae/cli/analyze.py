@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="report directory (default: the run directory)")
     p.add_argument("--data", help="data directory (default: the run's data.path)")
     p.add_argument("--feature", type=int, action="append", help="also write this feature's full card (repeatable)")
+    p.add_argument("--force", action="store_true", help="redo the analysis even if analysis.json is current")
     p.set_defaults(handler=run)
 
 
@@ -29,7 +30,7 @@ def run(args) -> int:
     bad = [f for f in features if not 0 <= f < n_latents]
     if bad:
         raise GaitsaeError(f"--feature {bad[0]}: the model has features 0 … {n_latents - 1}")
-    analysis = analyze_run(args.run, data=args.data, features=features)
+    analysis = analyze_run(args.run, data=args.data, features=features, force=args.force)
     report = write_comparison([analysis], out)
     print(f"analysis → {Path(args.run) / 'analysis.json'}; report → {report}")
     for f in features:

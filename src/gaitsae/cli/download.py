@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
         description="Download the published files of a database from its public figshare collection "
                     f"({', '.join(f'{k}: {v}' for k, v in COLLECTIONS.items())}), verifying size and md5, "
                     "resuming partial downloads. Needs internet access.")
-    p.add_argument("dataset", choices=sorted(COLLECTIONS))
+    p.add_argument("dataset", choices=sorted(COLLECTIONS), help="which database to fetch")
     p.add_argument("--to", required=True, help="target directory")
     p.add_argument("--only", default=None, help="shell pattern of file names to fetch, e.g. 'GRF_F_V_*'")
     p.add_argument("--api-url", default=None, help=f"figshare API base URL (default: ${API_ENV} or the public API)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gaitsae.channels import SIDES
 from gaitsae.cli.options import add_selection_options, selection
 from gaitsae.data import load_dataset
 from gaitsae.data.inspect import summarize
@@ -19,6 +20,6 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     channels, sides = selection(args)
-    dataset = load_dataset(args.data, channels=channels, sides=sides, cache=not args.no_cache)
+    dataset = load_dataset(args.data, channels=channels, sides=sides or SIDES, cache=not args.no_cache)
     print(summarize(dataset))
     return 0

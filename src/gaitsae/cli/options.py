@@ -9,7 +9,7 @@ from gaitsae.errors import GaitsaeError
 def add_selection_options(parser) -> None:
     parser.add_argument("--channels", default=None,
                         help=f"comma-separated subset of {','.join(CHANNELS)} (default: all present)")
-    parser.add_argument("--sides", default=",".join(SIDES), help="left,right (default both)")
+    parser.add_argument("--sides", default=None, help="comma-separated subset of left,right (default: both, or the config's)")
 
 
 def names(text: str, known, what: str) -> tuple[str, ...]:
@@ -21,6 +21,6 @@ def names(text: str, known, what: str) -> tuple[str, ...]:
 
 
 def selection(args):
-    """(channels or None, sides) from --channels/--sides."""
+    """(channels or None, sides or None) from --channels/--sides; None: not given."""
     channels = names(args.channels, CHANNELS, "channels") if args.channels else None
-    return channels, names(args.sides, SIDES, "sides")
+    return channels, names(args.sides, SIDES, "sides") if args.sides else None
