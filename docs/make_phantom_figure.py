@@ -38,10 +38,12 @@ def main(out=Path(__file__).with_name("phantom_curves.png")) -> None:
     gaitrec = ~healthy
     affected = np.zeros(len(ds), bool)
     affected[np.flatnonzero(gaitrec)] = truth["affected"].to_numpy() == 1
+    examples = np.flatnonzero(healthy)[:: max(1, healthy.sum() // 5)][:5]  # single stances: the fine detail
     t = np.arange(101)
     fig, axes = plt.subplots(1, 5, figsize=(17, 3.6))
     for ax, ch in zip(axes, CHANNELS):
         c = CHANNELS.index(ch)
+        ax.plot(t, ds.curves[examples, c].T, color="grey", lw=0.6, alpha=0.8)
         for mask, colour, label in ((healthy, "tab:blue", "healthy (Gutenberg-style)"),
                                     (affected, "tab:red", "patients, affected side")):
             y = ds.curves[mask, c]
@@ -55,7 +57,7 @@ def main(out=Path(__file__).with_name("phantom_curves.png")) -> None:
         ax.set_xlabel("% stance")
         ax.set_ylabel(CHANNEL_UNITS[ch])
     axes[0].legend(fontsize=7, loc="lower center")
-    fig.suptitle("SYNTHETIC phantom data: mean ± sd per channel; dashed boxes = published healthy ranges", fontsize=11)
+    fig.suptitle("SYNTHETIC phantom data: mean ± sd per channel, grey: single healthy stances; dashed boxes = published healthy ranges", fontsize=11)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     print(f"wrote {out}")

@@ -1,4 +1,4 @@
-"""The phantom: determinism, exact layout, published healthy ranges, factor effects, patients."""
+"""The phantom: determinism, exact layout, published healthy ranges, calibration, factor effects, patients."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import pytest
 
 from gaitsae.channels import CHANNELS, METADATA_COLUMNS
 from gaitsae.data import load_dataset
+from gaitsae.data.calibration import BETWEEN_SHARE, HF_SHARE, PCA_RESIDUAL, TRIAL_CV
 from gaitsae.data.phantom import TRUTH_FILE, write_phantom
 from gaitsae.data.phantom.population import sample_population
+from gaitsae.data.stats import between_share, dataset_stats, grf_parameters, trial_cv
+from tests.csvedit import edit
 
 
 def _digest(directory):
@@ -59,7 +62,7 @@ def test_phantom__gaitrec_layout_has_no_dataset_id_and_no_speed_file(tiny_patien
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory):
     out = tmp_path_factory.mktemp("healthy")
-    write_phantom(out, n_subjects=30, seed=3, progress=False)
+    write_phantom(out, n_subjects=50, seed=3, progress=False)
     ds = load_dataset(out, cache=False)
     truth = pd.read_csv(out / TRUTH_FILE)
     return ds, truth
@@ -146,3 +149,45 @@ def test_population__marginals_match_the_published_gutenberg_numbers():
     assert abs(len(pop.sessions) - 661) < 80
     assert abs(len(pop.trials) - 8819) < 1000
     assert abs(pop.trials.walking_speed_m_per_s.mean() - 1.48) < 0.05
+
+
+def test_phantom__calibration_statistics_fall_in_the_documented_ranges(healthy):
+    ds, truth = healthy
+    stats = dataset_stats(ds)
+    measured = {f"{ch} residual after {k}": (stats["pca_residual"][ch][k], t) for (ch, k), t in PCA_RESIDUAL.items()}
+    measured.update({f"{ch} high-frequency share": (stats["hf_share"][ch], t) for ch, t in HF_SHARE.items()})
+    for name, values in stats["parameters"].items():
+        measured[f"{name} between-subject share"] = (values["between_share"], BETWEEN_SHARE[name])
+        measured[f"{name} trial CV"] = (values["trial_cv"], TRIAL_CV[name])
+    leg = (truth.SUBJECT_ID.astype(str) + truth.SIDE).to_numpy()
+    visit = (truth.SESSION_ID.astype(str) + truth.SIDE).to_numpy()
+    seconds = truth.stance_time_s.to_numpy()
+    measured["stance time between-subject share"] = (between_share(seconds, leg), BETWEEN_SHARE["stance_time"])
+    measured["stance time trial CV"] = (trial_cv(seconds, visit), TRIAL_CV["stance_time"])
+    assert len(measured) == 4 + 1 + 2 * 6 + 2
+    outside = {name: f"{v:.4g} not in [{t.low:.4g}, {t.high:.4g}]" for name, (v, t) in measured.items() if not t.holds(v)}
+    assert not outside
+
+
+def test_phantom__planted_factors_are_recoverable_from_the_curves(healthy):
+    """Each subject factor moves its documented landmark, beyond speed and the other factors."""
+    ds, truth = healthy
+    p = grf_parameters(ds)
+    factors = truth[["walking_speed_m_per_s", "sig_1", "sig_2", "sig_3", "age_years", "height_m"]].to_numpy()
+    design = np.column_stack([np.ones(len(factors)), (factors - factors.mean(0)) / factors.std(0)])
+    for landmark, factor, sign in (("fv_peak1", 1, 1), ("fv_peak2", 2, 1), ("fv_trough", 3, -1),
+                                   ("fv_peak1", 0, 1), ("fv_trough", 0, -1), ("fap_propulsion", 2, 1)):
+        coef, *_ = np.linalg.lstsq(design, p[landmark].to_numpy(), rcond=None)
+        assert sign * coef[1 + factor] > 0.005, (landmark, factor)  # BW per sd of the factor
+    # Asymmetry: a subject's right-minus-left first peak follows their planted asymmetry.
+    side = ds.stances.side.to_numpy()
+    diff = p.fv_peak1.to_numpy()[side == "right"] - p.fv_peak1.to_numpy()[side == "left"]
+    assert np.corrcoef(diff, truth.asymmetry.to_numpy()[side == "right"])[0, 1] > 0.3
+
+
+def test_phantom__copied_without_its_marker_file_is_still_synthetic(phantom_copy):
+    """The mark travels inside the metadata: every session is dated in 1901."""
+    (phantom_copy / "PHANTOM.txt").unlink()
+    assert load_dataset(phantom_copy, cache=False).synthetic
+    edit(phantom_copy / "GRF_metadata.csv", lambda lines: [lines[0], lines[1].replace(".1901 ", ".2014 ")] + lines[2:])
+    assert not load_dataset(phantom_copy, cache=False).synthetic  # one real-looking date: not the mark

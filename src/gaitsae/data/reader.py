@@ -38,6 +38,9 @@ from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError
 
 MARKER_FILE = "PHANTOM.txt"  # written by gaitsae's phantom: the data are synthetic
+# The phantom also dates every session in this year (no force plate recorded gait then), so its
+# metadata stay marked synthetic when copied without PHANTOM.txt.
+PHANTOM_SESSION_YEAR = 1901
 CODED = {  # metadata column -> (allowed codes, stance column of the code, of the category)
     "SEX": (SEX_CODES, "sex_code", "sex"),
     "AFFECTED_SIDE": (AFFECTED_SIDE_CODES, "affected_side_code", "affected_side"),
@@ -252,8 +255,14 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
     stances = _stance_table(name, trial_ids[trial_of], side_of, speed[trial_of], meta.iloc[session_pos[trial_of]])
     return GaitDataset(
         curves=np.ascontiguousarray(flat[finite]), stances=stances, channels=tuple(channels),
-        synthetic=(directory / MARKER_FILE).is_file(), sources=(str(directory),), problems=tuple(problems),
+        synthetic=(directory / MARKER_FILE).is_file() or _phantom_dated(meta["SESSION_DATE"]),
+        sources=(str(directory),), problems=tuple(problems),
     )
+
+
+def _phantom_dated(dates: pd.Series) -> bool:
+    """True when every session is dated in PHANTOM_SESSION_YEAR (the phantom's in-data mark)."""
+    return bool(len(dates) and dates.notna().all() and (dates.dt.year == PHANTOM_SESSION_YEAR).all())
 
 
 def _stance_table(name: str, ids: np.ndarray, side, speed, meta: pd.DataFrame) -> pd.DataFrame:

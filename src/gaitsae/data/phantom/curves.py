@@ -10,7 +10,17 @@ up to a smooth time warp). Factors and their literature basis:
   individual, Horst et al. 2019): loading (first peak, braking), push-off (second peak,
   propulsion), mid-stance trough, and timing of the peaks (a time warp).
 - trial variation trial_1..trial_3 ~ N(0, 1), smooth: overall amplitude, timing, and loading vs
-  push-off balance; plus white measurement noise smoothed by a 3-tap filter.
+  push-off balance.
+- functional deviations: every channel gets a smooth random deviation per subject (mostly shared
+  by both sides) and per trial, a sum of sine modes sin(jπt), j = 1 … N_MODES, whose sd falls as
+  a power law j^-DEVIATION_EXPONENT (real GRF spectra fall smoothly, no hard band edge); the time
+  warp gets random higher modes too, per subject and per trial.
+- a heel-strike impact transient (a ~10 ms bump at ~3 % of stance, per-subject size).
+- speed × body size: speed acts through the Froude-like speed v·sqrt(1.75 m / height), so the
+  same speed is "faster" for a shorter person (Hof 1996, dimensionless gait scaling).
+- measurement noise, white at the plate, then the PRO processing's low-pass: a 2nd-order zero-lag
+  Butterworth at 20 Hz (Horsak et al. 2020, GaitRec), i.e. at 20 Hz × stance time cycles per
+  stance, applied in the cosine domain.
 - age: push-off (second peak, propulsion) declines after 30 years; sex: females +0.01 BW first
   peak (small); height and foot length: COP_AP progression length (≈ 0.85 × foot length).
 - left/right asymmetry: a subject's peaks scaled by (1 ± asymmetry), + on the right side.
@@ -23,6 +33,7 @@ Units: forces in body weights (BW), COP in metres; 101 points (0 … 100 % of st
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import dct, idct
 from scipy.interpolate import CubicSpline
 
 from gaitsae.channels import CHANNELS, N_POINTS
@@ -82,6 +93,39 @@ KNOTS = {
 FACTOR_PATTERNS = ("speed", "sig_1", "sig_2", "sig_3", "trial_3", "age", "female")
 CLASSES = ("H", "K", "A", "C")
 
+# Functional deviations: the sd of sine mode j is scale × j**-DEVIATION_EXPONENT (channel units),
+# per subject and per trial; SIDE_SHARED of a subject's deviation is common to both sides.
+N_MODES = 40  # up to 20 cycles per stance
+DEVIATION_EXPONENT = 1.5
+DEVIATION_SCALE = {  # channel: (subject, trial)
+    "F_V": (0.025, 0.016), "F_AP": (0.008, 0.005), "F_ML": (0.006, 0.003),
+    "COP_AP": (0.004, 0.002), "COP_ML": (0.002, 0.001),
+}
+SIDE_SHARED = 0.8
+NOISE_SD = {"F_V": 0.005, "F_AP": 0.0015, "F_ML": 0.001, "COP_AP": 0.0005, "COP_ML": 0.00025}  # white, before low-pass
+CUTOFF_HZ = 20.0  # the PRO low-pass
+# Time-warp modes 3 … 2 + N_WARP (their displacement sd at mode m: WARP_SD / (m π)).
+N_WARP = 6
+WARP_SD = {"subject": 0.05, "trial": 0.02}
+# Heel-strike transient: centre, its trial-to-trial sd, and width (sd), fractions of stance.
+IMPACT_TIME, IMPACT_TIME_SD, IMPACT_WIDTH = 0.03, 0.004, 0.012
+_T = np.linspace(0.0, 1.0, N_POINTS)
+_SINES = np.sqrt(2.0) * np.sin(np.pi * np.outer(np.arange(1, N_MODES + 1), _T))  # [N_MODES, 101]
+_WARP_M = np.arange(3, 3 + N_WARP)
+_WARP_SINES = np.sin(np.pi * np.outer(_WARP_M, _T)) / (np.pi * _WARP_M[:, None])  # [N_WARP, 101]
+
+
+def sample_deviations(rng, n: int, level: str) -> np.ndarray:
+    """Sine-mode coefficients [n, n_channels, N_MODES] of functional deviations ("subject"|"trial")."""
+    decay = np.arange(1, N_MODES + 1, dtype=float) ** -DEVIATION_EXPONENT
+    scale = np.array([DEVIATION_SCALE[ch][0 if level == "subject" else 1] for ch in CHANNELS])
+    return rng.normal(0.0, 1.0, (n, len(CHANNELS), N_MODES)) * scale[None, :, None] * decay
+
+
+def sample_warp(rng, n: int, level: str) -> np.ndarray:
+    """Time-warp coefficients [n, N_WARP] of modes 3 … 2 + N_WARP."""
+    return rng.normal(0.0, WARP_SD[level], (n, N_WARP))
+
 
 def _spline_basis(times) -> np.ndarray:
     """[FINE, n_knots]: curve on the fine grid = basis @ knot values (a natural cubic spline is
@@ -93,11 +137,14 @@ def _spline_basis(times) -> np.ndarray:
 _BASES = {ch: _spline_basis(spec["t"]) for ch, spec in KNOTS.items()}
 
 
-def _warp(c1, c2) -> np.ndarray:
-    """Warped time [n, 101]: u = t + c1 sin(πt)/π + c2 sin(2πt)/(2π); ends fixed, monotone for
-    |c1| + |c2| < 1. c1 shifts the whole pattern, c2 moves the two peaks apart."""
-    t = np.linspace(0.0, 1.0, N_POINTS)
-    return t + c1[:, None] * np.sin(np.pi * t) / np.pi + c2[:, None] * np.sin(2 * np.pi * t) / (2 * np.pi)
+def _warp(c1, c2, modes) -> np.ndarray:
+    """Warped time [n, 101]: u = t + c1 sin(πt)/π + c2 sin(2πt)/(2π) + Σ_m c_m sin(mπt)/(mπ).
+    Ends fixed; monotone because the coefficients are shrunk until Σ|c| <= 0.8. c1 shifts the
+    whole pattern, c2 moves the two peaks apart, the higher modes make local timing differences."""
+    coef = np.column_stack([c1, c2, modes])
+    coef *= np.minimum(1.0, 0.8 / np.maximum(np.abs(coef).sum(axis=1), 1e-12))[:, None]
+    sines = np.vstack([np.sin(np.pi * _T) / np.pi, np.sin(2 * np.pi * _T) / (2 * np.pi), _WARP_SINES])
+    return _T + coef @ sines
 
 
 def _lookup(fine: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -109,22 +156,27 @@ def _lookup(fine: np.ndarray, u: np.ndarray) -> np.ndarray:
     return fine[rows, lo] * (1 - frac) + fine[rows, lo + 1] * frac
 
 
-def _smooth_noise(rng, n: int, sd: float) -> np.ndarray:
-    """White noise through a [1/4, 1/2, 1/4] filter: the smoothness of low-pass-filtered PRO data."""
-    w = rng.normal(0.0, sd, (n, N_POINTS + 2))
-    return 0.25 * w[:, :-2] + 0.5 * w[:, 1:-1] + 0.25 * w[:, 2:]
+def low_pass(curves: np.ndarray, cutoff_cycles: np.ndarray) -> np.ndarray:
+    """Zero-lag 2nd-order Butterworth (gain 1 / (1 + (f/fc)^4), as filtfilt) along the last axis of
+    curves [n, ..., 101], with a cutoff per stance in cycles per stance. Applied to the cosine
+    coefficients (the even extension has no jump at the ends): coefficient j is j/2 cycles."""
+    cycles = np.arange(N_POINTS) / 2.0
+    gain = 1.0 / (1.0 + (cycles[None, :] / cutoff_cycles[:, None]) ** 4)
+    gain = gain.reshape(len(curves), *([1] * (curves.ndim - 2)), N_POINTS)
+    return idct(dct(curves, norm="ortho", axis=-1) * gain, norm="ortho", axis=-1)
 
 
 def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     """PRO curves float32 [n, 5, 101] (CHANNELS order) from per-stance factor arrays `f`.
 
-    Keys of f (arrays of length n): speed_m_per_s, sig_1..sig_4, trial_1..trial_3, age_years,
-    sex (0/1), foot_length_m, side_sign (−1 left, +1 right), asymmetry, severity,
-    class_label (str), affected (0/1), contralateral (0/1).
+    Keys of f (arrays of length n): speed_m_per_s, height_m, stance_time_s, sig_1..sig_4,
+    trial_1..trial_3, age_years, sex (0/1), foot_length_m, side_sign (−1 left, +1 right),
+    asymmetry, severity, class_label (str), affected (0/1), contralateral (0/1), impact_bw;
+    deviations [n, 5, N_MODES] and warp [n, N_WARP]: the subject's (this side's) coefficients.
     """
     n = len(f["speed_m_per_s"])
     factors = {
-        "speed": f["speed_m_per_s"] - SPEED_REFERENCE,
+        "speed": f["speed_m_per_s"] * np.sqrt(1.75 / f["height_m"]) - SPEED_REFERENCE,
         "sig_1": f["sig_1"], "sig_2": f["sig_2"], "sig_3": f["sig_3"],
         "trial_3": f["trial_3"],
         "age": np.clip(f["age_years"] - 30.0, 0.0, None),
@@ -132,7 +184,7 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     }
     c1 = 0.012 * f["sig_4"] + 0.006 * f["trial_2"]
     c2 = 0.02 * f["sig_4"] - 0.02 * factors["speed"]
-    u = _warp(c1, c2)
+    u = _warp(c1, c2, f["warp"] + sample_warp(rng, n, "trial"))
     amplitude = (1 + 0.012 * f["trial_1"]) * (1 + f["asymmetry"] * f["side_sign"])
     impaired = 0.7 * f["severity"] * f["affected"]
     compensating = 0.3 * f["severity"] * f["contralateral"]
@@ -148,7 +200,11 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
             knots -= (is_cls * compensating)[:, None] * np.minimum(pattern, 0)  # unaffected side loads more
         knots *= amplitude[:, None]
         out[:, CHANNELS.index(ch)] = _lookup(knots @ _BASES[ch].T, u)
-        out[:, CHANNELS.index(ch)] += _smooth_noise(rng, n, 0.002)
+    # Heel-strike transient: vertical bump, a braking spike a third its size.
+    centre = IMPACT_TIME + rng.normal(0.0, IMPACT_TIME_SD, n)
+    impact = f["impact_bw"][:, None] * np.exp(-0.5 * ((u - centre[:, None]) / IMPACT_WIDTH) ** 2)
+    out[:, CHANNELS.index("F_V")] += impact
+    out[:, CHANNELS.index("F_AP")] -= impact / 3
     # COP_AP: heel to toe, monotone by construction (its speed 1 + a cos 2πu > 0 for a < 1),
     # fast under the heel and forefoot, slow in mid-stance.
     length = 0.85 * f["foot_length_m"] * (1 + 0.02 * f["trial_1"])
@@ -158,11 +214,14 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     sway = 0.007 * (1 + 0.1 * f["sig_2"])
     offset = 0.0015 * f["sig_1"] + 0.001 * f["trial_1"]
     out[:, CHANNELS.index("COP_ML")] = -sway[:, None] * np.cos(np.pi * u) + offset[:, None]
-    for ch in ("COP_AP", "COP_ML"):
-        out[:, CHANNELS.index(ch)] += _smooth_noise(rng, n, 0.0002)
-    return out.astype(np.float32)
+    deviations = f["deviations"] + sample_deviations(rng, n, "trial")
+    out += deviations @ _SINES
+    noise = np.array([NOISE_SD[ch] for ch in CHANNELS])
+    out += rng.normal(0.0, 1.0, out.shape) * noise[None, :, None]
+    return low_pass(out, CUTOFF_HZ * f["stance_time_s"]).astype(np.float32)
 
 
-def stance_time_s(speed_m_per_s: np.ndarray, height_m: np.ndarray) -> np.ndarray:
-    """Stance duration: ≈ 0.65 s at 1.48 m/s for 1.75 m, shorter when faster, longer when taller."""
-    return 0.65 * (SPEED_REFERENCE / speed_m_per_s) ** 0.75 * (height_m / 1.75) ** 0.3
+def stance_time_s(speed_m_per_s: np.ndarray, height_m: np.ndarray, factor=1.0) -> np.ndarray:
+    """Stance duration: ≈ 0.65 s at 1.48 m/s for 1.75 m, shorter when faster, longer when taller;
+    `factor` holds the person's and the trial's own timing (≈ 1)."""
+    return 0.65 * (SPEED_REFERENCE / speed_m_per_s) ** 0.75 * (height_m / 1.75) ** 0.3 * factor

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gaitsae.channels import SIDES
+from gaitsae.data.reader import PHANTOM_SESSION_YEAR
+from gaitsae.data.phantom.curves import SIDE_SHARED, sample_deviations, sample_warp
+
 SESSIONS_PER_SUBJECT = ({1: 254, 2: 46, 6: 42, 7: 1, 8: 7})
 TRIALS_PER_SESSION = ({8: 3, 9: 33, 10: 225, 12: 2, 14: 16, 15: 317, 16: 6, 18: 5, 19: 10, 20: 32, 21: 10})
 HEALTHY = {  # per sex (0 female, 1 male): mean, sd
@@ -34,14 +38,28 @@ UNKNOWN_DEMOGRAPHICS_FRACTION = 0.05
 GAITREC_CLASS_TRIALS = {"HC": 7755, "H": 12748, "K": 19873, "A": 21386, "C": 13970}
 GAITREC_DETAILED = {"H": ("H_P", "H_F"), "K": ("K_P", "K_F", "K_R"), "A": ("A_F", "A_L"), "C": ("C_F",)}
 GRAVITY = 9.81
+# Stance time beyond speed and height: a person's own timing (sd 3 %) and trial-to-trial (sd 2 %).
+STANCE_TIME_SD = {"subject": 0.03, "trial": 0.02}
+# Heel-strike transient: median size and log-sd across people (BW); trial-to-trial log-sd.
+IMPACT_MEDIAN_BW, IMPACT_LOG_SD, IMPACT_TRIAL_LOG_SD = 0.12, 0.6, 0.25
 
 
 @dataclass
 class Population:
-    """sessions: one row per session (metadata + subject truth); trials: one row per trial."""
+    """sessions: one row per session (metadata + subject truth); trials: one row per trial;
+    deviations [n_sessions, n_sides, 5, N_MODES] and warp [n_sessions, n_sides, N_WARP]: the
+    subject's functional signature per side (see curves.py), repeated over their sessions."""
 
     sessions: pd.DataFrame
     trials: pd.DataFrame
+    deviations: np.ndarray
+    warp: np.ndarray
+
+
+def _per_side(shared: np.ndarray, own: list[np.ndarray]) -> np.ndarray:
+    """[n, n_sides, ...]: SIDE_SHARED² of the variance common to both sides, the rest per side."""
+    own_weight = np.sqrt(1 - SIDE_SHARED ** 2)
+    return np.stack([SIDE_SHARED * shared + own_weight * o for o in own], axis=1)
 
 
 def _choice(rng, table: dict, size: int) -> np.ndarray:
@@ -111,7 +129,9 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     sessions["body_mass_kg"] = sessions["body_mass_kg"] * np.exp(rng.normal(0, 0.01, len(sessions)))
     if patients:  # recovery: later sessions walk a little faster and less impaired
         sessions["severity"] = sessions["severity"] * np.exp(-0.12 * sessions["READMISSION"])
-    start = np.datetime64("2014-05-12T09:00:00") + rng.integers(0, 500, n_subjects).astype("timedelta64[D]")
+    # Dated in PHANTOM_SESSION_YEAR: the mark of synthetic data that travels with the metadata.
+    first_day = np.datetime64(f"{PHANTOM_SESSION_YEAR}-01-01T09:00:00")
+    start = first_day + rng.integers(0, 300, n_subjects).astype("timedelta64[D]")
     day = np.repeat(start, n_sessions) + sessions["READMISSION"].to_numpy().astype("timedelta64[D]")
     seconds = rng.integers(0, 8 * 3600, len(sessions)).astype("timedelta64[s]")
     sessions["SESSION_DATE"] = pd.to_datetime(day + seconds).strftime("%d.%m.%Y %H:%M:%S")
@@ -128,4 +148,18 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     trials["walking_speed_m_per_s"] = np.clip(subject_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
     for k in range(1, 4):
         trials[f"trial_{k}"] = rng.normal(0, 1, len(trials))
-    return Population(sessions=sessions, trials=trials)
+    # The richer variation is drawn last, so a seed still gives the same subjects, sessions and trials.
+    deviations = _per_side(sample_deviations(rng, n_subjects, "subject"),
+                           [sample_deviations(rng, n_subjects, "subject") for _ in SIDES])
+    warp = _per_side(sample_warp(rng, n_subjects, "subject"), [sample_warp(rng, n_subjects, "subject") for _ in SIDES])
+    per_subject = {"stance_time_factor": np.exp(rng.normal(0, STANCE_TIME_SD["subject"], n_subjects)),
+                   "impact_bw": IMPACT_MEDIAN_BW * np.exp(rng.normal(0, IMPACT_LOG_SD, n_subjects))}
+    for name, values in per_subject.items():
+        sessions[name] = np.repeat(values, n_sessions)
+    session_row = trials["session_row"].to_numpy()
+    trials["stance_time_factor"] = (sessions["stance_time_factor"].to_numpy()[session_row]
+                                    * np.exp(rng.normal(0, STANCE_TIME_SD["trial"], len(trials))))
+    trials["impact_bw"] = (sessions["impact_bw"].to_numpy()[session_row]
+                           * np.exp(rng.normal(0, IMPACT_TRIAL_LOG_SD, len(trials))))
+    return Population(sessions=sessions, trials=trials,
+                      deviations=np.repeat(deviations, n_sessions, axis=0), warp=np.repeat(warp, n_sessions, axis=0))
