@@ -55,7 +55,7 @@ def test_wrong_number_of_value_columns(phantom_copy):
 
 def test_ragged_row(phantom_copy):
     edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:5] + [l[5] + ",0.5"] + l[6:])
-    with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: malformed CSV .*line 6"):
+    with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: row 6 has 106 fields, the header has 105"):
         load_dataset(phantom_copy)
 
 
@@ -156,3 +156,27 @@ def test_cli_inspect__prints_summary_and_synthetic_label(tiny_patients_dir, caps
     assert "SYNTHETIC" in out
     assert "gaitrec: 12 subjects" in out and "gutenberg: 6 subjects" in out
     assert "F_V, F_AP, F_ML, COP_AP, COP_ML" in out
+
+
+@pytest.mark.parametrize("value, shown", [("2.5", "2.5"), ("", "nan")])
+def test_fractional_or_missing_id(phantom_copy, value, shown):
+    edit(phantom_copy / "GRF_F_V_PRO_left.csv", lambda l: with_cell(l, 2, 3, value))
+    with pytest.raises(DataError, match=rf"GRF_F_V_PRO_left.csv: row 3, column TRIAL_ID: ID must be a whole number .*got {shown}"):
+        load_dataset(phantom_copy)
+
+
+def test_unparseable_session_date_is_kept_as_unknown_and_reported(phantom_copy):
+    col = read_lines(phantom_copy / "GRF_metadata.csv")[0].split(",").index("SESSION_DATE")
+    edit(phantom_copy / "GRF_metadata.csv", lambda l: with_cell(l, 1, col, "2020-01-01"))
+    ds = load_dataset(phantom_copy)
+    assert any("1 SESSION_DATE values are not dd.mm.yyyy" in p for p in ds.problems)
+    assert ds.stances.session_date.isna().any()
+
+
+def test_walking_speed_rows_without_trials_and_a_missing_speed_file_are_reported(phantom_copy):
+    lines = read_lines(phantom_copy / "GRF_walking_speed.csv")
+    write_lines(phantom_copy / "GRF_walking_speed.csv", lines[:2] + [with_cell(lines, 1, 3, "999")[1]] + lines[2:])
+    assert any("1 rows name trials without signal data" in p for p in load_dataset(phantom_copy).problems)
+    (phantom_copy / "GRF_walking_speed.csv").unlink()
+    ds = load_dataset(phantom_copy)
+    assert any("no GRF_walking_speed.csv" in p for p in ds.problems) and ds.stances.walking_speed_m_per_s.isna().all()

@@ -3,15 +3,26 @@
 One mechanism for every config in gaitsae (training sections and each model's hyperparameters):
 unknown keys, wrong types and out-of-range values raise ConfigError naming the key path.
 A field's checks live in its metadata: `param(default, min=..., max=..., choices=...)`.
+Every size has an upper bound (the limits below), so a hostile or mistyped config (n_latents =
+1e9) is a one-line error naming the key, never an attempt to allocate terabytes; floats must be
+finite. docs/robustness.md lists the ranges.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
 from gaitsae.errors import ConfigError
+
+# Upper bounds of sizes (a 16,384-latent TopK model over 550 inputs is ~200 MB with Adam's state).
+MAX_LATENTS = 16_384
+MAX_BATCH = 65_536
+MAX_EPOCHS = 100_000
+MAX_COUNT = 10**9  # step/stance counters (dead_after)
+MAX_SEED = 2**32 - 1
 
 
 def param(default, *, min=None, max=None, choices=None, min_exclusive=False, help=""):
@@ -49,8 +60,8 @@ def _coerce(value, tp, path: str):
             raise ConfigError(f"{path} must be an integer, got {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path} must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{path} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import torch
 
 from gaitsae.channels import CHANNELS, SIDES
@@ -23,7 +22,7 @@ from gaitsae.features import FeatureTransform
 from gaitsae.training import metrics as M
 from gaitsae.training.config import RunConfig, config_from_dict
 from gaitsae.training.engine import train_model
-from gaitsae.training.rundir import load_run, read_metrics, save_run
+from gaitsae.training.rundir import load_run, read_metrics, read_split, save_run
 from gaitsae.training.split import split_subjects
 
 
@@ -211,7 +210,7 @@ class GaitSAE:
         if (Path(path) / "metrics.json").is_file():
             est.metrics_ = read_metrics(path)
         if (Path(path) / "split.csv").is_file():
-            est.split_ = pd.read_csv(Path(path) / "split.csv")
+            est.split_ = read_split(path)
         return est
 
     def get_params(self) -> dict:

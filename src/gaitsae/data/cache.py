@@ -18,7 +18,7 @@ import pandas as pd
 
 from gaitsae.data.dataset import GaitDataset
 
-READER_VERSION = 1  # bump when the reader's output changes, so old entries are not reused
+READER_VERSION = 2  # bump when the reader's output changes, so old entries are not reused
 CHUNK = 1 << 22
 
 
@@ -54,11 +54,11 @@ def load(root: Path, key: str) -> GaitDataset | None:
         info = json.loads((entry / "info.json").read_text())
         curves = np.load(entry / "curves.npy", allow_pickle=False)
         stances = pd.read_parquet(entry / "stances.parquet")
-    except (OSError, ValueError):
-        return None  # absent or damaged: read the CSVs again
-    return GaitDataset(curves=curves, stances=stances, channels=tuple(info["channels"]),
-                       synthetic=info["synthetic"], sources=tuple(info["sources"]),
-                       problems=tuple(info["problems"]))
+        return GaitDataset(curves=curves, stances=stances, channels=tuple(info["channels"]),
+                           synthetic=info["synthetic"], sources=tuple(info["sources"]),
+                           problems=tuple(info["problems"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent, damaged or inconsistent: read the CSVs again
 
 
 def store(root: Path, key: str, dataset: GaitDataset) -> None:

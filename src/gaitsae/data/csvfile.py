@@ -1,10 +1,15 @@
 """Reading one CSV of the layout and checking its columns and cells, with file/row/column errors.
 
-Row numbers in messages are line numbers in the file (the header is line 1).
+Row numbers in messages are line numbers in the file (the header is line 1). Before pandas
+parses a file, every line's field count is checked against the header (and the header against
+the layout's width) on the raw bytes: pandas sizes its columns by the widest row, so one hostile
+row of 200,000 fields would otherwise cost gigabytes before any error.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -13,23 +18,69 @@ import pandas as pd
 from gaitsae.errors import DataError
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """The whole file as a DataFrame; empty, header-only and ragged files are DataErrors."""
+MAX_FIELDS = 100_000  # widest header accepted when the layout does not fix the width (RAW files)
+MAX_ID = 2**53  # IDs above this are not exact in float64 (and 1e30 would wrap in int64)
+
+
+def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
+    """The whole file as a DataFrame; empty, header-only, ragged, too wide and non-UTF-8 files
+    are DataErrors. max_fields: the widest header the layout allows for this file."""
     if not path.is_file():
         raise DataError(f"{path}: required file is missing")
-    if path.stat().st_size == 0:
+    data = path.read_bytes()
+    if not data.strip():
         raise DataError(f"{path}: file is empty")
+    _check_text(path, data)
+    _check_widths(path, data, max_fields)
     try:
-        table = pd.read_csv(path, na_values=["NaN", "nan", ""], keep_default_na=False, low_memory=False)
+        table = pd.read_csv(io.BytesIO(data), na_values=["NaN", "nan", ""], keep_default_na=False,
+                            low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: malformed CSV ({_parser_detail(exc)})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text CSV file ({exc.reason} at byte {exc.start})") from None
     if len(table) == 0:
         raise DataError(f"{path}: file has a header but no data rows")
     return table
+
+
+def _check_text(path: Path, data: bytes) -> None:
+    """UTF-8 (ASCII in practice); a Latin-1 byte is named by row and column, not a byte offset."""
+    if data.isascii():  # the published files are plain ASCII: skip decoding them
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        row = data.count(b"\n", 0, exc.start) + 1
+        column = data.count(b",", start, exc.start) + 1
+        raise DataError(f"{path}: row {row}, field {column}: byte 0x{data[exc.start]:02x} is not UTF-8 text "
+                        "(a Latin-1 or Windows-1252 file?); save the file as UTF-8") from None
+
+
+def _fields(line: bytes) -> int:
+    if b'"' in line:  # quoted cells may hold commas
+        return len(next(csv.reader([line.decode("utf-8")])))
+    return line.count(b",") + 1
+
+
+def _check_widths(path: Path, data: bytes, max_fields: int) -> None:
+    """Every non-blank line has as many fields as the header, and the header at most max_fields."""
+    lines = io.BytesIO(data)
+    header = lines.readline()
+    width = _fields(header)
+    if header.rstrip(b"\r\n").endswith(b","):
+        raise DataError(f"{path}: row 1 (header) ends with a comma (an empty column name); remove the trailing comma")
+    if width > max_fields:
+        raise DataError(f"{path}: row 1 (header) has {width} fields; this file has at most {max_fields}")
+    for row, line in enumerate(lines, start=2):
+        if line.count(b",") + 1 == width or not line.strip():
+            continue
+        n = _fields(line)
+        if n == width:
+            continue
+        hint = " (a trailing comma?)" if n == width + 1 and line.rstrip(b"\r\n").endswith(b",") else ""
+        raise DataError(f"{path}: row {row} has {n} fields, the header has {width}{hint}")
 
 
 def _parser_detail(exc: Exception) -> str:
@@ -77,10 +128,11 @@ def numeric(path: Path, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
 def integer_ids(path: Path, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """int64 [n_rows, len(columns)] of ID columns; missing or fractional IDs are errors."""
     values = numeric(path, table, columns)
-    bad = np.isnan(values) | (values != np.round(values))
+    bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > MAX_ID)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise DataError(f"{path}: row {i + 2}, column {columns[j]}: ID must be a whole number, got {values[i, j]}")
+        raise DataError(f"{path}: row {i + 2}, column {columns[j]}: ID must be a whole number from 0 to 2^53, "
+                        f"got {values[i, j]:g}")
     return values.astype(np.int64)
 
 

@@ -1,20 +1,7 @@
 """The reader of the Gutenberg Gait Database / GaitRec layout: one directory (or several) → GaitDataset.
 
-What is refused (DataError, one line naming file, row and column) and what is reported:
-| case                                                  | outcome                              |
-|-------------------------------------------------------|--------------------------------------|
-| missing GRF_metadata.csv or a requested channel/side  | error                                |
-| missing or renamed ID or value column                 | error                                |
-| wrong number of value columns (not 101)               | error                                |
-| non-numeric cell; fractional or missing ID            | error                                |
-| invalid code (SEX, SPEED, CLASS_LABEL, …)             | error                                |
-| empty file (0 bytes) or header only; ragged row       | error                                |
-| duplicate IDs within a file; duplicate session rows   | error                                |
-| trial in one channel/side file but not another        | error (never silently misaligned)    |
-| trial whose session has no metadata row               | error                                |
-| NaN or inf inside a PRO curve                         | stance dropped, reported in problems |
-| metadata session without trials                       | reported                             |
-| walking-speed row for an unknown trial; no speed file | reported                             |
+What is refused (DataError, one line naming file, row and column) and what is reported (the
+stance dropped, listed in problems) is tabled in docs/robustness.md ("Input data").
 Rows come out ordered by (dataset, subject, session, trial, side).
 """
 
@@ -33,6 +20,7 @@ from gaitsae.channels import (
     value_columns,
 )
 from gaitsae.data import cache as stance_cache
+from gaitsae.data.checks import METADATA_RANGES, WALKING_SPEED_RANGE, first_out_of_range, implausible_curves
 from gaitsae.data.csvfile import first_duplicate, integer_ids, numeric, read_csv, require_columns
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError
@@ -48,12 +36,27 @@ CODED = {  # metadata column -> (allowed codes, stance column of the code, of th
     "SPEED": (SPEED_CODES, "speed_code", "speed_condition"),
 }
 NUMERIC_METADATA = [c for c in METADATA_COLUMNS if c not in ("CLASS_LABEL", "CLASS_LABEL_DETAILED", "SESSION_DATE")]
+SIGNAL_FIELDS = len(ID_COLUMNS_GUTENBERG) + N_POINTS  # the widest a PRO file's rows can be
+TABLE_FIELDS = 256  # metadata and walking-speed tables: the layout's columns plus room for extras
+
+
+def _check_range(path: Path, values: np.ndarray, column: str, lo: float, hi: float) -> None:
+    i = first_out_of_range(values, lo, hi)
+    if i is not None:
+        raise DataError(f"{path}: row {i + 2}, column {column}: {values[i]:g} is not plausible "
+                        f"(expected {lo:g}…{hi:g})")
 
 
 def resolve_directories(path) -> list[Path]:
     """A layout directory, a directory of layout directories, or a list of either."""
     if isinstance(path, (list, tuple)):
-        return [d for p in path for d in resolve_directories(p)]
+        found = [d for p in path for d in resolve_directories(p)]
+        seen = {}
+        for d in found:
+            if d.resolve() in seen:
+                raise DataError(f"{d}: given twice (also as {seen[d.resolve()]}); each directory may be read once")
+            seen[d.resolve()] = d
+        return found
     path = Path(path)
     if not path.is_dir():
         raise DataError(f"{path}: not a directory")
@@ -125,7 +128,7 @@ def _read_signals(directory: Path, channels, sides, id_cols):
     for si, side in enumerate(sides):
         for ci, ch in enumerate(channels):
             path = directory / signal_file(ch, side)
-            table = read_csv(path)
+            table = read_csv(path, SIGNAL_FIELDS)
             require_columns(path, table, list(id_cols))
             names = value_columns(ch)
             found = [c for c in table.columns if str(c).startswith(f"{ch}_PRO_")]
@@ -164,11 +167,13 @@ def _raise_mismatch(id_cols, path_a, ids_a, rows_a, path_b, ids_b, rows_b):
 
 def _metadata(directory: Path, session_cols):
     path = directory / METADATA_FILE
-    table = read_csv(path)
+    table = read_csv(path, TABLE_FIELDS)
     require_columns(path, table, list(session_cols) + list(METADATA_COLUMNS))
     ids = integer_ids(path, table, list(session_cols))
     first_duplicate(path, ids[:, [-1]], ["SESSION_ID"])
     values = pd.DataFrame(numeric(path, table, NUMERIC_METADATA), columns=NUMERIC_METADATA)
+    for column, (lo, hi) in METADATA_RANGES.items():
+        _check_range(path, values[column].to_numpy(), column, lo, hi)
     for column, (codes, _, _) in CODED.items():
         bad = values[column].notna() & ~values[column].isin(list(codes))
         if bad.any():
@@ -199,11 +204,12 @@ def _walking_speed(directory: Path, trial_ids: np.ndarray, id_cols, problems: li
     if not path.is_file():
         problems.append(f"{directory}: no {WALKING_SPEED_FILE}; walking speed unknown")
         return speed
-    table = read_csv(path)
+    table = read_csv(path, TABLE_FIELDS)
     require_columns(path, table, list(id_cols) + ["WALKING_SPEED"])
     ids = integer_ids(path, table, list(id_cols))
     first_duplicate(path, ids, list(id_cols))
     values = numeric(path, table, ["WALKING_SPEED"])[:, 0]
+    _check_range(path, values, "WALKING_SPEED", *WALKING_SPEED_RANGE)
     known = pd.MultiIndex.from_arrays(trial_ids.T)
     given = pd.MultiIndex.from_arrays(ids.T)
     pos = given.get_indexer(known)
@@ -218,7 +224,7 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
     """Read one layout directory without the cache."""
     directory = Path(directory)
     meta_path = directory / METADATA_FILE
-    header = read_csv(meta_path).columns  # the metadata decides the layout
+    header = read_csv(meta_path, TABLE_FIELDS).columns  # the metadata decides the layout
     gutenberg = "DATASET_ID" in header
     id_cols = ID_COLUMNS_GUTENBERG if gutenberg else ID_COLUMNS_GAITREC
     name = "gutenberg" if gutenberg else "gaitrec"
@@ -241,20 +247,23 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
         problems.append(f"{meta_path}: {unused} sessions have no trials in the signal files")
     speed = _walking_speed(directory, trial_ids, id_cols, problems) if gutenberg else np.full(len(trial_ids), np.nan)
 
-    # Trials × sides → stances, dropping curves that hold NaN or inf.
+    # Trials × sides → stances, dropping implausible curves (NaN, all zero, beyond physical ranges).
     n_trials, n_sides = curves.shape[:2]
     flat = curves.reshape(n_trials * n_sides, len(channels), N_POINTS)
-    finite = np.isfinite(flat).all(axis=(1, 2))
-    for s in np.flatnonzero(~finite):
-        t, si = divmod(int(s), n_sides)
-        ch = channels[int(np.flatnonzero(~np.isfinite(flat[s]).all(axis=1))[0])]
-        path, rows = row_of[(sides[si], ch)]
-        problems.append(f"{path}: row {rows[t]}: NaN or inf in the PRO curve; {sides[si]} stance of this trial dropped")
-    trial_of = np.repeat(np.arange(n_trials), n_sides)[finite]
-    side_of = np.tile(np.array(sides, dtype=object), n_trials)[finite]
+    keep = np.ones(len(flat), dtype=bool)
+    for ch, reason, mask in implausible_curves(flat, channels):
+        keep &= ~mask
+        for si, side in enumerate(sides):
+            trials = np.flatnonzero(mask.reshape(n_trials, n_sides)[:, si])
+            if len(trials):
+                problems.append(_dropped(row_of[(side, ch)], trials, reason, side))
+    if not keep.any():
+        raise DataError(f"{directory}: no stance is plausible ({problems[-1]})")
+    trial_of = np.repeat(np.arange(n_trials), n_sides)[keep]
+    side_of = np.tile(np.array(sides, dtype=object), n_trials)[keep]
     stances = _stance_table(name, trial_ids[trial_of], side_of, speed[trial_of], meta.iloc[session_pos[trial_of]])
     return GaitDataset(
-        curves=np.ascontiguousarray(flat[finite]), stances=stances, channels=tuple(channels),
+        curves=np.ascontiguousarray(flat[keep]), stances=stances, channels=tuple(channels),
         synthetic=(directory / MARKER_FILE).is_file() or _phantom_dated(meta["SESSION_DATE"]),
         sources=(str(directory),), problems=tuple(problems),
     )
@@ -263,6 +272,17 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
 def _phantom_dated(dates: pd.Series) -> bool:
     """True when every session is dated in PHANTOM_SESSION_YEAR (the phantom's in-data mark)."""
     return bool(len(dates) and dates.notna().all() and (dates.dt.year == PHANTOM_SESSION_YEAR).all())
+
+
+def _dropped(where, trials, reason: str, side: str) -> str:
+    """One problem line per file and reason: the first row, then how many more and which."""
+    path, rows = where
+    rows = sorted(int(rows[t]) for t in trials)
+    more = ""
+    if len(rows) > 1:
+        listed = ", ".join(map(str, rows[1:6])) + (", …" if len(rows) > 6 else "")
+        more = f" (and {len(rows) - 1} more rows: {listed})"
+    return f"{path}: row {rows[0]}: {reason}; {side} stance dropped{more}"
 
 
 def _stance_table(name: str, ids: np.ndarray, side, speed, meta: pd.DataFrame) -> pd.DataFrame:

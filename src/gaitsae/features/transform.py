@@ -16,11 +16,12 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
-from gaitsae.channels import N_POINTS
+from gaitsae.channels import CHANNELS, N_POINTS
 from gaitsae.errors import ConfigError, DataError
 from gaitsae.features import wavelet as wv
 
 DOMAINS = ("wavelet", "time")
+MAX_LEVEL = 8  # 101 points halve to 1 after 7 levels; beyond, coefficients only grow
 SCALINGS = ("channel", "coefficient")
 
 
@@ -42,8 +43,8 @@ class FeatureTransform:
         if self.domain == "wavelet":
             if self.wavelet not in pywt.wavelist(kind="discrete"):
                 raise ConfigError(f"features.wavelet must be a discrete PyWavelets wavelet (e.g. 'db5'), got {self.wavelet!r}")
-            if isinstance(self.level, bool) or not isinstance(self.level, int) or self.level < 1:
-                raise ConfigError(f"features.level must be an integer >= 1, got {self.level!r}")
+            if isinstance(self.level, bool) or not isinstance(self.level, int) or not 1 <= self.level <= MAX_LEVEL:
+                raise ConfigError(f"features.level must be an integer from 1 to {MAX_LEVEL}, got {self.level!r}")
             if self.mode not in pywt.Modes.modes:
                 raise ConfigError(f"features.mode must be one of {pywt.Modes.modes}, got {self.mode!r}")
 
@@ -128,8 +129,21 @@ class FeatureTransform:
     def from_state(cls, arrays: dict[str, np.ndarray], info: dict) -> "FeatureTransform":
         self = cls(info["domain"], info["wavelet"], info["level"], info["mode"], info["scaling"])
         self._check()
-        self.channels_ = tuple(info["channels"])
-        self.n_features_ = int(info["n_features"])
+        channels = info["channels"]
+        if (not isinstance(channels, list) or not channels or len(set(channels)) != len(channels)
+                or not set(channels) <= set(CHANNELS)):
+            raise ConfigError(f"channels must be a non-empty list of distinct names from {list(CHANNELS)}, "
+                              f"got {channels!r}")
+        self.channels_ = tuple(channels)
+        if type(info["n_features"]) is not int:
+            raise ConfigError(f"n_features must be an integer, got {info['n_features']!r}")
+        self.n_features_ = info["n_features"]
+        expected = len(channels) * sum(self._band_lengths())
+        if self.n_features_ != expected:  # settings and size must describe the same features
+            raise ConfigError(f"n_features is {self.n_features_}, but {self.domain} features ({self.wavelet}, "
+                              f"level {self.level}, {self.mode}) of {len(channels)} channels have {expected}")
+        if set(arrays) != {"mean", "scale"}:
+            raise ValueError(f"expected the arrays mean and scale, found {sorted(arrays)}")
         self.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
         self.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
         if self.mean_.shape != (self.n_features_,) or self.scale_.shape != (self.n_features_,):

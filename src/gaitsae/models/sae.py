@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaitsae.configs import param
+from gaitsae.configs import MAX_LATENTS, param
 from gaitsae.models import losses
 from gaitsae.models.base import GaitModel
 
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1)
+    n_latents: int = param(100, min=1, max=MAX_LATENTS)
     sparsity_target: float = param(0.05, min=0.0, max=1.0, min_exclusive=True, help="ρ")
     kl_weight: float = param(1.0, min=0.0, help="λ_KL")
     l1_weight: float = param(0.05, min=0.0, help="λ_L1")

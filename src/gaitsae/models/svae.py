@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaitsae.configs import param
+from gaitsae.configs import MAX_LATENTS, param
 from gaitsae.models import losses
 from gaitsae.models.base import GaitModel
 
@@ -21,7 +21,7 @@ LOGVAR_RANGE = (-10.0, 10.0)
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1)
+    n_latents: int = param(100, min=1, max=MAX_LATENTS)
     beta: float = param(1.0, min=0.0, help="β, weight of the KL to the prior")
     l1_weight: float = param(0.05, min=0.0, help="λ on ‖z‖₁")
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gaitsae.configs import param
+from gaitsae.configs import MAX_COUNT, MAX_LATENTS, param
 from gaitsae.errors import ConfigError
 from gaitsae.models import losses
 from gaitsae.models.base import GaitModel
@@ -51,11 +51,11 @@ from gaitsae.models.base import GaitModel
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1)
-    k: int = param(8, min=1, help="active latents per stance")
-    aux_k: int = param(0, min=0, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
+    n_latents: int = param(100, min=1, max=MAX_LATENTS)
+    k: int = param(8, min=1, max=MAX_LATENTS, help="active latents per stance")
+    aux_k: int = param(0, min=0, max=MAX_LATENTS, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1.0, min=0.0, help="α, weight of the AuxK term (paper: 1/32)")
-    dead_after: int = param(2_500, min=1, help="training stances without firing before a latent counts as dead")
+    dead_after: int = param(2_500, min=1, max=MAX_COUNT, help="training stances without firing before a latent counts as dead")
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of a latent's selection bonus per training step")

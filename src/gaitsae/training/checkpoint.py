@@ -2,10 +2,12 @@
 moments, RNG states as uint8 tensors) and, as JSON in its metadata, the rest (epoch, step,
 early-stopping counters, history, the run's config). One file, written atomically, so a kill at
 any moment leaves either the previous checkpoint or the new one, never a mix of the two.
+The state holds a sha256 of every tensor, so an edited or damaged tensor is refused on load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,10 +21,19 @@ from gaitsae.fsio import atomic_path
 FILE = "checkpoint.safetensors"
 
 
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name]
+        h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def save(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"state": json.dumps(state)})
+        save_file(tensors, str(tmp), metadata={"state": json.dumps({**state, "sha256": _digest(tensors)})})
 
 
 def _open(path: Path, with_tensors: bool) -> tuple[dict[str, torch.Tensor], dict]:
@@ -32,6 +43,11 @@ def _open(path: Path, with_tensors: bool) -> tuple[dict[str, torch.Tensor], dict
             tensors = {k: fh.get_tensor(k) for k in fh.keys()} if with_tensors else {}
     except (SafetensorError, OSError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({exc}); delete it to start over") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: cannot read checkpoint (its state is not a JSON object); delete it to start over")
+    if with_tensors and state.get("sha256") != _digest(tensors):
+        raise CheckpointError(f"{path}: tensors changed since the checkpoint was written (sha256 mismatch); "
+                              "delete it to start over")
     return tensors, state
 
 

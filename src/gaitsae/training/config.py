@@ -14,9 +14,9 @@ from pathlib import Path
 import tomli_w
 
 from gaitsae.channels import CHANNELS, SIDES
-from gaitsae.configs import from_dict, param, to_dict
+from gaitsae.configs import MAX_BATCH, MAX_EPOCHS, MAX_SEED, from_dict, param, to_dict
 from gaitsae.errors import ConfigError
-from gaitsae.features.transform import DOMAINS, SCALINGS
+from gaitsae.features.transform import DOMAINS, MAX_LEVEL, SCALINGS
 from gaitsae.fsio import write_text
 from gaitsae.models import model_config
 
@@ -32,23 +32,23 @@ class DataConfig:
 class FeatureConfig:
     domain: str = param("wavelet", choices=DOMAINS, help="wavelet coefficients or the time-domain curves")
     wavelet: str = param("db5")
-    level: int = param(4, min=1, max=8)
+    level: int = param(4, min=1, max=MAX_LEVEL)
     mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
     scaling: str = param("channel", choices=SCALINGS)
 
 
 @dataclass
 class TrainingConfig:
-    epochs: int = param(100, min=1)
-    batch_size: int = param(32, min=1)
-    learning_rate: float = param(1e-3, min=0.0, min_exclusive=True)
-    patience: int = param(10, min=1, help="epochs without validation improvement before stopping")
-    seed: int = param(0, min=0)
+    epochs: int = param(100, min=1, max=MAX_EPOCHS)
+    batch_size: int = param(32, min=1, max=MAX_BATCH)
+    learning_rate: float = param(1e-3, min=0.0, max=10.0, min_exclusive=True)
+    patience: int = param(10, min=1, max=MAX_EPOCHS, help="epochs without validation improvement before stopping")
+    seed: int = param(0, min=0, max=MAX_SEED)
     val_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
     test_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
-    max_seconds: float = param(0.0, min=0.0, help="stop after this long (0: no limit)")
-    checkpoint_every: int = param(1, min=1, help="write the resume checkpoint every this many epochs")
+    max_seconds: float = param(0.0, min=0.0, max=1e8, help="stop after this long (0: no limit)")
+    checkpoint_every: int = param(1, min=1, max=MAX_EPOCHS, help="write the resume checkpoint every this many epochs")
 
 
 @dataclass
