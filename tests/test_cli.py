@@ -12,19 +12,12 @@ import pytest
 
 from gaitsae.cli import build_parser, main
 from gaitsae.cli.train import build_config
-from gaitsae.model_names import MODEL_NAMES
 from gaitsae.progress import LogLines
 from gaitsae.training.config import config_to_dict, default_config, load_config
 
 
 def _train_args(*argv):
     return build_parser().parse_args(["train", "--out", "unused", *argv])
-
-
-def test_model_names__match_the_registry():
-    from gaitsae.models import MODELS
-
-    assert sorted(MODEL_NAMES) == sorted(MODELS)
 
 
 def test_every_option_of_every_subcommand_has_help():

@@ -13,6 +13,7 @@ import pytest
 
 from gaitsae.cli import main
 from gaitsae.data import download as dl
+from gaitsae.outdir import MARKER
 from tests.figshare_server import FigshareServer
 
 GUTENBERG = dl.COLLECTIONS["gutenberg"]
@@ -44,7 +45,8 @@ def _download(server, to, capsys, *extra) -> str:
 
 
 def _written(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Downloaded files (not gaitsae's ownership marker)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != MARKER)
 
 
 @pytest.mark.parametrize("name", ["../evil.csv", "../../evil.csv", "ABSOLUTE", "", ".", "..", "sub/evil.csv",

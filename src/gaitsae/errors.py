@@ -19,3 +19,7 @@ class ConfigError(GaitsaeError):
 
 class CheckpointError(GaitsaeError):
     """A model or run directory that is missing, truncated, corrupted or does not match."""
+
+
+class OutputError(GaitsaeError):
+    """An output that cannot or must not be written (a user's folder, a locked run, a full disk)."""

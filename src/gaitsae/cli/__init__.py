@@ -3,7 +3,8 @@
 Each subcommand lives in its own module of this package with two functions:
 `add_parser(subparsers)`, which adds its parser and calls
 `parser.set_defaults(handler=run)`, and `run(args) -> int` (the exit code). User errors (GaitsaeError) print one line
-to stderr and exit 2; Ctrl-C exits 130; anything else is a bug and keeps its traceback.
+to stderr and exit 2, and so do OSErrors (a full disk); Ctrl-C exits 130; anything else is a bug and keeps
+its traceback. Modules import torch, pandas, matplotlib … inside run(), so `gaitsae --help` starts at once.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def main(argv=None) -> int:
         return int(args.handler(args) or 0)
     except GaitsaeError as exc:
         print(f"gaitsae {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, no permission, …: the environment, not a gaitsae bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gaitsae {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = f"; continue it with: gaitsae train --out {args.out} --resume" if args.command == "train" else ""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from gaitsae.analysis.run import analyze_run
+from gaitsae.cli.options import add_overwrite_option
 from gaitsae.errors import GaitsaeError
-from gaitsae.report.build import write_comparison
-from gaitsae.report.html import render_feature_card
-from gaitsae.training.rundir import load_run
 
 
 def add_parser(sub) -> None:
@@ -17,24 +15,39 @@ def add_parser(sub) -> None:
                                    "importance, redundancy, probes (and ground truth on the phantom).")
     p.add_argument("run", help="run directory")
     p.add_argument("--out", help="report directory (default: the run directory)")
-    p.add_argument("--data", help="data directory (default: the run's data.path)")
+    p.add_argument("--data", help="data directory (default: the run's data.path, if it still holds the data "
+                                  "the run was trained on)")
     p.add_argument("--feature", type=int, action="append", help="also write this feature's full card (repeatable)")
     p.add_argument("--force", action="store_true", help="redo the analysis even if analysis.json is current")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from gaitsae import outdir
+    from gaitsae.analysis.run import analyze_run
+    from gaitsae.report.build import write_comparison
+    from gaitsae.report.html import render_feature_card
+    from gaitsae.training.rundir import load_run, run_data
+
     out = Path(args.out or args.run)
     features = args.feature or []
-    n_latents = load_run(args.run)[0].model["n_latents"]
+    config = load_run(args.run)[0]
+    n_latents = config.model["n_latents"]
     bad = [f for f in features if not 0 <= f < n_latents]
     if bad:
         raise GaitsaeError(f"--feature {bad[0]}: the model has features 0 … {n_latents - 1}")
-    analysis = analyze_run(args.run, data=args.data, features=features, force=args.force)
-    report = write_comparison([analysis], out)
+    data = args.data or run_data(args.run, config)
+    with contextlib.ExitStack() as claims:
+        claims.enter_context(outdir.filling(args.run, "run", trusted=True))  # it loads: a gaitsae run
+        if out.resolve() != Path(args.run).resolve():
+            claims.enter_context(outdir.filling(out, "report", overwrite=args.overwrite))
+        analysis = analyze_run(args.run, data=data, features=features, force=args.force)
+        report = write_comparison([analysis], out)
+        cards = [render_feature_card(analysis, f, out / f"feature_{f}.html") for f in features]
     print(f"analysis → {Path(args.run) / 'analysis.json'}; report → {report}")
-    for f in features:
-        print(f"feature {f} → {render_feature_card(analysis, f, out / f'feature_{f}.html')}")
+    for f, card in zip(features, cards):
+        print(f"feature {f} → {card}")
     if analysis.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

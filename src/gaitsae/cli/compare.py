@@ -3,7 +3,9 @@ that are current are reused (--force redoes them)."""
 
 from __future__ import annotations
 
-from gaitsae.report.build import analyze_runs, write_comparison
+import contextlib
+
+from gaitsae.cli.options import add_overwrite_option
 
 
 def add_parser(sub) -> None:
@@ -11,12 +13,25 @@ def add_parser(sub) -> None:
                        description="Analyse each run and write DIR/report.html and DIR/comparison.json.")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--out", default="gaitsae-compare", help="report directory (default: gaitsae-compare)")
-    p.add_argument("--data", help="data directory (default: each run's data.path)")
+    p.add_argument("--data", help="data directory (default: each run's data.path, if it still holds the data "
+                                  "the run was trained on)")
+    add_overwrite_option(p)
     p.add_argument("--force", action="store_true", help="re-analyse runs whose analysis.json is current")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    report = write_comparison(analyze_runs(args.runs, data=args.data, force=args.force), args.out)
+    from gaitsae import outdir
+    from gaitsae.report.build import analyze_runs, write_comparison
+    from gaitsae.training.rundir import load_run, run_data
+
+    if args.data is None:
+        for run_dir in args.runs:
+            run_data(run_dir, load_run(run_dir)[0])
+    with contextlib.ExitStack() as claims:
+        for run_dir in args.runs:
+            claims.enter_context(outdir.filling(run_dir, "run", trusted=True))  # analysis.json goes there
+        claims.enter_context(outdir.filling(args.out, "report", overwrite=args.overwrite))
+        report = write_comparison(analyze_runs(args.runs, data=args.data, force=args.force), args.out)
     print(f"report → {report}")
     return 0

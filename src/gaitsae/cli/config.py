@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaitsae.model_names import MODEL_NAMES
+from gaitsae.cli.options import MODEL_NAMES
 
 
 def add_parser(sub) -> None:

@@ -8,14 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gaitsae.cli.options import names
-from gaitsae.data import load_dataset
-from gaitsae.data.phantom import write_phantom
-from gaitsae.estimator import GaitSAE
-from gaitsae.models import MODELS
-from gaitsae.errors import GaitsaeError
-from gaitsae.report.build import analyze_runs, write_comparison
-from gaitsae.training.config import config_to_dict
+from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, names
 
 DEMO_MODELS = ("topk", "sae", "sae-disent", "svae")
 
@@ -31,11 +24,16 @@ def add_parser(sub) -> None:
     p.add_argument("--with-patients", action="store_true", help="add GaitRec-style patients to the phantom")
     p.add_argument("--seed", type=int, default=0, help="seed of the phantom and of every model (default 0)")
     p.add_argument("--force", action="store_true", help="retrain and re-analyse even where finished runs exist")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def finished(run_dir: Path, config, n_stances: int) -> bool:
     """A complete run with this config, trained on a dataset of this many stances."""
+    from gaitsae.errors import GaitsaeError
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.training.config import config_to_dict
+
     try:
         old = GaitSAE.load(run_dir, progress=False)
     except GaitsaeError:
@@ -45,30 +43,40 @@ def finished(run_dir: Path, config, n_stances: int) -> bool:
 
 
 def run(args) -> int:
-    models = names(args.models, tuple(MODELS), "models")
+    from gaitsae import outdir
+    from gaitsae.data import load_dataset
+    from gaitsae.data.phantom import write_phantom
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.report.build import analyze_runs, write_comparison
+
+    models = names(args.models, MODEL_NAMES, "models")
     out = Path(args.out)
     start = time.perf_counter()
-    print(f"[1/4] writing the SYNTHETIC phantom ({args.subjects} subjects) to {out / 'data'}")
-    write_phantom(out / "data", n_subjects=args.subjects, seed=args.seed, with_patients=args.with_patients)
-    dataset = load_dataset(out / "data")
-    print(f"      {len(dataset)} stances of {dataset.n_subjects} subjects")
-    runs = []
-    for i, name in enumerate(models, 1):
-        run_dir = out / "runs" / name
-        est = GaitSAE(model=name, epochs=args.epochs, seed=args.seed)
-        est.config_ = est.to_config(str(out / "data"))
-        if not args.force and finished(run_dir, est.config_, len(dataset)):
-            print(f"[2/4] {name} ({i}/{len(models)}): reusing the finished run in {run_dir} (--force retrains)")
-        else:
-            print(f"[2/4] training {name} ({i}/{len(models)})")
-            est.fit(dataset, run_dir=run_dir)
-            m = est.metrics_
-            print(f"      fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
-                  f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
-        runs.append(run_dir)
-    print("[3/4] analysing")
-    analyses = analyze_runs(runs, data=dataset, force=args.force)
-    print("[4/4] writing the report")
-    report = write_comparison(analyses, out)
+    # OUT is new or an earlier demo's; its data and each run are rebuilt beside and swapped in.
+    with outdir.filling(out, "demo", overwrite=args.overwrite):
+        print(f"[1/4] writing the SYNTHETIC phantom ({args.subjects} subjects) to {out / 'data'}")
+        with outdir.replacing(out / "data", "phantom", overwrite=args.overwrite) as where:
+            write_phantom(where, n_subjects=args.subjects, seed=args.seed, with_patients=args.with_patients)
+        dataset = load_dataset(out / "data")
+        print(f"      {len(dataset)} stances of {dataset.n_subjects} subjects")
+        runs = []
+        for i, name in enumerate(models, 1):
+            run_dir = out / "runs" / name
+            est = GaitSAE(model=name, epochs=args.epochs, seed=args.seed)
+            est.config_ = est.to_config(str((out / "data").resolve()))
+            if not args.force and finished(run_dir, est.config_, len(dataset)):
+                print(f"[2/4] {name} ({i}/{len(models)}): reusing the finished run in {run_dir} (--force retrains)")
+            else:
+                print(f"[2/4] training {name} ({i}/{len(models)})")
+                with outdir.replacing(run_dir, "run", overwrite=args.overwrite) as where:
+                    est.fit(dataset, run_dir=where)
+                m = est.metrics_
+                print(f"      fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
+                      f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+            runs.append(run_dir)
+        print("[3/4] analysing")
+        analyses = analyze_runs(runs, data=dataset, force=args.force)
+        print("[4/4] writing the report")
+        report = write_comparison(analyses, out)
     print(f"done in {time.perf_counter() - start:.0f} s: {report} (SYNTHETIC data)")
     return 0

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from gaitsae.channels import SIDES
 from gaitsae.cli.options import add_selection_options, selection
-from gaitsae.data import load_dataset
-from gaitsae.data.inspect import summarize
 
 
 def add_parser(sub) -> None:
@@ -25,6 +23,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from gaitsae.data import load_dataset
+    from gaitsae.data.inspect import summarize
+
     channels, sides = selection(args)
     sides = sides or SIDES
     if not args.stats:

@@ -5,6 +5,15 @@ from __future__ import annotations
 from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.errors import GaitsaeError
 
+# The names of gaitsae.models.MODELS, without importing torch to list them in --help (a test
+# checks the two agree).
+MODEL_NAMES = ("sae", "sae-disent", "svae", "topk")
+
+
+def add_overwrite_option(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write even where files gaitsae did not write would be replaced")
+
 
 def add_selection_options(parser) -> None:
     parser.add_argument("--channels", default=None,

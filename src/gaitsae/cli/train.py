@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gaitsae.cli.options import add_selection_options, selection
+from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, add_selection_options, selection
 from gaitsae.errors import ConfigError
-from gaitsae.model_names import MODEL_NAMES
 
 # flag attribute -> the config key it sets
 FLAG_KEYS = {
@@ -29,7 +28,8 @@ def add_parser(sub) -> None:
                                    "RUN/config.toml, so `gaitsae train --config RUN/config.toml --out RUN2` reruns it.")
     p.add_argument("--data", help="data directory (default: the config's data.path)")
     p.add_argument("--model", choices=MODEL_NAMES, help="model (default: the config's, else topk)")
-    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--out", required=True, help="run directory to write (new, or an existing run with "
+                                                "--resume or --overwrite)")
     p.add_argument("--config", help="TOML or JSON config file (sections data, features, model, training)")
     add_selection_options(p)
     p.add_argument("--n-latents", type=int, dest="n_latents", help="dictionary size (model.n_latents)")
@@ -43,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from OUT/checkpoint (its config is taken from the checkpoint "
                         "unless --config is given)")
+    add_overwrite_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(handler=run)
 
@@ -50,7 +51,8 @@ def add_parser(sub) -> None:
 def build_config(args):
     """The run config from --config and the flags, flags winning (reported when they change a
     value the file sets)."""
-    from gaitsae.training.config import config_from_dict, read_config_mapping
+    from gaitsae.training.config import config_from_dict, read_config_mapping, replace
+    from gaitsae.training.rundir import absolute_paths
 
     mapping = read_config_mapping(args.config) if args.config else _checkpoint_mapping(args)
     channels, sides = selection(args)
@@ -79,7 +81,7 @@ def build_config(args):
         raise ConfigError(f"{args.config}: {exc}" if args.config else str(exc)) from None
     if not config.data.path:
         raise ConfigError("no data: give --data DIR or data.path in the config")
-    return config
+    return replace(config, data={"path": absolute_paths(config.data.path)})
 
 
 def _checkpoint_mapping(args) -> dict:
@@ -93,16 +95,23 @@ def _checkpoint_mapping(args) -> dict:
 
 
 def run(args) -> int:
+    from gaitsae import outdir
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
 
     config = build_config(args)
     out = Path(args.out)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues OUT, --overwrite replaces it: give one of them")
     if args.resume and not (out / "checkpoint").exists():
         raise ConfigError(f"--resume: {out}/checkpoint does not exist")
-    dataset = load_dataset(config.data.path.split(",") if "," in config.data.path else config.data.path,
-                           channels=config.data.channels, sides=config.data.sides)
-    est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=out, resume=args.resume)
+    dataset = load_dataset(config.data.path.split(","), channels=config.data.channels, sides=config.data.sides)
+    # A resumed run continues in place (its checkpoint is checked against this config and data);
+    # a new run is refused on a non-empty directory, and --overwrite builds it beside the old one.
+    claim = (outdir.filling(out, "run", trusted=True) if args.resume else
+             outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False, resumable=True))
+    with claim as where:
+        est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=where, resume=args.resume)
     m = est.metrics_
     print(f"{config.model_name}: fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
           f"r2_time " + ", ".join(f"{k} {v:.3f}" for k, v in m["r2_time"].items()) + f" → {out}")

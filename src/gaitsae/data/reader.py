@@ -105,9 +105,20 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     )
 
 
-def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
+def layout_files(directory: Path, channels, sides) -> list[Path]:
+    """The files a directory's stances of these channels and sides are read from."""
     files = [directory / METADATA_FILE, directory / WALKING_SPEED_FILE, directory / MARKER_FILE]
-    files += [directory / signal_file(ch, s) for s in sides for ch in channels]
+    return files + [directory / signal_file(ch, s) for s in sides for ch in channels]
+
+
+def data_digest(path, channels, sides) -> str:
+    """Content digest of the files behind load_dataset(path, channels, sides), wherever they sit."""
+    files = [f for d in resolve_directories(path) for f in layout_files(d, channels, sides)]
+    return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides)))
+
+
+def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
+    files = layout_files(directory, channels, sides)
     if not use_cache:
         return read_directory(directory, channels, sides)
     key = stance_cache.content_key(files, extra=(tuple(channels), tuple(sides), str(directory.resolve())))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as to_bytes
 
 from gaitsae.errors import CheckpointError
-from gaitsae.fsio import atomic_path
+from gaitsae.fsio import write_bytes
 
 FILE = "checkpoint.safetensors"
 
@@ -32,8 +32,7 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
 
 def save(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"state": json.dumps({**state, "sha256": _digest(tensors)})})
+    write_bytes(path, to_bytes(tensors, metadata={"state": json.dumps({**state, "sha256": _digest(tensors)})}))
 
 
 def _open(path: Path, with_tensors: bool) -> tuple[dict[str, torch.Tensor], dict]:

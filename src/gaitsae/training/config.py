@@ -49,6 +49,7 @@ class TrainingConfig:
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
     max_seconds: float = param(0.0, min=0.0, max=1e8, help="stop after this long (0: no limit)")
     checkpoint_every: int = param(1, min=1, max=MAX_EPOCHS, help="write the resume checkpoint every this many epochs")
+    threads: int = param(0, min=0, max=1024, help="intra-op CPU threads (0: chosen for the size of the work)")
 
 
 @dataclass

@@ -20,6 +20,7 @@ import torch
 from gaitsae.errors import CheckpointError
 from gaitsae.models import GaitModel, build_model
 from gaitsae.progress import progress as progress_bar
+from gaitsae.runtime import use_threads
 from gaitsae.training import checkpoint
 from gaitsae.training.config import RunConfig, config_to_dict
 
@@ -106,6 +107,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     every `training.checkpoint_every` epochs and on stopping; resume=True continues from it."""
     t = config.training
     device = resolve_device(t.device)
+    use_threads(config, x_train.shape[1], device)
     torch.manual_seed(t.seed)  # model initialisation and any sampling inside loss_terms (svae)
     np.random.seed(t.seed)  # nothing here draws from numpy, but a model hook might
     model = build_model(config.model_name, x_train.shape[1], config.model_params()).to(device)

@@ -6,6 +6,7 @@
     history.csv            loss terms per epoch (train_* and val_*)
     split.csv              subject → train / val / test
     metrics.json           test-split metrics
+    data.json              the data directory (absolute) and a digest of the files trained on
     checkpoint/            the last training checkpoint (for --resume)
     manifest.json          sha256 of the files above that load_run reads, taken at save time
 
@@ -18,25 +19,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
-from safetensors.numpy import save_file as save_numpy
+from safetensors.numpy import save as numpy_bytes
 from safetensors.torch import load_file as load_torch
-from safetensors.torch import save_file as save_torch
+from safetensors.torch import save as torch_bytes
 
 from gaitsae import __version__
-from gaitsae.errors import CheckpointError, ConfigError
+from gaitsae import outdir
+from gaitsae.data.reader import data_digest
+from gaitsae.errors import CheckpointError, ConfigError, DataError
 from gaitsae.features import FeatureTransform
-from gaitsae.fsio import atomic_path, write_json, write_text
+from gaitsae.fsio import write_bytes, write_json, write_text
 from gaitsae.models import GaitModel, build_model
-from gaitsae.training.config import RunConfig, load_config, save_config
+from gaitsae.training.config import RunConfig, load_config, replace, save_config
 
 DIGESTED = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
 MANIFEST = "manifest.json"
 REQUIRED = (*DIGESTED, MANIFEST)
+DATA_FILE = "data.json"
 
 
 def _sha256(path: Path) -> str:
@@ -61,16 +66,14 @@ def check_manifest(path: Path) -> None:
 
 def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path / "model.safetensors") as tmp:
-        save_torch(state, str(tmp))
+    write_bytes(path / "model.safetensors", torch_bytes(state))  # our write: a full disk is one clear error
     write_json(path / "model.json", {"name": config.model_name, "n_inputs": n_inputs,
                                      "config": config.model_params(), "gaitsae_version": __version__})
 
 
 def save_transform(path: Path, transform: FeatureTransform) -> None:
     arrays, info = transform.state_dict()
-    with atomic_path(path / "transform.safetensors") as tmp:
-        save_numpy(arrays, str(tmp))
+    write_bytes(path / "transform.safetensors", numpy_bytes(arrays))
     write_json(path / "transform.json", info)
 
 
@@ -78,6 +81,8 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
              split: pd.DataFrame | None = None, metrics: dict | None = None) -> None:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    config = replace(config, data={"path": absolute_paths(config.data.path)})
+    write_json(path / DATA_FILE, data_record(config))
     save_config(config, path / "config.toml")
     save_model(path, model, transform.n_features_, config)
     save_transform(path, transform)
@@ -88,6 +93,8 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
     if metrics is not None:
         write_json(path / "metrics.json", metrics)
     write_manifest(path)
+    written = (*REQUIRED, DATA_FILE, "history.csv", "split.csv", "metrics.json", "checkpoint")
+    outdir.record(path, "run", [name for name in written if (path / name).exists()])
 
 
 def _read_json(path: Path) -> dict:
@@ -170,3 +177,43 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
 def read_metrics(path) -> dict:
     return _read_json(Path(path) / "metrics.json")
 
+
+
+def absolute_paths(paths: str) -> str:
+    """data.path with each comma-separated directory absolute and resolved, so a run means the
+    same data from any working directory."""
+    return ",".join(str(Path(p).resolve()) for p in paths.split(",")) if paths else paths
+
+
+def data_record(config: RunConfig) -> dict:
+    """What data.json holds: the data path and the digest of its files (None if unreadable)."""
+    d = config.data
+    try:
+        digest = data_digest(d.path.split(","), d.channels, d.sides) if d.path else None
+    except DataError:
+        digest = None
+    return {"path": d.path, "channels": list(d.channels), "sides": list(d.sides), "digest": digest}
+
+
+def run_data(path, config: RunConfig) -> str:
+    """The run's data.path, refused when the files found there are not the ones it trained on."""
+    path = Path(path)
+    data = config.data.path
+    if not data:
+        raise CheckpointError(f"{path / 'config.toml'}: no data.path; pass --data DIR")
+    if not all(Path(p).is_absolute() for p in data.split(",")):
+        print(f"warning: {path / 'config.toml'}: data.path {data!r} is relative; reading it from {Path.cwd()}",
+              file=sys.stderr)
+    recorded = _read_json(path / DATA_FILE).get("digest") if (path / DATA_FILE).is_file() else None
+    if recorded is None:
+        print(f"warning: {path}: no data digest recorded; cannot check that {data} is the training data",
+              file=sys.stderr)
+        return data
+    try:
+        found = data_digest(data.split(","), config.data.channels, config.data.sides)
+    except DataError as exc:
+        raise DataError(f"{path} was trained on {data}, which cannot be read now ({exc}); pass --data DIR") from None
+    if found != recorded:
+        raise DataError(f"{data}: not the data {path} was trained on (the files' content differs); "
+                        f"pass --data {data} to use it anyway")
+    return data
