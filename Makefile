@@ -12,7 +12,7 @@ OUT ?= gaitsae-demo
 $(BIN)/gaitsae: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/pip install --quiet $(CONSTRAINTS) -e '.[dev,ray]'
 	touch $@
 
 setup: $(BIN)/gaitsae

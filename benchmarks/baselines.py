@@ -13,13 +13,13 @@ test vectors, so its fvu is computed with the same gaitsae.training.metrics.fvu 
 from __future__ import annotations
 
 import time
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.decomposition import NMF, PCA, FastICA, MiniBatchDictionaryLearning, SparseCoder
+from sklearn.decomposition import NMF, PCA, FastICA
+
+from gaitsae.analysis.baselines import expected_warnings as _expected_warnings
+from gaitsae.analysis.baselines import fit_dictionary, omp_coder
 
 
 @dataclass
@@ -47,16 +47,6 @@ def median_seconds(fn, repeats=REPEATS) -> float:
     return float(np.median(times))
 
 
-@contextmanager
-def _expected_warnings():
-    """The iteration caps below are deliberate (fit time is reported), so scikit-learn's
-    "did not converge" warnings are expected and muted."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=ConvergenceWarning)
-        warnings.simplefilter("ignore", category=UserWarning)
-        yield
-
-
 def _encode_ms(encode, x_test) -> float:
     """Milliseconds per 1,000 stances (seconds per stance × 1e6)."""
     with _expected_warnings():
@@ -78,13 +68,10 @@ def run_pca(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
 
 
 def run_dictionary(x_train, x_test, k, n_atoms, seed=0, max_iter=30, x_all=None) -> BaselineResult:
-    learner, fit_s = _timed(lambda: MiniBatchDictionaryLearning(
-        n_components=n_atoms, alpha=0.1, batch_size=256, max_iter=max_iter,
-        transform_algorithm="omp", transform_n_nonzero_coefs=k, random_state=seed).fit(x_train))
-    coder = SparseCoder(dictionary=learner.components_, transform_algorithm="omp",
-                        transform_n_nonzero_coefs=k)
-    codes = coder.transform(x_test)
-    return BaselineResult("dictionary+omp", k, n_atoms, codes @ learner.components_, codes, fit_s,
+    atoms, fit_s = _timed(lambda: fit_dictionary(x_train, n_atoms, seed, max_iter))
+    coder = omp_coder(atoms, k)
+    codes = _codes(coder.transform, x_test)
+    return BaselineResult("dictionary+omp", k, n_atoms, codes @ atoms, codes, fit_s,
                           _encode_ms(coder.transform, x_test), _codes(coder.transform, x_all))
 
 

@@ -43,3 +43,20 @@ def phantom_copy(tiny_phantom_dir, tmp_path) -> Path:
         if "_RAW_" not in f.name:
             shutil.copy(f, dst / f.name)
     return dst
+
+
+@pytest.fixture(scope="session")
+def explorer_runs(tiny_patients_dir, tmp_path_factory) -> dict[str, Path]:
+    """Two small trained runs (topk, sae) on the patients phantom, for the explorer's tests (read-only)."""
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    out = tmp_path_factory.mktemp("explorer_runs")
+    dataset = load_dataset(tiny_patients_dir, cache=False)
+    runs = {}
+    for name, params in (("topk", {"k": 4}), ("sae", {})):
+        est = GaitSAE(model=name, n_latents=16, epochs=2, seed=0, progress=False, **params)
+        est.config_ = est.to_config(str(tiny_patients_dir))
+        est.fit(dataset, run_dir=out / name)
+        runs[name] = out / name
+    return runs

@@ -111,7 +111,9 @@ def test_demo_and_compare__reuse_finished_runs_and_current_analyses(demo, capsys
     runs = [demo / "runs" / m for m in ("topk", "sae")]
     models = [(r / "model.safetensors").stat().st_mtime_ns for r in runs]
     capsys.readouterr()
-    assert main(["demo", "--out", str(demo), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
+    # --overwrite: other tests wrote report folders into the demo's directory
+    assert main(["demo", "--out", str(demo), "--subjects", "14", "--epochs", "3", "--models", "topk,sae",
+                 "--overwrite"]) == 0
     assert capsys.readouterr().out.count("reusing the finished run") == 2
     assert [(r / "model.safetensors").stat().st_mtime_ns for r in runs] == models
     analyses = [(r / "analysis.json").stat().st_mtime_ns for r in runs]  # current after the demo

@@ -24,6 +24,7 @@ from gaitsae.analysis.importance import analyze_importance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
 from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes
+from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
@@ -78,9 +79,11 @@ def load_current(run_dir: Path, key: str, est: GaitSAE) -> RunAnalysis | None:
 
 
 def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
-                progress: bool = True, force: bool = False) -> RunAnalysis:
-    """data: a GaitDataset or a directory (default: the run's data.path). A stored analysis
-    that is current is returned as it is, unless force."""
+                progress: bool = True, force: bool = False, stability=None) -> RunAnalysis:
+    """data: a GaitDataset or a directory (default: the run's data.path); stability: a
+    stability.json covering this run (default: one found beside it, see stability_entry). A
+    stored analysis that is current is returned as it is (with the stability entry read
+    afresh), unless force."""
     run_dir = Path(run_dir)
     est = GaitSAE.load(run_dir, progress=False)
     if data is None or isinstance(data, (str, Path)):
@@ -88,7 +91,11 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
                             sides=est.config_.data.sides)
     ds, inputs, latents, _, recon = est.round_trip(data)
     key = analysis_key(run_dir, ds.curves, {"features": list(features or []), "k_strides": k_strides, "seed": seed})
+    entry = stability_entry(run_dir, stability)  # cheap, and may appear after the analysis
     if not force and (current := load_current(run_dir, key, est)) is not None:
+        current.numbers.pop("stability", None)
+        if entry is not None:
+            current.numbers["stability"] = entry
         return current
     steps = progress_bar(STEPS, f"analyse {run_dir.name}", "step", progress)
 
@@ -143,6 +150,8 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
     steps.update()
     steps.close()
+    if entry is not None:
+        numbers["stability"] = entry
     numbers["n_stances"] = int(len(ds))
     numbers["n_subjects"] = int(ds.n_subjects)
     analysis = RunAnalysis(run_dir.name, str(run_dir), est.config_.model_name, bool(ds.synthetic),

@@ -27,6 +27,10 @@ SUBCOMMANDS = (
     "analyze",
     "compare",
     "config",
+    "stability",
+    "sweep",
+    "index",
+    "serve",
 )
 
 

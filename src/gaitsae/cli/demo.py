@@ -79,4 +79,5 @@ def run(args) -> int:
         print("[4/4] writing the report")
         report = write_comparison(analyses, out)
     print(f"done in {time.perf_counter() - start:.0f} s: {report} (SYNTHETIC data)")
+    print("browse every feature and stance: gaitsae serve " + " ".join(str(r) for r in runs))
     return 0

@@ -117,11 +117,16 @@ def data_digest(path, channels, sides) -> str:
     return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides)))
 
 
+def content_key(directory: Path, channels, sides) -> str:
+    """The cache key of one directory: its files' content, the selection and where it sits."""
+    return stance_cache.content_key(layout_files(directory, channels, sides),
+                                    extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+
+
 def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
-    files = layout_files(directory, channels, sides)
     if not use_cache:
         return read_directory(directory, channels, sides)
-    key = stance_cache.content_key(files, extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+    key = content_key(directory, channels, sides)
     root = stance_cache.cache_root(cache_dir)
     hit = stance_cache.load(root, key)
     if hit is not None:

@@ -1,0 +1,107 @@
+"""Feature stability on planted cases: a permuted, rescaled copy of a run; random directions; a
+smaller dictionary holding half of a run's features."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gaitsae.analysis import stability as S
+from gaitsae.cli import main
+from gaitsae.data import load_dataset
+from gaitsae.estimator import GaitSAE
+from gaitsae.models import build_model
+from gaitsae.training.config import config_from_dict, config_to_dict
+from gaitsae.training.rundir import save_run
+
+N_LATENTS = 24
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory, tiny_phantom_dir):
+    out = tmp_path_factory.mktemp("stability") / "base"
+    GaitSAE(model="topk", n_latents=N_LATENTS, k=4, epochs=3, progress=False).fit(
+        load_dataset(tiny_phantom_dir), run_dir=out)
+    return out
+
+
+def derived_run(src, dst, index, decoder_scale=None, random_decoder=False):
+    """A run whose latent j is latent index[j] of src (TopK state tensors along the latent axis),
+    with each decoder row multiplied by decoder_scale[j] or replaced by a random direction."""
+    est = GaitSAE.load(src, progress=False)
+    mapping = config_to_dict(est.config_)
+    mapping["model"]["n_latents"] = len(index)
+    config = config_from_dict(mapping)
+    n = est.config_.model["n_latents"]
+    state = {k: v[torch.as_tensor(index)] if v.ndim and v.shape[0] == n else v
+             for k, v in est.model_.state_dict().items()}
+    if decoder_scale is not None:
+        state["decoder"] = state["decoder"] * torch.as_tensor(decoder_scale, dtype=torch.float32)[:, None]
+    if random_decoder:
+        state["decoder"] = torch.randn(state["decoder"].shape, generator=torch.Generator().manual_seed(1))
+    model = build_model(config.model_name, est.transform_.n_features_, config.model_params())
+    model.load_state_dict(state)
+    save_run(dst, config, model, est.transform_, split=est.split_, metrics=est.metrics_)
+    return dst
+
+
+def test_stability__permuted_rescaled_copy_matches_every_feature(base_run, tmp_path):
+    perm = np.random.default_rng(0).permutation(N_LATENTS)
+    copy = derived_run(base_run, tmp_path / "copy", perm, decoder_scale=np.linspace(0.3, 5, N_LATENTS))
+    result = S.stability([base_run, copy])
+    pair = result.pairs[0]
+    assert pair["share_0.9"] == 1.0 and pair["share_0.7"] == 1.0
+    assert pair["mean_cosine"] > 0.999
+    assert pair["activation_r_median_0.9"] > 0.999  # same encoder: the same activations, permuted
+    assert (result.features["stability"] == 1.0).all()
+    rows, cols, _ = S.match(*(S.unit_rows(GaitSAE.load(p).feature_directions(), np.ones(5)) for p in (base_run, copy)))
+    assert (perm[cols] == rows).all()  # the matching recovers the permutation
+
+
+def test_stability__random_directions_match_almost_nothing(base_run, tmp_path):
+    rand = derived_run(base_run, tmp_path / "random", np.arange(N_LATENTS), random_decoder=True)
+    result = S.stability([base_run, rand])
+    assert result.pairs[0]["share_0.9"] == 0.0
+    assert result.pairs[0]["share_0.7"] <= 0.05
+    assert (result.features["stability"] == 0.0).all()
+
+
+def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path, capsys):
+    half = np.arange(0, N_LATENTS, 2)
+    small = derived_run(base_run, tmp_path / "small", half)
+    out = tmp_path  # beside `small`, where `gaitsae analyze` finds it
+    assert main(["stability", str(base_run), str(small), "--out", str(out)]) == 0
+    assert "matched at cosine >= 0.9: 100%" in capsys.readouterr().out
+    doc = json.loads((out / "stability.json").read_text())
+    pair = doc["pairs"][0]
+    assert (pair["n_latents_a"], pair["n_latents_b"]) == (N_LATENTS, N_LATENTS // 2)
+    assert pair["share_0.9"] == 1.0  # of the smaller dictionary
+    scores = doc["feature_stability"]
+    assert scores["small"] == [1.0] * len(half)
+    assert [j for j, s in enumerate(scores["base"]) if s == 1.0] == half.tolist()
+    assert doc["stances"]["n_stances"] > 0 and doc["stances"]["synthetic"] is True
+    assert (out / "stability.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((out / "stability_features.csv").read_text().splitlines()) == 1 + N_LATENTS + len(half)
+    entry = S.stability_entry(small, out / "stability.json")
+    assert entry["feature_stability_mean"] == 1.0 and entry["other_runs"] == ["base"]
+    assert S.stability_entry(base_run) is None  # nothing beside it covers it
+
+    assert main(["analyze", str(small), "--out", str(tmp_path / "report")]) == 0
+    analysis = json.loads((small / "analysis.json").read_text())
+    assert analysis["stability"]["share_0.9_mean"] == 1.0
+    assert analysis["stability"]["feature_stability"] == [1.0] * len(half)
+    assert "Stability across runs" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_stability__runs_without_a_shared_channel_are_refused(tmp_path, tiny_phantom_dir, capsys):
+    data = load_dataset(tiny_phantom_dir)
+    for channel in ("F_V", "COP_AP"):
+        GaitSAE(model="sae", n_latents=8, channels=[channel], epochs=1, progress=False).fit(
+            data, run_dir=tmp_path / channel)
+    assert main(["stability", str(tmp_path / "F_V"), str(tmp_path / "COP_AP"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "share no channel" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "stability.json").exists()

@@ -1,0 +1,184 @@
+"""Sweeps on a tiny phantom: a 2×2 grid in two local workers, skipping finished points, resuming an
+interrupted one, spec errors; and two points on a real local Ray head."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gaitsae.cli import main
+from gaitsae.data import load_dataset
+from gaitsae.errors import ConfigError
+from gaitsae.estimator import GaitSAE
+from gaitsae.sweep import run_sweep
+from gaitsae.sweep.spec import parse_spec
+from gaitsae.training.config import replace
+
+SPEC = """
+[model]
+name = "topk"
+n_latents = 12
+[training]
+epochs = 3
+[grid]
+"model.k" = [2, 4]
+"training.seed" = [0, 1]
+"""
+POINTS = ["k-2_seed-0", "k-2_seed-1", "k-4_seed-0", "k-4_seed-1"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, tiny_phantom_dir):
+    root = tmp_path_factory.mktemp("sweep")
+    (root / "spec.toml").write_text(SPEC)
+    result = run_sweep(root / "spec.toml", root / "out", data=str(tiny_phantom_dir), workers=2, progress=False)
+    return root, result
+
+
+@pytest.mark.slow
+def test_sweep__two_by_two_grid_in_two_workers_writes_runs_and_table(swept):
+    root, result = swept
+    out = root / "out"
+    assert sorted(p.name for p in out.iterdir() if (p / "metrics.json").is_file()) == POINTS
+    assert {r["status"] for r in result.ran.values()} == {"trained"}
+    df = pd.read_parquet(out / "sweep.parquet")
+    assert sorted(df["point"]) == POINTS and (df["status"] == "done").all()
+    for column in ("model.k", "training.seed", "model.n_latents", "features.domain", "fvu", "l0", "r2_time.F_V",
+                   "dead_fraction", "fvu_time", "train_seconds", "stability.share_0.9_mean"):
+        assert column in df.columns, column
+    assert sorted(zip(df["model.k"], df["training.seed"])) == [(2, 0), (2, 1), (4, 0), (4, 1)]
+    assert (df["l0"] <= df["model.k"]).all()
+    GaitSAE.load(out / "k-4_seed-1")  # an ordinary run directory
+    assert sorted(result.stability["group"]) == ["k-2", "k-4"]
+    assert (out / "stability" / "k-2" / "stability.json").is_file()
+    assert set(result.baselines["method"]) == {"pca", "dictionary+omp"}
+    assert set(result.baselines["k"]) == {int(round(v)) for v in df["l0"]}
+    page = (out / "sweep.html").read_text()
+    assert "Stability across seeds" in page and "data:image/png;base64," in page and "SYNTHETIC" in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+@pytest.mark.slow
+def test_sweep__rerun_skips_finished_points(swept, tiny_phantom_dir):
+    root, _ = swept
+    out = root / "out"
+    before = {p: (out / p / "metrics.json").stat().st_mtime_ns for p in POINTS}
+    result = run_sweep(root / "spec.toml", out, data=str(tiny_phantom_dir), workers=2, progress=False)
+    assert result.ran == {} and sorted(result.skipped) == POINTS
+    assert {p: (out / p / "metrics.json").stat().st_mtime_ns for p in POINTS} == before
+
+
+@pytest.mark.slow
+def test_sweep__interrupted_point_resumes_from_its_checkpoint(swept, tiny_phantom_dir, capsys):
+    root, _ = swept
+    out, name = root / "out", "k-4_seed-1"
+    finished = json.loads((out / name / "metrics.json").read_text())
+    # An interruption after epoch 2 of 3: only the checkpoint of those two epochs is left.
+    config = GaitSAE.load(out / name).config_
+    shutil.rmtree(out / name)
+    GaitSAE.from_config(replace(config, training={"epochs": 2}), progress=False).fit(load_dataset(tiny_phantom_dir), run_dir=out / name)
+    for f in (out / name).iterdir():
+        if f.name != "checkpoint":
+            f.unlink()
+    assert main(["sweep", str(root / "spec.toml"), "--out", str(out), "--data", str(tiny_phantom_dir),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 of 4 points done (1 run now in" in printed and "3 already finished" in printed
+    resumed = json.loads((out / name / "metrics.json").read_text())
+    assert resumed["epochs_run"] == 3
+    assert resumed["fvu"] == pytest.approx(finished["fvu"], rel=1e-6)  # as if never interrupted
+    history = pd.read_csv(out / name / "history.csv")
+    assert list(history["epoch"]) == [0, 1, 2]
+
+
+def test_spec__model_keys_apply_to_the_models_that_have_them():
+    points = parse_spec({"training": {"epochs": 2}, "grid": {"model.name": ["topk", "sae"], "model.k": [4, 8],
+                                                             "training.seed": [0]}}, data="/data")
+    assert [p.name for p in points] == ["topk_k-4_seed-0", "topk_k-8_seed-0", "sae_seed-0"]
+    assert points[1].config.model["k"] == 8 and "k" not in points[2].config.model
+    assert all(p.config.training.epochs == 2 and p.config.data.path == "/data" for p in points)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"grid": {"model.kk": [1]}}, "unknown grid key model.kk"),
+    ({"grid": {"training.sed": [1]}}, "unknown grid key training.sed"),
+    ({"grid": {"optim.lr": [1]}}, "unknown grid key optim.lr"),
+    ({"grid": {"model.k": 4}}, "grid key model.k must be a non-empty list"),
+    ({"grid": {"model.k": [0]}}, "point k-0: model.k"),
+    ({"training": {"epoch": 3}}, "unknown key training.epoch"),
+    ({"grid": {"training.seed": list(range(101)), "model.k": list(range(1, 101))}}, "the grid has 10100 points"),
+])
+def test_spec__errors_name_the_key(spec, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        parse_spec(spec, data="/data")
+
+
+def test_sweep_cli__bad_spec_is_one_line_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "spec.toml").write_text('[grid]\n"model.kk" = [1, 2]\n')
+    assert main(["sweep", str(tmp_path / "spec.toml"), "--out", str(tmp_path / "out"), "--data", "/x"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown grid key model.kk" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+# -- Ray ----------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """A real Ray head on 127.0.0.1 (1 CPU, no dashboard) for this test; stopped by its process group."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'gaitsae[ray]')")
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay under 108 bytes
+    ray_cli = Path(sys.executable).parent / "ray"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                             f"--port={port}", "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--temp-dir={temp}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert head.poll() is None, "ray start exited"
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(10)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sweep__two_points_on_a_local_ray_head(ray_head, tmp_path, tiny_phantom_dir):
+    (tmp_path / "spec.toml").write_text('[model]\nn_latents = 8\nk = 2\n[training]\nepochs = 2\n'
+                                        '[grid]\n"training.seed" = [0, 1]\n')
+    result = run_sweep(tmp_path / "spec.toml", tmp_path / "out", data=str(tiny_phantom_dir), ray=ray_head,
+                       progress=False)
+    assert {r["status"] for r in result.ran.values()} == {"trained"}, result.ran
+    df = pd.read_parquet(tmp_path / "out" / "sweep.parquet")
+    assert sorted(df["point"]) == ["seed-0", "seed-1"] and (df["status"] == "done").all()
+    assert len(result.stability) == 1
