@@ -1,7 +1,9 @@
 """Classical decompositions a biomechanist would reach for, behind one small interface.
 
 Each baseline is fitted on training feature vectors and returns codes and reconstructions for
-test vectors, so its fvu is computed with the same gaitsae.training.metrics.fvu as the SAEs.
+test vectors; `score` maps them back to curves and scores them with the same function as the
+SAEs (gaitsae.training.metrics.score_codes: time-domain fvu per channel, codes' silence, each
+code's contribution), so every method is measured in one space.
 - PCA with k components (Deluzio & Astephen 2007): dense codes, L0 = k.
 - Dictionary learning (scikit-learn MiniBatchDictionaryLearning) with `n_atoms` atoms, codes by
   orthogonal matching pursuit with exactly k non-zeros: the classical sparse-coding rival.
@@ -20,6 +22,7 @@ from sklearn.decomposition import NMF, PCA, FastICA
 
 from gaitsae.analysis.baselines import expected_warnings as _expected_warnings
 from gaitsae.analysis.baselines import fit_dictionary, omp_coder
+from gaitsae.training import metrics as M
 
 
 @dataclass
@@ -31,7 +34,21 @@ class BaselineResult:
     codes: np.ndarray  # [n_test, n_codes]
     fit_seconds: float
     encode_ms_per_1000: float  # median of REPEATS timed calls on the test vectors
+    atoms: np.ndarray  # [n_codes, n_features]: reconstruction = codes @ atoms + a constant
     all_codes: np.ndarray | None = None  # codes of x_all, when given (for the probes)
+
+
+def score(transform, result: BaselineResult, curves, channels) -> dict:
+    """The SAEs' metrics for a baseline on the curves [n, C, 101] whose feature vectors it coded."""
+    codes = result.codes
+
+    def removal_changes():
+        for j in range(codes.shape[1]):
+            rows = np.flatnonzero(codes[:, j] != 0)
+            yield -transform.inverse_direction(codes[rows, j:j + 1] * result.atoms[j])
+
+    recon = transform.inverse_transform(result.reconstruction)
+    return M.score_codes(curves, recon, channels, codes, removal_changes())
 
 
 REPEATS = 5
@@ -64,7 +81,7 @@ def run_pca(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
     model, fit_s = _timed(lambda: PCA(n_components=k, random_state=seed).fit(x_train))
     codes = model.transform(x_test)
     return BaselineResult("pca", k, k, model.inverse_transform(codes), codes, fit_s,
-                          _encode_ms(model.transform, x_test), _codes(model.transform, x_all))
+                          _encode_ms(model.transform, x_test), model.components_, _codes(model.transform, x_all))
 
 
 def run_dictionary(x_train, x_test, k, n_atoms, seed=0, max_iter=30, x_all=None) -> BaselineResult:
@@ -72,7 +89,7 @@ def run_dictionary(x_train, x_test, k, n_atoms, seed=0, max_iter=30, x_all=None)
     coder = omp_coder(atoms, k)
     codes = _codes(coder.transform, x_test)
     return BaselineResult("dictionary+omp", k, n_atoms, codes @ atoms, codes, fit_s,
-                          _encode_ms(coder.transform, x_test), _codes(coder.transform, x_all))
+                          _encode_ms(coder.transform, x_test), atoms, _codes(coder.transform, x_all))
 
 
 def _codes(encode, x):
@@ -92,9 +109,9 @@ def run_nmf(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
                                       random_state=seed).fit(_split_signs(x_train)))
     encode = lambda x: model.transform(_split_signs(x))  # noqa: E731
     codes = _codes(encode, x_test)
-    both = codes @ model.components_
-    return BaselineResult("nmf", k, k, both[:, :d] - both[:, d:], codes, fit_s,
-                          _encode_ms(encode, x_test), _codes(encode, x_all))
+    atoms = model.components_[:, :d] - model.components_[:, d:]
+    return BaselineResult("nmf", k, k, codes @ atoms, codes, fit_s, _encode_ms(encode, x_test), atoms,
+                          _codes(encode, x_all))
 
 
 def run_ica(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
@@ -102,4 +119,12 @@ def run_ica(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
                                           random_state=seed).fit(x_train))
     codes = model.transform(x_test)
     return BaselineResult("fastica", k, k, model.inverse_transform(codes), codes, fit_s,
-                          _encode_ms(model.transform, x_test), _codes(model.transform, x_all))
+                          _encode_ms(model.transform, x_test), model.mixing_.T, _codes(model.transform, x_all))
+
+
+def fvu_time(transform, x_hat, curves, channels) -> float:
+    """The time-domain fvu every method in the L0 sweep is scored by: feature vectors x̂ are
+    inverted to curves [n, C, 101], and each channel's pooled fvu (in its own unit, against its
+    own variance) is averaged over the channels. Feature scaling cannot favour a method."""
+    from gaitsae.training import metrics as M
+    return float(np.mean([1.0 - r for r in M.r2_time(curves, transform.inverse_transform(x_hat), channels).values()]))

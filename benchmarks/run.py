@@ -5,10 +5,10 @@
     python benchmarks/run.py --size gaitrec --write   # GaitRec size; matched point only (no sweep)
 
 One process, one phantom, one subject-wise split (the one GaitSAE.fit uses), one fitted feature
-transform. Baselines are fitted on the training vectors and evaluated on the test vectors with
-the same fvu definition. Matched comparison: k = the TopK model's L0 (8) and 100 atoms. Sweep:
-k = 2, 4, 8, 16, 32 for TopK (trained per k), PCA, dictionary learning + OMP (100 atoms), NMF,
-FastICA. Probes: ridge R² for walking speed and age from all codes of all stances (labels are never seen
+transform. Baselines are fitted on the training vectors and scored on the test stances by the
+same function as the SAEs (time-domain fvu, mean over channels; baselines.score). Matched
+comparison: k = the TopK model's L0 (8) and as many atoms as TopK has latents. Sweep:
+k = 2, 4, 8, 16, 32 for TopK (trained per k), PCA, dictionary learning + OMP, NMF, FastICA. Probes: ridge R² for walking speed and age from all codes of all stances (labels are never seen
 in fitting; up to 4,000 stances sampled), 5-fold cross-validated by subject.
 Encode time: per 1,000 test stances, batch, after fitting, median of 5 runs. Single-stance latency of
 GaitSAE.encode_stance (curves in, latents out): p50/p99 over 2,000 calls.
@@ -35,13 +35,11 @@ from gaitsae.analysis.probing import probe  # noqa: E402
 from gaitsae.data import load_dataset  # noqa: E402
 from gaitsae.data.phantom import write_phantom  # noqa: E402
 from gaitsae.estimator import GaitSAE  # noqa: E402
-from gaitsae.training import metrics as M  # noqa: E402
 from gaitsae.training.split import split_subjects  # noqa: E402
 
 SIZES = {"quick": dict(subjects=60, patients=None), "gutenberg": dict(subjects=350, patients=None),
          "gaitrec": dict(subjects=1, patients=2300)}
 SWEEP = (2, 4, 8, 16, 32)
-N_ATOMS = 100
 MAX_PROBE = 4000
 
 
@@ -57,10 +55,6 @@ def probes(codes, stances, seed=0):
         out[column] = probe(codes[ok], y[ok], groups, "regression", None) if len(np.unique(groups)) >= 5 and \
             np.ptp(y[ok]) > 0 else float("nan")
     return out
-
-
-def r2_of(transform, x_hat, curves, channels):
-    return min(M.r2_time(curves, transform.inverse_transform(x_hat), channels).values())
 
 
 def run_sae(name, ds, epochs, extra=None):
@@ -93,11 +87,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--size", choices=("gutenberg", "gaitrec"), default="gutenberg")
-    parser.add_argument("--epochs", type=int, default=None, help="max epochs per SAE (default 100; quick 30)")
+    parser.add_argument("--epochs", type=int, default=None, help="max epochs per SAE (default auto; quick 30)")
     parser.add_argument("--write", action="store_true", help="update this size's section of docs/benchmarks.md (and the figure)")
     args = parser.parse_args()
     size = "quick" if args.quick else args.size
-    epochs = args.epochs or (30 if args.quick else 100)
+    epochs = args.epochs or (30 if args.quick else 0)
     sweep = size != "gaitrec"
     t0 = time.perf_counter()
 
@@ -113,8 +107,10 @@ def main() -> None:
     for name in ("topk", "sae", "sae-disent", "svae"):
         est, fit_s, mem = run_sae(name, ds, epochs)
         ests[name] = est
-        results.append({"method": name, "k": est.metrics_["l0"], "atoms": 100, "fvu": est.metrics_["fvu"],
-                        "r2_min": min(est.metrics_["r2_time"].values()), "fit_s": fit_s, "mem_mib": mem, "est": est})
+        results.append({"method": name, "k": est.metrics_["l0"], "atoms": est.config_.model["n_latents"],
+                        "fvu": est.metrics_["fvu"], "r2_min": min(est.metrics_["r2_time"].values()),
+                        "dead": est.metrics_["dead_fraction"], "low": est.metrics_["low_contribution_fraction"],
+                        "fit_s": fit_s, "mem_mib": mem, "est": est})
         print(f"  {name}: fvu {est.metrics_['fvu']:.4f}, L0 {est.metrics_['l0']:.1f}, fit {fit_s:.0f} s", flush=True)
     four_models_s = sum(r["fit_s"] for r in results)
     topk = ests["topk"]
@@ -131,15 +127,18 @@ def main() -> None:
     p50, p99 = stance_latency(topk, test_curves)
     print(f"  encode_stance latency: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
 
+    n_atoms = topk.config_.model["n_latents"]
     runners = {"pca": lambda k, x_all=None: B.run_pca(x_train, x_test, k, x_all=x_all),
-               "dictionary+omp": lambda k, x_all=None: B.run_dictionary(x_train, x_test, k, N_ATOMS, x_all=x_all),
+               "dictionary+omp": lambda k, x_all=None: B.run_dictionary(x_train, x_test, k, n_atoms, x_all=x_all),
                "nmf": lambda k, x_all=None: B.run_nmf(x_train, x_test, k, x_all=x_all),
                "fastica": lambda k, x_all=None: B.run_ica(x_train, x_test, k, x_all=x_all)}
     for name, fn in runners.items():
         with PeakRSS() as mem:
             res = fn(8, x_all)
-        results.append({"method": name, "k": res.k, "atoms": res.n_atoms, "fvu": M.fvu(x_test, res.reconstruction),
-                        "r2_min": r2_of(ft, res.reconstruction, test_curves, ds.channels), "fit_s": res.fit_seconds,
+        m = B.score(ft, res, test_curves, ds.channels)
+        results.append({"method": name, "k": res.k, "atoms": res.n_atoms, "fvu": m["fvu"],
+                        "r2_min": min(m["r2_time"].values()), "dead": m["dead_fraction"],
+                        "low": m["low_contribution_fraction"], "fit_s": res.fit_seconds,
                         "mem_mib": mem.peak_mib, "encode_ms_per_1000": res.encode_ms_per_1000,
                         **probes(res.all_codes, ds.stances)})
         print(f"  {name} (k=8): fvu {results[-1]['fvu']:.4f}, fit {res.fit_seconds:.1f} s", flush=True)
@@ -150,7 +149,7 @@ def main() -> None:
             est = GaitSAE(model="topk", k=k, epochs=epochs, progress=False).fit(ds) if k != 8 else topk
             curve.setdefault("topk", []).append((k, est.metrics_["fvu"]))
             for name, fn in runners.items():
-                curve.setdefault(name, []).append((k, M.fvu(x_test, fn(k).reconstruction)))
+                curve.setdefault(name, []).append((k, B.score(ft, fn(k), test_curves, ds.channels)["fvu"]))
             print(f"  sweep k={k}: " + ", ".join(f"{n} {v[-1][1]:.4f}" for n, v in curve.items()), flush=True)
 
     dl = next(r for r in results if r["method"] == "dictionary+omp")
@@ -169,12 +168,12 @@ def main() -> None:
 
 
 def format_table(results, dl) -> str:
-    head = ("| method | k (L0) | atoms | fvu | fvu / DL | min r2_time | speed R² | age R² | fit s | "
-            "encode ms / 1k | DL encode / this | peak MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| method | k (L0) | atoms | fvu (time) | fvu / DL | min r2_time | silent | low contribution | speed R² | "
+            "age R² | fit s | encode ms / 1k | DL encode / this | peak MiB |\n|" + "---|" * 14)
     rows = [head]
     for r in results:
         rows.append(f"| {r['method']} | {r['k']:.1f} | {r['atoms']} | {r['fvu']:.4f} | {r['fvu'] / dl['fvu']:.2f} | "
-                    f"{r['r2_min']:.3f} | {r['walking_speed_m_per_s']:.3f} | {r['age_years']:.3f} | {r['fit_s']:.1f} | "
+                    f"{r['r2_min']:.3f} | {r['dead']:.2f} | {r['low']:.2f} | {r['walking_speed_m_per_s']:.3f} | {r['age_years']:.3f} | {r['fit_s']:.1f} | "
                     f"{r['encode_ms_per_1000']:.2f} | {dl['encode_ms_per_1000'] / r['encode_ms_per_1000']:.0f}x | "
                     f"{r['mem_mib']:.0f} |")
     return "\n".join(rows)
@@ -202,7 +201,7 @@ def write_docs(size, ds, table, summary, curve) -> None:
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("L0 (non-zeros / components per stance)")
-        ax.set_ylabel("test fvu")
+        ax.set_ylabel("test fvu (time domain, mean over channels)")
         ax.set_title(f"fvu against L0, {size} phantom (SYNTHETIC)", fontsize=9)
         ax.legend(fontsize=8)
         write_bytes(docs / "benchmark_fvu_l0.png", png(fig))

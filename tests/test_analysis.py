@@ -11,7 +11,7 @@ from gaitsae.analysis.ground_truth import analyze_ground_truth
 from gaitsae.analysis.importance import importance, redundancy
 from gaitsae.analysis.latent_space import clusters
 from gaitsae.analysis.metadata import analyze_metadata, benjamini_hochberg
-from gaitsae.analysis.probing import analyze_probes
+from gaitsae.analysis.probing import analyze_probes, probe, top_columns
 from gaitsae.analysis.strides import top_stances
 
 
@@ -58,6 +58,45 @@ def test_probes__planted_feature_wins_the_top1_speed_probe(planted):
     assert speed["sae_top1"] > 0.95
     assert speed["sae_top1"] > speed["pca_top1"] + 0.5  # PCA of unrelated inputs cannot do it
     assert probes["sex_code"]["metric"] == "balanced_accuracy"
+
+
+def test_metadata__null_latents_give_about_5_percent_false_positives():
+    """Latents = a random level per subject (plus stance noise), unrelated to any attribute, with
+    many stances per subject: per-stance tests would flag most of them; ours ≈ 5 %."""
+    rng = np.random.default_rng(1)
+    n_subj, per, n_latents = 30, 40, 400
+    subject = np.repeat([f"gutenberg:{i}" for i in range(n_subj)], per)
+    stances = pd.DataFrame({
+        "subject": subject,
+        "walking_speed_m_per_s": np.repeat(rng.normal(1.4, 0.15, n_subj), per) + rng.normal(0, 0.05, n_subj * per),
+        **{c: np.repeat(rng.normal(size=n_subj), per) for c in ("age_years", "height_cm", "body_weight_n", "bmi_kg_per_m2")},
+        "sex_code": np.repeat(rng.integers(0, 2, n_subj), per).astype(float),
+    })
+    latents = np.repeat(rng.normal(size=(n_subj, n_latents)), per, axis=0) + rng.normal(0, 0.3, (n_subj * per, n_latents))
+    out, _ = analyze_metadata(latents, stances)
+    for column in ("walking_speed_m_per_s", "age_years", "sex_code"):
+        p = np.array(out[column]["pearson_p"], dtype=float)
+        assert 0.02 <= (p < 0.05).mean() <= 0.09, column
+        assert out[column]["n"] == n_subj
+
+
+def test_probes__every_arm_uses_one_selection_rule():
+    """The target follows the 4th principal direction of the inputs. Top-1 by in-fold |r| finds it
+    among the SAE's latents and among all PCA components alike; the first PC does not."""
+    rng = np.random.default_rng(2)
+    n_subj, per = 40, 10
+    groups = np.repeat(np.arange(n_subj), per)
+    scores = rng.normal(size=(n_subj * per, 6)) * np.array([8.0, 6.0, 4.0, 2.0, 1.0, 0.5])
+    basis = np.linalg.qr(rng.normal(size=(12, 6)))[0].T  # orthonormal rows
+    inputs = scores @ basis
+    y = scores[:, 3] + rng.normal(0, 0.1, len(groups))
+    latents = scores[:, [5, 0, 3, 1, 4, 2]]  # the principal scores, shuffled: the same information
+    assert list(top_columns(latents, y, 1)) == [2]
+    sae = probe(latents, y, groups, "regression", 1)
+    pca_top = probe(latents, y, groups, "regression", 1, pca_inputs=inputs)
+    pca_first = probe(latents, y, groups, "regression", 1, pca_inputs=inputs, select="first")
+    assert sae > 0.95 and pca_top > 0.95 and abs(sae - pca_top) < 0.02
+    assert pca_first < 0.1
 
 
 def test_activations__never_firing_latent_is_dead(planted):

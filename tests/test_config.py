@@ -12,10 +12,29 @@ from gaitsae.training.config import config_from_dict, config_to_dict, load_confi
 
 def test_defaults_follow_the_report():
     c = config_from_dict({})
-    assert (c.training.batch_size, c.training.learning_rate, c.training.epochs) == (32, 1e-3, 100)
-    assert c.model_name == "topk" and c.model["n_latents"] == 100 and c.model["k"] == 8
+    assert (c.training.batch_size, c.training.learning_rate, c.training.epochs) == (32, 1e-3, 0)  # 0: auto
+    assert c.model_name == "topk" and c.model["n_latents"] == 0 and c.model["k"] == 8  # 0: auto
     assert config_from_dict({"model": {"name": "sae"}}).model["sparsity_target"] == 0.05
     assert (c.features.domain, c.features.wavelet, c.features.level) == ("wavelet", "db5", 4)
+
+
+def test_auto_budget__at_least_min_steps_and_patience_stretched_alike():
+    from gaitsae.training.engine import budget
+
+    t = config_from_dict({}).training  # 100 epochs, patience 10, min_steps 5,000, batch 32
+    assert budget(t, 12_000) == (100, 10)  # 375 steps per epoch: 37,500 steps
+    assert budget(t, 160) == (1000, 100)  # 5 steps per epoch: stretched ×10
+    t = config_from_dict({"training": {"epochs": 3}}).training
+    assert budget(t, 160) == (3, 10)  # an explicit cap is kept
+
+
+def test_auto_latents__3k_on_small_data_4k_on_large():
+    from gaitsae.models.topk import TopKSAE
+
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 160)["n_latents"] == 24
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 280)["n_latents"] == 28
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 12_000)["n_latents"] == 32
+    assert TopKSAE.resolve_params({"n_latents": 40, "k": 8}, 160)["n_latents"] == 40
 
 
 @pytest.mark.parametrize("mapping, message", [

@@ -14,6 +14,7 @@ from gaitsae.errors import GaitsaeError
 from gaitsae.estimator import GaitSAE
 from gaitsae.explorer.retrieval import neighbours, neighbours_of_curves
 from gaitsae.explorer.store import Store, ensure_index, open_store
+from gaitsae.training.rundir import write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def test_store__rebuilt_only_when_the_data_or_the_run_change(explorer_runs, tiny
     text = f_v.read_text()
     f_v.write_text(text.replace(",0.", ",0.0", 1))  # one value of one curve changes (same number, other bytes)
     assert ensure_index(run, data, progress=False)[1]
-    (run / "model.json").write_text((run / "model.json").read_text() + " ")
+    (run / "model.json").write_text((run / "model.json").read_text() + " ")  # the run is saved again
+    write_manifest(run)
     assert ensure_index(run, data, progress=False)[1]
     assert not [p.name for p in run.iterdir() if p.name.startswith(".explorer")]  # no temporary folders left
 

@@ -1,9 +1,10 @@
-"""The four models: interface, sparsity mechanics, degenerate inputs, learning, determinism."""
+"""The models: interface, sparsity mechanics, degenerate inputs, learning, determinism, persistence."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,7 +21,9 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-SMALL = {"sae": {}, "sae-disent": {}, "svae": {}, "topk": {"k": 3, "dead_after": 64}}
+SMALL = {"sae": {}, "sae-disent": {}, "svae": {}, "topk": {"k": 3, "dead_after": 64},
+         "batchtopk": {"k": 3, "dead_after": 64}, "matryoshka": {"k": 3, "dead_after": 64, "n_groups": 3},
+         "jumprelu": {}}
 
 
 def _model(name, n_inputs=12, n_latents=10, seed=0):
@@ -70,7 +73,7 @@ def test_degenerate_inputs__loss_is_finite(name):
         for p_name, p in m.named_parameters():
             if "encoder_bias" in p_name or p_name == "mu_head.bias":
                 p.fill_(-1e4)
-    if name == "topk":
+    if hasattr(m, "stances_since_fired"):  # the topk family: every latent dead, AuxK on
         m.stances_since_fired.fill_(10**6)
     terms = m.loss_terms(torch.randn(8, 12))
     assert all(torch.isfinite(v) for v in terms.values())
@@ -132,11 +135,25 @@ def test_topk__auxk_gives_dead_latents_gradient():
     assert m.encoder.grad.abs().sum(dim=1).gt(0).sum() > 3
 
 
-def test_topk__initial_pre_bias_is_the_geometric_median():
-    m = _model("topk")
+def test_topk__random_init_pre_bias_is_the_geometric_median():
+    torch.manual_seed(0)
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "init": "random"})
     x = torch.cat([torch.zeros(9, 12), torch.full((1, 12), 100.0)])
     m.init_from_data(x)
     assert m.pre_bias.abs().max() < 1.0  # the mean would be 10
+
+
+def test_topk__pca_init_with_2k_latents_is_pca_k():
+    from sklearn.decomposition import PCA
+
+    x = _low_rank(rank=6) + 0.1 * torch.randn(512, 12, generator=torch.Generator().manual_seed(1)) + 3.0
+    m = build_model("topk", 12, {"n_latents": 6, "k": 3}).eval()  # default init: ±PCA
+    m.init_from_data(x)
+    pca = PCA(n_components=3).fit(x.numpy())
+    with torch.no_grad():
+        h = m.encode(x)
+        assert ((h > 0).sum(dim=1) == 3).all()  # one of each ± pair
+        assert np.allclose(m.decode(h).numpy(), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-3)
 
 
 def test_svae__variance_is_learned():
@@ -206,10 +223,10 @@ def test_svae_loss_terms__hand_computed_at_the_mean():
     assert math.isclose(terms["l1"].item(), 0.1 * (5.5 + 0.5) / 2, rel_tol=1e-6)
 
 
-def _topk_three_latents(**config):
-    """A 2-input topk, k = 1, whose three latents point along [1, 0], [0, 1] and [0.6, 0.8]
-    (tied, no biases), so pre-activations are easy to compute by hand."""
-    m = build_model("topk", 2, {"n_latents": 3, "k": 1, **config})
+def _three_latents(name, **config):
+    """A 2-input model of the topk family whose three latents point along [1, 0], [0, 1] and
+    [0.6, 0.8] (tied, no biases), so pre-activations are easy to compute by hand."""
+    m = build_model(name, 2, {"n_latents": 3, **config})
     directions = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
     with torch.no_grad():
         m.decoder.copy_(directions)
@@ -220,7 +237,7 @@ def _topk_three_latents(**config):
 
 
 def test_topk_loss_terms__hand_computed_with_auxk():
-    m = _topk_three_latents(aux_k=1, dead_after=1, aux_weight=1 / 32)
+    m = _three_latents("topk", k=1, aux_k=1, dead_after=1, aux_weight=1 / 32)
     m.stances_since_fired.copy_(torch.tensor([5, 5, 0]))  # latents 0 and 1 dead
     m.train()
     terms = m.loss_terms(torch.tensor([[1.0, 2.0], [2.0, 0.0]]))
@@ -248,7 +265,7 @@ def test_topk__dead_counter_is_saved_and_only_counts_in_training():
 
 
 def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
-    m = _topk_three_latents(dead_after=10, bonus_step=0.5)
+    m = _three_latents("topk", k=1, dead_after=10, bonus_step=0.5)
     x = torch.tensor([[1.0, 2.0]])  # pre [1, 2, 2.2]: latent 2 wins
     m.train()
     # Rates start at k / n = 1/3 and decay by e^(-1/10) per unfired stance; the floor is
@@ -258,8 +275,153 @@ def test_topk__selection_bonus_lifts_a_rare_latent_and_keeps_its_own_value():
     assert torch.equal(m.selection_bonus, torch.zeros(3))
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))
+    # Training mode: 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
+    assert torch.allclose(m._keep_top(m.pre_activations(x)), torch.tensor([[0.0, 2.0, 0.0]]))
     m.eval()
-    # 2 + 0.5 beats 2.2 + 0, and latent 1 keeps its own pre-activation 2 as its value
-    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 2.0, 0.0]]))
+    assert torch.allclose(m.encode(x), torch.tensor([[0.0, 0.0, 2.2]]))  # inference: plain TopK
     m.loss_terms(x)
     assert torch.allclose(m.selection_bonus, torch.tensor([0.5, 0.5, 0.0]))  # eval: no update
+
+
+def test_topk__encode_is_plain_topk_of_the_pre_activations_after_training():
+    torch.manual_seed(0)  # a floor at the mean rate: every latent firing less than average gets a bonus
+    m = build_model("topk", 12, {"n_latents": 10, "k": 3, "dead_after": 64, "min_firing": 1.0, "bonus_step": 0.05})
+    x = _low_rank()
+    _train(m, x, steps=100)
+    with torch.no_grad():
+        assert not torch.equal(m.train()._keep_top(m.pre_activations(x)), m.eval().encode(x))  # the bonus matters
+    with torch.no_grad():
+        pre = (x - m.pre_bias) @ m.encoder.T + m.encoder_bias
+        top = pre.topk(3, dim=1)
+        expected = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
+        assert torch.equal(m.encode(x), expected)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_save_load__safetensors_round_trip_gives_identical_outputs(name, tmp_path):
+    from safetensors.torch import load_file, save_file
+    x = _low_rank()
+    m = _train(_model(name), x, steps=30)
+    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(tmp_path / "m.safetensors"))
+    loaded = _model(name, seed=99)  # other initial weights: everything must come from the file
+    loaded.load_state_dict(load_file(str(tmp_path / "m.safetensors")))
+    loaded.eval()
+    assert torch.equal(loaded.encode(x), m.encode(x))
+    assert torch.equal(loaded(x), m(x))
+
+
+# The modern SAEs on the three-latent case above: tied directions [1, 0], [0, 1], [0.6, 0.8],
+# no biases. X2's pre-activations: stance 1 [1, 2, 2.2], stance 2 [0.5, 0, 0.3].
+X2 = torch.tensor([[1.0, 2.0], [0.5, 0.0]])
+
+
+def test_batchtopk_loss_terms__hand_computed_batch_selection_and_threshold():
+    m = _three_latents("batchtopk", k=2, threshold_rate=0.5)
+    m.train()
+    terms = m.loss_terms(X2)
+    # keep 2 · 2 = 4 of [1, 2, 2.2, 0.5, 0, 0.3]: 2.2, 2, 1 (stance 1, all three) and 0.5 (stance 2)
+    # x̂1 = [1, 0] + [0, 2] + 2.2 [0.6, 0.8] = [2.32, 3.76], error² 1.32² + 1.76² = 4.84; x̂2 = x2
+    assert math.isclose(terms["mse"].item(), 4.84 / 2, rel_tol=1e-5)
+    assert terms["auxk"].item() == 0.0  # nothing dead yet
+    assert math.isclose(m.threshold.item(), 0.5, rel_tol=1e-6)  # the first batch's smallest kept value
+    m.loss_terms(X2 * 2)  # smallest kept: 1.0 (stance 2's latent 0); running average with weight 0.5
+    assert math.isclose(m.threshold.item(), 0.75, rel_tol=1e-6)
+    m.eval()  # inference: pre · 1[pre > θ], per stance, whatever the batch (stance 2's 0.5 < θ now)
+    assert torch.allclose(m.encode(X2), torch.tensor([[1.0, 2.0, 2.2], [0.0, 0.0, 0.0]]))
+    m.threshold.fill_(1.5)
+    assert torch.allclose(m.encode(X2), torch.tensor([[0.0, 2.0, 2.2], [0.0, 0.0, 0.0]]))
+    assert torch.equal(m.encode(X2[1:]), m.encode(X2)[1:])
+
+
+def test_batchtopk__keeps_exactly_k_times_batch_in_training_and_thresholds_at_inference():
+    m = _model("batchtopk")
+    m.encoder_bias.data.fill_(100.0)  # all pre-activations positive
+    m.train()
+    x = torch.randn(20, 12)
+    m.loss_terms(x)
+    h = m._keep_top(m.pre_activations(x))
+    assert (h > 0).sum() == 3 * 20
+    assert m.threshold > 0
+    m.eval()
+    pre = m.pre_activations(x)
+    assert torch.equal(m.encode(x), torch.where(pre > m.threshold, pre, torch.zeros_like(pre)))
+
+
+def test_matryoshka_loss_terms__hand_computed_prefixes():
+    m = _three_latents("matryoshka", k=2, n_groups=2)  # prefixes: latent 0, then all three
+    assert m.prefix_ends == [1, 3]
+    m.train()
+    terms = m.loss_terms(X2)
+    # h as in the batchtopk case: [1, 2, 2.2], [0.5, 0, 0]. Prefix {0}: x̂1 = [1, 0], error² 4; x̂2 = x2
+    assert math.isclose(terms["mse"].item(), 4.84 / 2, rel_tol=1e-5)
+    assert math.isclose(terms["mse_prefixes"].item(), 4.0 / 2, rel_tol=1e-5)
+    assert math.isclose(terms["loss"].item(), (4.84 + 4.0) / 2, rel_tol=1e-5)
+
+
+def test_matryoshka__loss_is_the_sum_over_prefixes():
+    from gaitsae.models.losses import squared_error
+    m = _model("matryoshka")
+    assert m.prefix_ends == [1, 4, 10]  # group sizes ∝ 1, 2, 4 over 10 latents
+    m.train()
+    x = torch.randn(16, 12)
+    h = m._keep_top(m.pre_activations(x))  # training selection does not depend on the counters
+    terms = m.loss_terms(x)
+    by_prefix = [squared_error(x, m.decode(h * (torch.arange(10) < end))) for end in m.prefix_ends]
+    assert torch.isclose(terms["mse"] + terms["mse_prefixes"], sum(by_prefix))
+    assert torch.isclose(terms["loss"], sum(by_prefix) + terms["auxk"])
+
+
+def test_matryoshka__empty_group_refused():
+    with pytest.raises(ConfigError, match="model.n_groups = 5 leaves an empty group"):
+        build_model("matryoshka", 4, {"n_latents": 8, "k": 2, "n_groups": 5})
+
+
+def _jumprelu(thresholds, **config):
+    m = _three_latents("jumprelu", **config)
+    with torch.no_grad():
+        m.log_threshold.copy_(torch.tensor(thresholds).log())
+    return m
+
+
+def test_jumprelu_loss_terms__hand_computed():
+    m = _jumprelu([0.5, 2.5, 1.0], l0_weight=0.1)
+    X = torch.tensor([[1.0, 2.0], [0.4, 0.0]])  # pre [1, 2, 2.2] and [0.4, 0, 0.24]
+    terms = m.loss_terms(X)
+    # stance 1: latents 0 and 2 pass their thresholds, x̂1 = [2.32, 1.76], error² 1.32² + 0.24² = 1.8;
+    # stance 2: none, x̂2 = 0, error² 0.16. L0 = (2 + 0) / 2.
+    assert math.isclose(terms["mse"].item(), (1.8 + 0.16) / 2, rel_tol=1e-5)
+    assert math.isclose(terms["l0"].item(), 0.1 * 1.0, rel_tol=1e-6)
+    assert torch.allclose(m.encode(X), torch.tensor([[1.0, 0.0, 2.2], [0.0, 0.0, 0.0]]))
+
+
+def test_jumprelu__threshold_gradient_only_inside_the_kernel_window():
+    m = _jumprelu([1.0, 2.5, 2.5], l0_weight=0.1, bandwidth=0.1)
+    with torch.no_grad():
+        m.decoder[0] = torch.tensor([0.6, 0.8])  # latent 0 reads [1, 0] but writes [0.6, 0.8]
+    m.loss_terms(torch.tensor([[1.03, 0.0]]))["loss"].backward()  # pre [1.03, 0, 0.618]
+    # Only latent 0 is in its window (|1.03 − 1| < ε/2). x̂ = 1.03 [0.6, 0.8], ∂mse/∂h0 = 2 (x̂ − x)·d0 = 0.824.
+    # ∂loss/∂θ0 = −(θ0/ε) 0.824 − λ/ε = −9.24; ∂/∂log θ0 = θ0 · that.
+    grad = m.log_threshold.grad
+    assert math.isclose(grad[0].item(), -9.24, rel_tol=1e-4)
+    assert grad[1:].abs().max() == 0.0
+    m.log_threshold.grad = None
+    m.loss_terms(torch.tensor([[1.2, 0.0]]))["loss"].backward()  # |1.2 − 1| > ε/2: outside
+    assert m.log_threshold.grad.abs().max() == 0.0
+    assert m.encoder.grad.abs().sum() > 0  # the pre-activations still learn through H
+
+
+def test_new_models__train_from_the_cli_and_reload(tiny_phantom_dir, tmp_path):
+    from gaitsae.cli import main
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+    ds = load_dataset(tiny_phantom_dir, cache=False)
+    for name in ("batchtopk", "jumprelu", "matryoshka"):
+        run = tmp_path / name
+        assert main(["train", "--data", str(tiny_phantom_dir), "--model", name, "--out", str(run),
+                     "--epochs", "2", "--quiet"]) == 0
+        loaded = GaitSAE.load(run)
+        assert loaded.model_.name == name
+        test_subjects = loaded.split_.loc[loaded.split_["split"] == "test", "subject"]
+        rescored = loaded.score(ds.subset(np.flatnonzero(ds.stances["subject"].isin(test_subjects))))
+        for key in ("fvu", "l0"):  # the reloaded weights and thresholds give the run's own test metrics
+            assert rescored[key] == pytest.approx(loaded.metrics_[key], rel=1e-6) and rescored["l0"] > 0

@@ -243,10 +243,11 @@ def test_run__records_absolute_data_and_refuses_changed_data_from_another_direct
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 64 kB tmpfs (needs root and mount permission, else skipped)."""
+    """A 16 kB tmpfs (needs root and mount permission, else skipped); smaller than the encoded
+    latents of the tiny phantom even with topk's small automatic dictionary."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)],
                       capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     yield mount

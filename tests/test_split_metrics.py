@@ -51,12 +51,17 @@ def test_sparsity_metrics():
     assert M.l0(h, threshold=0.6) == 1.0
 
 
-def test_peak_amplitude_bias__sign_and_size():
+def test_peak_error__per_peak_signed_and_absolute_do_not_cancel():
     t = np.linspace(0, 1, 101)
     v = np.sin(np.pi * t) + 0.2 * np.sin(3 * np.pi * t)  # two humps
-    curves = v[None, None]
-    assert M.peak_amplitude_bias(curves, curves * 0.9, ["F_V"]) == pytest.approx(-0.1)
-    assert np.isnan(M.peak_amplitude_bias(curves, curves, ["F_AP"]))
+    curves = np.stack([v, v])[:, None]
+    recon = np.stack([v * 0.9, v * 1.1])[:, None]  # −10 % on one stance, +10 % on the other
+    e = M.peak_error(curves, recon, ["F_V"])
+    for peak in ("first", "second"):
+        assert e[peak]["signed"] == pytest.approx(0.0, abs=1e-12)
+        assert e[peak]["absolute"] == pytest.approx(0.1)
+    assert M.peak_error(curves, curves * 0.9, ["F_V"])["second"]["signed"] == pytest.approx(-0.1)
+    assert M.peak_error(curves, curves, ["F_AP"]) is None
 
 
 def test_r2_time_per_channel():
@@ -65,3 +70,29 @@ def test_r2_time_per_channel():
     r = c.copy()
     r[:, 1] = c[:, 1].mean(0)
     assert M.r2_time(c, r, ["F_V", "F_AP"]) == {"F_V": 1.0, "F_AP": pytest.approx(0.0)}
+
+
+def test_reconstruction_scores__mean_of_channel_fvus_in_physical_units():
+    # F_V in BW varies 100x more than COP_AP in m; each channel still counts once.
+    c = np.zeros((2, 2, 101))
+    c[0, 0], c[1, 0] = 1.0, -1.0  # F_V: Σ(x − x̄)² = 202
+    c[0, 1], c[1, 1] = 0.01, -0.01  # COP_AP: Σ(x − x̄)² = 0.0202
+    r = c.copy()
+    r[0, 0] += 0.1  # F_V: Σ err² = 1.01 → fvu 0.005
+    r[:, 1] = 0.0  # COP_AP: the mean curve → fvu 1
+    s = M.reconstruction_scores(c, r, ["F_V", "COP_AP"])
+    assert s["fvu_channel"] == {"F_V": pytest.approx(0.005), "COP_AP": pytest.approx(1.0)}
+    assert s["fvu"] == pytest.approx((0.005 + 1.0) / 2)
+    assert s["r2_time"]["COP_AP"] == pytest.approx(0.0)
+    assert s["rmse"] == {"F_V": pytest.approx(np.sqrt(1.01 / 202)), "COP_AP": pytest.approx(0.01)}
+
+
+def test_contribution_shares__removal_change_relative_to_each_channels_variance():
+    c = np.zeros((2, 2, 101))
+    c[0], c[1] = 1.0, -1.0  # Σ(x − x̄)² = 202 per channel
+    big = np.full((1, 2, 101), 1.0)  # zeroing it moves one stance by 1 everywhere: 101 per channel
+    small = np.zeros((2, 2, 101))
+    small[:, 1] = 0.01  # only the second channel, 2 · 101 · 1e-4
+    shares = M.contribution_shares(c, [big, small, np.zeros((0, 2, 101))])
+    assert shares == pytest.approx([0.5, (0 + 2 * 101e-4 / 202) / 2, 0.0])
+    assert M.low_contribution_fraction(shares, tolerance=1e-3) == pytest.approx(2 / 3)

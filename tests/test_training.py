@@ -36,7 +36,8 @@ def test_fit__writes_a_complete_run_directory(fitted):
                  "history.csv", "split.csv", "metrics.json", "checkpoint/checkpoint.safetensors"):
         assert (run / name).is_file(), name
     m = json.loads((run / "metrics.json").read_text())
-    for key in ("fvu", "r2_time", "l0", "dead_fraction", "firing_rate", "peak_amplitude_bias", "train_seconds"):
+    for key in ("fvu", "r2_time", "l0", "dead_fraction", "firing_rate", "peak_error", "fvu_channel",
+                "rmse", "fvu_features", "low_contribution_fraction", "train_seconds"):
         assert key in m
     assert m["l0"] <= 4 and m["synthetic"] is True
     assert set(m["r2_time"]) == {"F_V", "F_AP", "F_ML", "COP_AP", "COP_ML"}
@@ -115,7 +116,7 @@ def test_resume__ends_exactly_where_an_uninterrupted_run_ends(dataset, tmp_path)
 def test_cli_train__writes_run_and_refuses_bad_flags(tiny_phantom_dir, tmp_path, capsys):
     assert main(["train", "--data", str(tiny_phantom_dir), "--model", "svae", "--out", str(tmp_path / "r"),
                  "--epochs", "2", "--quiet"]) == 0
-    assert "svae: fvu" in capsys.readouterr().out
+    assert "svae: test fvu" in capsys.readouterr().out
     assert main(["encode", str(tmp_path / "r"), "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "a.parquet")]) == 0
     import pandas as pd
     table = pd.read_parquet(tmp_path / "a.parquet")
@@ -124,3 +125,18 @@ def test_cli_train__writes_run_and_refuses_bad_flags(tiny_phantom_dir, tmp_path,
     assert main(["train", "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "x"), "--config", str(tmp_path / "c.toml")]) == 2
     assert "training.batch_size must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_train__config_channels_and_sides_are_honoured(phantom_copy, tmp_path, capsys):
+    for f in phantom_copy.glob("GRF_*_PRO_*.csv"):  # keep only F_V, left: the rest cannot be loaded
+        if not f.name.startswith("GRF_F_V_PRO_left"):
+            f.unlink()
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["train", "--data", str(phantom_copy), "--channels", "F_V", "--sides", "left", "--out", str(first),
+                 "--epochs", "1", "--quiet"]) == 0
+    assert main(["train", "--config", str(first / "config.toml"), "--out", str(second), "--quiet"]) == 0
+    assert "r2_time F_V" in capsys.readouterr().out
+    est = GaitSAE.load(second)
+    assert est.config_.data.channels == ["F_V"] and est.config_.data.sides == ["left"]
+    assert main(["train", "--config", str(first / "config.toml"), "--sides", "left,right", "--out",
+                 str(tmp_path / "c"), "--quiet"]) == 2  # a flag still overrides the config: right is missing

@@ -40,12 +40,13 @@ class Pass(NamedTuple):
 class GaitSAE:
     """A sparse autoencoder over gait stances, from curves to latents and back.
 
-    model: "sae", "sae-disent", "svae" or "topk"; extra keyword arguments are the model's
+    model: "sae", "sae-disent", "svae" or "topk"; n_latents None: the model's default (topk: sized
+    by the training stances, see models/topk.py auto_latents); extra keyword arguments are the model's
     hyperparameters (e.g. k=8 for topk, kl_weight for sae). Everything is validated at fit.
     """
 
-    def __init__(self, model="topk", n_latents=100, channels=None, sides=SIDES, domain="wavelet",
-                 scaling="channel", epochs=100, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+    def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
+                 scaling="channel", epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model
         self.n_latents = n_latents
@@ -67,7 +68,8 @@ class GaitSAE:
         return config_from_dict({
             "data": {"path": data_path, "channels": list(self.channels or CHANNELS), "sides": list(self.sides)},
             "features": {"domain": self.domain, "scaling": self.scaling},
-            "model": {"name": self.model, "n_latents": self.n_latents, **self.model_params},
+            "model": {"name": self.model, **({} if self.n_latents is None else {"n_latents": self.n_latents}),
+                      **self.model_params},
             "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                          "patience": self.patience, "seed": self.seed, "device": self.device},
         })
@@ -109,6 +111,7 @@ class GaitSAE:
         started = time.perf_counter()
         result = train_model(config, x_train, x_val, Path(run_dir) / "checkpoint" if run_dir else None,
                              resume=resume, progress=self.progress)
+        self.config_ = config = result.config  # data-dependent defaults resolved
         self.model_ = result.model.cpu()
         self.history_ = result.history
         self.split_ = (ds.stances.assign(split=split).drop_duplicates("subject")[["subject", "split"]]
@@ -183,18 +186,22 @@ class GaitSAE:
         return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
 
     def score(self, dataset: GaitDataset) -> dict:
-        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit)."""
+        """The metrics of gaitsae.training.metrics on a dataset (the test split in fit): time-domain
+        reconstruction, sparsity with the model's encode, and each latent's contribution."""
         ds, x, latents, x_hat, recon = self.round_trip(dataset)
         th = self.model_.active_threshold
-        return {
-            "fvu": M.fvu(x, x_hat),
-            "r2_time": M.r2_time(ds.curves, recon, ds.channels),
-            "l0": M.l0(latents, th),
-            "dead_fraction": M.dead_fraction(latents, th),
-            "firing_rate": M.firing_summary(latents, th),
-            "peak_amplitude_bias": M.peak_amplitude_bias(ds.curves, recon, ds.channels),
-            "active_threshold": th,
-        }
+        return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th),
+                "fvu_features": M.fvu(x, x_hat), "active_threshold": th}
+
+    @torch.no_grad()
+    def _removal_changes(self, latents: np.ndarray, recon: np.ndarray):
+        """Per latent, the change of the reconstructed curves [m, C, 101] on the m stances where
+        it is non-zero when it is zeroed there (elsewhere zeroing it changes nothing)."""
+        for j in range(latents.shape[1]):
+            rows = np.flatnonzero(latents[:, j] != 0)
+            without = latents[rows].copy()
+            without[:, j] = 0
+            yield self.inverse_transform(without) - recon[rows]
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path) -> None:

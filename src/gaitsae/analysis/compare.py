@@ -18,7 +18,8 @@ COLUMNS = [  # key, header, format
     ("run", "run", "{}"), ("model", "model", "{}"), ("fvu", "FVU, test", "{:.4f}"),
     ("r2_time_min", "min R² per channel, test", "{:.3f}"), ("l0", "L0, test", "{:.1f}"),
     ("n_latents", "features", "{:d}"), ("dead_fraction", "silent on test", "{:.0%}"),
-    ("firing_rate_mean", "mean firing rate, test", "{:.3f}"), ("max_abs_r", "max |r| between features", "{:.2f}"),
+    ("firing_rate_mean", "mean firing rate, test", "{:.3f}"), ("peak_error", "mean abs. vGRF peak error, test", "{:.2%}"),
+    ("max_abs_r", "max |r| between features", "{:.2f}"),
     ("speed_r", "best r speed", "{:+.2f}"), ("age_r", "best r age", "{:+.2f}"),
     ("height_r", "best r height", "{:+.2f}"), ("weight_r", "best r weight", "{:+.2f}"),
     *[(f"probe_{t}_{s}", f"{'speed R²' if t.startswith('walking') else 'sex bal. acc.'} {s}", "{:.2f}")
@@ -46,6 +47,8 @@ def comparison_rows(runs: list[RunAnalysis]) -> list[dict]:
             "r2_time_min": float(np.min(list(m["r2_time"].values()))) if m.get("r2_time") else None,
             "l0": m.get("l0"), "n_latents": len(n["activations"]["firing_rate"]),
             "dead_fraction": m.get("dead_fraction"), "firing_rate_mean": m.get("firing_rate", {}).get("mean"),
+            "peak_error": (float(np.mean([p["absolute"] for p in m["peak_error"].values()]))
+                           if m.get("peak_error") else None),
             "max_abs_r": n["importance"].get("max_abs_r"),
             "speed_r": signed_best_r(meta["walking_speed_m_per_s"]), "age_r": signed_best_r(meta["age_years"]),
             "height_r": signed_best_r(meta["height_cm"]), "weight_r": signed_best_r(meta["body_weight_n"]),

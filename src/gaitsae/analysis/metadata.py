@@ -1,11 +1,16 @@
 """Feature activations against walking speed, age, height, body weight, BMI and sex.
 
-Walking speed is a property of each trial, so it is correlated per stance. Age, height, body
-weight, BMI and sex belong to a person; correlating them per stance would count each person
-dozens of times and make p-values far too small, so those use each subject's mean activation.
-Pearson and Spearman r, point-biserial r for sex, two-sided p-values, Benjamini–Hochberg
-adjusted over all tests of the run. NaN metadata are left out pairwise; a constant feature
-gets r = NaN.
+Repeated measures: a subject contributes dozens of stances, which are not independent (a
+latent that is just a random level per person, unrelated to anything, came out p < 0.05 for
+82 % of null latents when speed was correlated per stance). So every association is tested at
+the level of the independent unit, the subject: each subject's mean activation against the
+subject's attribute (age, height, body weight, BMI, sex) or the subject's mean walking speed
+over their stances. n = subjects; the null distribution of the t-test is then right (tested by
+simulation: ≈ 5 % of null latents at p < 0.05). Within-subject speed effects are not tested
+here (shuffling stances within subjects is not a valid null: stances of one trial share a
+speed). Pearson and Spearman r, point-biserial r for sex, two-sided p-values,
+Benjamini–Hochberg adjusted over all tests of the run. NaN metadata are left out pairwise; a
+constant feature gets r = NaN.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from scipy import stats
 
 from gaitsae.analysis.figures import subplots, svg
 
-VARIABLES = {  # column → (label, level)
+VARIABLES = {  # column → (label, level the value belongs to); analyze_metadata tests all on subject means
     "walking_speed_m_per_s": ("walking speed (m/s)", "stance"),
     "age_years": ("age (years)", "subject"),
     "height_cm": ("height (cm)", "subject"),
@@ -56,21 +61,26 @@ def _rank(a):
     return np.apply_along_axis(stats.rankdata, 0, a) if a.ndim == 2 else stats.rankdata(a)
 
 
-def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, dict]:
+def subject_means(latents: np.ndarray, stances: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per subject: mean activation of every latent [n_subjects, n_latents] and mean of every
+    metadata column (NaN skipped), rows in the same subject order."""
     subject = stances["subject"].to_numpy()
     per_subject = pd.DataFrame(latents).groupby(subject).mean()
-    subject_meta = stances.groupby("subject")[[c for c, (_, lvl) in VARIABLES.items() if lvl == "subject"]].first()
-    subject_meta = subject_meta.loc[per_subject.index]
+    columns = [c for c in VARIABLES if c in stances]
+    meta = stances.groupby("subject")[columns].mean().reindex(columns=list(VARIABLES))
+    return per_subject, meta.loc[per_subject.index]
+
+
+def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, dict]:
+    per_subject, subject_meta = subject_means(latents, stances)
+    x = per_subject.to_numpy()
     results, all_p = {}, []
     for column, (label, level) in VARIABLES.items():
-        if level == "stance":
-            x, y = latents, stances[column].to_numpy(dtype=float)
-        else:
-            x, y = per_subject.to_numpy(), subject_meta[column].to_numpy(dtype=float)
+        y = subject_meta[column].to_numpy(dtype=float)
         r, p, n = correlate(x, y)
         keep = np.isfinite(y)
         rs, ps, _ = correlate(_rank(x[keep]), stats.rankdata(y[keep])) if keep.sum() >= 4 else (r * np.nan, p * np.nan, 0)
-        results[column] = {"label": label, "level": level, "n": n, "pearson_r": r, "pearson_p": p,
+        results[column] = {"label": label + (", subject mean" if level == "stance" else ""), "level": "subject", "n": n, "pearson_r": r, "pearson_p": p,
                            "spearman_r": rs, "spearman_p": ps}
         all_p += [p, ps]
     flat = benjamini_hochberg(np.concatenate(all_p))
@@ -82,10 +92,10 @@ def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, 
         r = np.nan_to_num(np.abs(res["pearson_r"]), nan=-1)
         best = int(np.argmax(r))
         out[column] = {"label": res["label"], "level": res["level"], "n": res["n"],
-                       **{k: _json(res[k]) for k in ("pearson_r", "pearson_q", "spearman_r", "spearman_q")},
+                       **{k: _json(res[k]) for k in ("pearson_r", "pearson_p", "pearson_q", "spearman_r", "spearman_q")},
                        "best_feature": best, "best_abs_r": float(abs(res["pearson_r"][best])) if r[best] >= 0 else None,
                        "best_q": _scalar(res["pearson_q"][best])}
-    figures = {"metadata_scatter": _scatter(latents, per_subject, stances, subject_meta, out)}
+    figures = {"metadata_scatter": _scatter(per_subject, subject_meta, out)}
     sex = subject_meta["sex_code"].to_numpy()
     out["mean_activation_by_sex"] = {
         "female": per_subject.to_numpy()[sex == 0].mean(0).round(5).tolist() if (sex == 0).any() else None,
@@ -101,24 +111,20 @@ def _json(a):
     return [None if not np.isfinite(v) else round(float(v), 6) for v in a]
 
 
-def _scatter(latents, per_subject, stances, subject_meta, out) -> str:
-    """Per attribute, its best feature against it: a scatter for numbers, one strip of subject
-    means per category for sex. Attributes with no data (e.g. no walking speed) get no panel."""
+def _scatter(per_subject, subject_meta, out) -> str:
+    """Per attribute, its best feature's subject means against it: a scatter for numbers, one
+    strip per category for sex. Attributes with no data (e.g. no walking speed) get no panel."""
     shown = [c for c in VARIABLES if out[c]["n"] >= 4]
     ncols = min(3, max(len(shown), 1))
     fig, axes = subplots(int(np.ceil(len(shown) / ncols)) or 1, ncols, width=3.2, height=2.7)
     for ax, column in zip(axes.flat, shown):
-        label, level = VARIABLES[column]
         j = out[column]["best_feature"]
-        if level == "stance":
-            x, y = stances[column].to_numpy(dtype=float), latents[:, j]
-        else:
-            x, y = subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy()
+        x, y = subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy()
         r = out[column]["pearson_r"][j]
         if column == "sex_code":
-            groups = [y[x == code] for code in (0, 1)]
             jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(y))
-            for code, values in enumerate(groups):
+            for code in (0, 1):
+                values = y[x == code]
                 ax.scatter(code + jitter[x == code], values, s=8, alpha=0.5, rasterized=True)
                 if len(values):
                     ax.hlines(np.median(values), code - 0.25, code + 0.25, color="black", lw=2)
@@ -127,9 +133,9 @@ def _scatter(latents, per_subject, stances, subject_meta, out) -> str:
             ax.set_xlabel("sex (line: median)")
         else:
             ax.scatter(x, y, s=4, alpha=0.4, rasterized=True)
-            ax.set_xlabel(label)
+            ax.set_xlabel(out[column]["label"])
         ax.set_title(f"feature {j}, r = {r:+.2f} (n = {out[column]['n']})" if r is not None else f"feature {j}")
-        ax.set_ylabel("activation" if level == "stance" else "subject mean activation")
+        ax.set_ylabel("subject mean activation")
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
     return svg(fig)

@@ -113,8 +113,10 @@ def run(args) -> int:
     with claim as where:
         est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=where, resume=args.resume)
     m = est.metrics_
-    print(f"{config.model_name}: fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
-          f"r2_time " + ", ".join(f"{k} {v:.3f}" for k, v in m["r2_time"].items()) + f" → {out}")
+    print(f"{config.model_name}: test fvu {m['fvu']:.4f} (time domain), r2_time "
+          + ", ".join(f"{k} {v:.3f}" for k, v in m["r2_time"].items())
+          + f", L0 {m['l0']:.1f}, silent {m['dead_fraction']:.0%}, low contribution "
+          f"{m['low_contribution_fraction']:.0%}, best epoch {m['best_epoch'] + 1} of {m['epochs_run']} → {out}")
     if dataset.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

@@ -1,16 +1,20 @@
-"""Models stage: the report's three autoencoders and the TopK SAE, behind one interface."""
+"""Models stage: the report's three autoencoders and four modern SAEs, behind one interface."""
 
 from __future__ import annotations
 
 from gaitsae.configs import from_dict
 from gaitsae.errors import ConfigError
 from gaitsae.models.base import GaitModel
+from gaitsae.models.batchtopk import BatchTopKSAE
+from gaitsae.models.jumprelu import JumpReLUSAE
+from gaitsae.models.matryoshka import MatryoshkaSAE
 from gaitsae.models.sae import TiedSAE
 from gaitsae.models.sae_disent import DisentangledSAE
 from gaitsae.models.svae import SparseVAE
 from gaitsae.models.topk import TopKSAE
 
-MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledSAE, SparseVAE, TopKSAE)}
+MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledSAE, SparseVAE, TopKSAE, BatchTopKSAE,
+                                                           JumpReLUSAE, MatryoshkaSAE)}
 
 
 def model_config(name: str, params: dict | None = None):

@@ -37,6 +37,12 @@ class GaitModel(nn.Module):
         """Scalar loss terms of one batch by name; "loss" is the total that is minimised."""
         raise NotImplementedError
 
+    @classmethod
+    def resolve_params(cls, params: dict, n_train: int) -> dict:
+        """Hyperparameters with any data-dependent default ("auto") filled in from the number of
+        training stances; the resolved values are what the run saves."""
+        return params
+
     def encoder_weights(self) -> torch.Tensor:
         """[n_latents, n_inputs]: the rows that compute each latent from the input."""
         raise NotImplementedError

@@ -1,11 +1,12 @@
 """`topk`: the TopK sparse autoencoder of Gao et al. 2024 ("Scaling and evaluating sparse
 autoencoders"), which sets L0 directly and keeps latents alive with an auxiliary loss.
 
-h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre. The rows of W_dec (feature
-directions) have unit norm: the gradient component parallel to each row is removed before a
-step and rows are renormalised after it. W_enc starts as W_dec; b_pre starts at the geometric
-median of the training data (GRF curves share a large common shape, and centring keeps
-latents alive).
+h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre, with unit-norm decoder rows,
+tied initialisation and a geometric-median b_pre (models/unit_norm.py; b_pre at the training mean
+for init = "pca"). Initialisation (not in the paper, `init = "pca"`): W_dec's
+first rows are ± the principal directions of a training sample, so TopK starts as the best k-term
+code in that basis (see init_from_data); from a random start (`init = "random"`) a small training
+set never found the principal subspace and lost to PCA by 2× on new people (docs/models.md).
 
 AuxK: the k_aux most active dead latents (not fired for `dead_after` training stances) predict
 the residual e = x − x̂ (detached), ê = W_decᵀ a, where a keeps those latents' pre-activations as
@@ -21,17 +22,18 @@ grows by `bonus_step` per step (else it shrinks, never below 0); the bonus is ad
 pre-activations only to choose the k latents, and a chosen latent's value is its own ReLU(pre).
 This is the auxiliary-loss-free load balancing of mixture-of-experts routers (Wang et al. 2024),
 one-sided: a rare latent is chosen on more stances, receives their gradient, and settles on a
-direction that generalises, instead of fitting a few dozen training stances' noise. The bonuses
-are part of the model (saved, and used by `encode`): without them at inference the floor-lifted
-latents fall silent again.
+direction that generalises, instead of fitting a few dozen training stances' noise. The bonus
+acts only in training mode: `encode` (and evaluation) is the paper's plain TopK, so every metric
+measures the model as published; a latent the floor kept alive must earn its place on its own.
 
 Defaults differ from the paper's, which assume millions of latents (docs/models.md has the seeds):
 - α = 1, not 1/32: at 1/32, 27–37 % of 100 latents stayed silent on the test split.
 - dead_after = 2,500 stances (about 0.2 epoch of a Gutenberg-sized training split), not 10M
   tokens, which here would be hundreds of epochs.
-- min_firing = 1/4: on the default phantom, over 16 seeds, the median share of latents silent on
-  the test split fell from 0.03 (0.01–0.09) to 0.00 (0.00–0.02), for a median fvu of 0.0109
-  instead of 0.0081.
+- min_firing = 1/4: on the pre-issue-12 phantom, with the bonus still used by encode, the median
+  share of latents silent on the test split fell from 0.03 to 0.00 over 16 seeds.
+- n_latents: auto (auto_latents), a small dictionary: ±PCA latents of a small dictionary all
+  stay in use on new people, a large one leaves most silent (docs/models.md).
 k_aux = n_inputs / 2 as in the paper (capped at n_latents); 2k measured the same (8 seeds).
 """
 
@@ -41,17 +43,17 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from gaitsae.configs import MAX_COUNT, MAX_LATENTS, param
 from gaitsae.errors import ConfigError
 from gaitsae.models import losses
-from gaitsae.models.base import GaitModel
+from gaitsae.models.unit_norm import UnitNormSAE
 
 
 @dataclass
 class Config:
-    n_latents: int = param(100, min=1, max=MAX_LATENTS)
+    n_latents: int = param(0, min=0, max=MAX_LATENTS,
+                           help="dictionary size; 0 = auto: training stances / 10, between 3k and 4k")
     k: int = param(8, min=1, max=MAX_LATENTS, help="active latents per stance")
     aux_k: int = param(0, min=0, max=MAX_LATENTS, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1.0, min=0.0, help="α, weight of the AuxK term (paper: 1/32)")
@@ -59,53 +61,55 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of a latent's selection bonus per training step")
+    init: str = param("pca", choices=("pca", "random"),
+                      help="decoder start: ± the training principal directions (then random), or random")
+    init_pairs: int = param(0, min=0, max=MAX_LATENTS, help="with init = pca: how many ± principal directions; 0 = min(n_latents / 2, 2k)")
 
     def __post_init__(self):
-        if self.k > self.n_latents:  # the one check that involves two fields
+        if self.n_latents and self.k > self.n_latents:  # the one check that involves two fields
             raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
 
 
-def geometric_median(x: torch.Tensor, iterations: int = 50) -> torch.Tensor:
-    """Weiszfeld's algorithm: the point minimising the summed distance to the rows of x."""
-    median = x.mean(dim=0)
-    for _ in range(iterations):
-        weights = 1.0 / (x - median).norm(dim=1).clamp_min(1e-8)
-        median = (weights[:, None] * x).sum(dim=0) / weights.sum()
-    return median
+STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances, between 3k and 4k
 
 
-class TopKSAE(GaitModel):
+def auto_latents(n_train: int, k: int) -> int:
+    """The default dictionary size for n_train training stances: n_train / 10 clipped to [3k, 4k].
+    Chosen on validation splits of calibrated phantoms (docs/models.md): with ±PCA init, 2k latents
+    are PCA-k itself; 3k and 4k reconstruct new people equally on 10 subjects, where 4k leaves
+    twice as many latents silent; on 350 subjects 4k beats 3k (fvu 0.063 vs 0.071) with none
+    silent, and 48 or 100 latents add nothing but silent latents (10 % and 55 %)."""
+    return int(min(max(3 * k, n_train // STANCES_PER_LATENT), 4 * k))
+
+
+class TopKSAE(UnitNormSAE):
     name = "topk"
     Config = Config
 
     def __init__(self, n_inputs: int, config: Config):
-        super().__init__()
+        super().__init__(n_inputs, config.n_latents)
         self.config = config
-        directions = torch.randn(config.n_latents, n_inputs)
-        self.decoder = nn.Parameter(directions / directions.norm(dim=1, keepdim=True))
-        self.encoder = nn.Parameter(self.decoder.detach().clone())
-        self.encoder_bias = nn.Parameter(torch.zeros(config.n_latents))
-        self.pre_bias = nn.Parameter(torch.zeros(n_inputs))
         self.register_buffer("stances_since_fired", torch.zeros(config.n_latents, dtype=torch.long))
         self.register_buffer("firing_rate", torch.full((config.n_latents,), config.k / config.n_latents))
         self.register_buffer("selection_bonus", torch.zeros(config.n_latents))
         self.aux_k = min(config.aux_k or max(n_inputs // 2, 1), config.n_latents)
 
-    def pre_activations(self, x):
-        return (x - self.pre_bias) @ self.encoder.T + self.encoder_bias
+    @classmethod
+    def resolve_params(cls, params: dict, n_train: int) -> dict:
+        if params.get("n_latents", 0) == 0:
+            return {**params, "n_latents": auto_latents(n_train, params.get("k", Config.k))}
+        return params
 
     def _keep_top(self, pre):
-        """ReLU of the pre-activations of the k latents with the largest pre-activation plus
-        selection bonus, zeros elsewhere: [batch, n_latents]. The bonus only chooses; the values
-        are the latents' own."""
-        index = (pre + self.selection_bonus).topk(self.config.k, dim=1).indices
+        """ReLU of the pre-activations of the k latents with the largest pre-activation (plus, in
+        training mode only, the selection bonus), zeros elsewhere: [batch, n_latents]. The bonus
+        only chooses; the values are the latents' own."""
+        score = pre + self.selection_bonus if self.training else pre
+        index = score.topk(self.config.k, dim=1).indices
         return torch.zeros_like(pre).scatter(1, index, torch.relu(pre.gather(1, index)))
 
     def encode(self, x):
         return self._keep_top(self.pre_activations(x))
-
-    def decode(self, latents):
-        return latents @ self.decoder + self.pre_bias
 
     def dead_mask(self) -> torch.Tensor:
         return self.stances_since_fired >= self.config.dead_after
@@ -114,10 +118,10 @@ class TopKSAE(GaitModel):
         pre = self.pre_activations(x)
         h = self._keep_top(pre)
         x_hat = self.decode(h)
-        terms = {"mse": losses.squared_error(x, x_hat)}
+        terms = self.reconstruction_terms(x, h, x_hat)
         dead = self.dead_mask()  # from the stances before this batch
         if self.training:
-            self._count_firing(h > 0)
+            self._count_firing(h)
         if self.training and dead.any():
             k = min(self.aux_k, int(dead.sum()))
             values, index = pre.masked_fill(~dead, float("-inf")).topk(k, dim=1)
@@ -128,14 +132,19 @@ class TopKSAE(GaitModel):
             terms["auxk"] = self.config.aux_weight * x_spread * nmse
         else:
             terms["auxk"] = x.new_zeros(())
-        terms["loss"] = terms["mse"] + terms["auxk"]
+        terms["loss"] = sum(terms.values())
         return terms
 
+    def reconstruction_terms(self, x, h, x_hat) -> dict[str, torch.Tensor]:
+        """The reconstruction part of the loss by name (matryoshka adds its prefixes)."""
+        return {"mse": losses.squared_error(x, x_hat)}
+
     @torch.no_grad()
-    def _count_firing(self, active: torch.Tensor):
+    def _count_firing(self, h: torch.Tensor):
         """Update the dead counters, the running firing rates (over about `dead_after` stances)
-        and the selection bonuses from one training batch's active latents [batch, n_latents]."""
+        and the selection bonuses from one training batch's latents [batch, n_latents]."""
         c = self.config
+        active = h > 0
         self.stances_since_fired += active.shape[0]
         self.stances_since_fired[active.any(dim=0)] = 0
         keep = math.exp(-active.shape[0] / c.dead_after)
@@ -144,23 +153,16 @@ class TopKSAE(GaitModel):
             below = self.firing_rate < c.min_firing * c.k / c.n_latents
             self.selection_bonus.add_(torch.where(below, c.bonus_step, -c.bonus_step)).clamp_(min=0)
 
-    def decoder_directions(self):
-        return self.decoder
-
-    def encoder_weights(self):
-        return self.encoder
-
     @torch.no_grad()
     def init_from_data(self, x):
-        self.pre_bias.copy_(geometric_median(x))
-
-    @torch.no_grad()
-    def after_backward(self):
-        g = self.decoder.grad
-        if g is not None:
-            w = self.decoder
-            g -= (g * w).sum(dim=1, keepdim=True) * w
-
-    @torch.no_grad()
-    def after_step(self):
-        self.decoder /= self.decoder.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        if self.config.init == "random":
+            return super().init_from_data(x)  # geometric-median b_pre
+        # ±PCA: rows +v1, −v1, +v2, −v2, ... of the centred sample's principal directions, the
+        # rest stay random. For every stance exactly one of ±v_i has a positive pre-activation,
+        # |⟨x − x̄, v_i⟩|, so TopK starts as the best k-term code in the PCA basis (with
+        # n_latents = 2k: PCA-k itself) and training can only move on from there.
+        self.pre_bias.copy_(x.mean(dim=0))
+        directions = torch.linalg.svd(x - self.pre_bias, full_matrices=False).Vh
+        n = min(self.config.n_latents // 2, self.config.init_pairs or 2 * self.config.k, len(directions))
+        self.decoder[:2 * n] = torch.stack([directions[:n], -directions[:n]], dim=1).reshape(2 * n, -1)
+        self.encoder.copy_(self.decoder)

@@ -72,6 +72,16 @@ def feature_rows(a: RunAnalysis) -> list[dict]:
     return rows
 
 
+def probe_label(key: str) -> str:
+    """'sae_top5' -> 'features, top 5 by |r|'; 'pca_first5' -> 'PCs 1–5'; 'pca_all' -> 'PCA, as many'."""
+    source, _, rule = key.partition("_")
+    if rule == "all":
+        return "all features" if source == "sae" else "PCA, as many"
+    if rule.startswith("first"):
+        return f"PCs 1–{rule[5:]}" if rule[5:] != "1" else "PC 1"
+    return f"{'features' if source == 'sae' else 'PCA'}, top {rule[3:]} by |r|"
+
+
 def _probe_rows(a: RunAnalysis) -> list[dict]:
     return [{"target": target, **p} for target, p in a.numbers["probes"].items()]
 
@@ -115,7 +125,7 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
             "n_test": (a.metrics.get("n_stances") or {}).get("test"),
             "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],
-        "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note,
+        "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note, "probe_label": probe_label,
         "isfinite": lambda v: v is not None and np.isfinite(v),
     }
     html = _env.get_template("report.html").render(**context)

@@ -60,7 +60,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         worst = min(r2, key=r2.get) if r2 else None
         text = f"{a.name} ({NAMES.get(a.model, a.model)}): {word}. "
         if m.get("fvu") is not None and m["fvu"] < 1:
-            text += f"It explains {(1 - m['fvu']):.1%} of the variance{on_test}"
+            text += f"It explains {(1 - m['fvu']):.1%} of the curves' variance{on_test} (mean over channels)"
             text += f" (weakest channel {worst}: {r2[worst]:.1%})" if worst else ""
         elif m.get("fvu") is not None:
             text += f"It explains none of the variance{on_test} (FVU {m['fvu']:.2f})"
@@ -70,7 +70,12 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         speed = n["metadata"].get("walking_speed_m_per_s", {})
         r = signed_best_r(speed)
         if r is not None:
-            text += (f" Across all {n['n_stances']:,} analysed stances, feature {speed['best_feature']} follows "
-                     f"walking speed most closely (r = {r:+.2f}).")
+            text += (f" Feature {speed['best_feature']} follows walking speed most closely (r = {r:+.2f} between "
+                     f"subjects' means, n = {speed['n']} subjects of the analysed data).")
+        peaks = m.get("peak_error")
+        if peaks:
+            first, second = (100 * peaks[p]["absolute"] for p in ("first", "second"))
+            text += (f" Vertical force peaks are off by {first:.2f} % (first) and {second:.2f} % (second) "
+                     f"per test stance on average.")
         out.append(text)
     return out

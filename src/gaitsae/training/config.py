@@ -14,7 +14,7 @@ from pathlib import Path
 import tomli_w
 
 from gaitsae.channels import CHANNELS, SIDES
-from gaitsae.configs import MAX_BATCH, MAX_EPOCHS, MAX_SEED, from_dict, param, to_dict
+from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dict, param, to_dict
 from gaitsae.errors import ConfigError
 from gaitsae.features.transform import DOMAINS, MAX_LEVEL, SCALINGS
 from gaitsae.fsio import write_text
@@ -39,10 +39,12 @@ class FeatureConfig:
 
 @dataclass
 class TrainingConfig:
-    epochs: int = param(100, min=1, max=MAX_EPOCHS)
+    epochs: int = param(0, min=0, max=MAX_EPOCHS, help="epoch cap; 0 = auto: 100, stretched on small data (see min_steps)")
     batch_size: int = param(32, min=1, max=MAX_BATCH)
     learning_rate: float = param(1e-3, min=0.0, max=10.0, min_exclusive=True)
     patience: int = param(10, min=1, max=MAX_EPOCHS, help="epochs without validation improvement before stopping")
+    min_steps: int = param(5_000, min=0, max=MAX_COUNT, help="with epochs = 0: optimiser steps the epoch cap allows "
+                           "at least; on small data the cap of 100 epochs and the patience are stretched alike")
     seed: int = param(0, min=0, max=MAX_SEED)
     val_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)
     test_fraction: float = param(0.15, min=0.0, max=0.5, min_exclusive=True)

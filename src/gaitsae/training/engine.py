@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from gaitsae.errors import CheckpointError
-from gaitsae.models import GaitModel, build_model
+from gaitsae.models import MODELS, GaitModel, build_model
 from gaitsae.progress import progress as progress_bar
 from gaitsae.runtime import use_threads
 from gaitsae.training import checkpoint
-from gaitsae.training.config import RunConfig, config_to_dict
+from gaitsae.training.config import RunConfig, config_to_dict, replace
 
 EVAL_CHUNK = 8192
 INIT_SAMPLE = 4096  # training stances shown to init_from_data
@@ -47,6 +47,7 @@ class EpochRecord:
 
 @dataclass
 class TrainResult:
+    config: RunConfig  # with data-dependent defaults resolved (e.g. topk's n_latents)
     model: GaitModel
     history: list[EpochRecord]
     best_epoch: int
@@ -100,12 +101,29 @@ def _rng_tensors(batches: torch.Generator, device: torch.device) -> dict[str, to
     return out
 
 
+AUTO_EPOCHS = 100
+
+
+def budget(t, n_train: int) -> tuple[int, int]:
+    """(epoch cap, patience). An explicit `epochs` is used as given. epochs = 0 (auto): a cap of
+    100 epochs and the patience, both stretched by the same factor so that the cap allows at least
+    `min_steps` optimiser steps: a small dataset gets more passes, and the patience keeps its
+    share of the budget (10 epochs of 160 stances are 50 steps, too few to see a plateau)."""
+    if t.epochs:
+        return t.epochs, t.patience
+    steps_per_epoch = math.ceil(n_train / t.batch_size)
+    stretch = max(1, math.ceil(t.min_steps / (steps_per_epoch * AUTO_EPOCHS)))
+    return AUTO_EPOCHS * stretch, t.patience * stretch
+
+
 def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, checkpoint_dir: Path | None = None,
                 resume: bool = False, progress: bool = True) -> TrainResult:
     """Train config.model on feature vectors float32 [n, n_features]; returns the model with the
     weights of its best validation epoch. With checkpoint_dir, a checkpoint is written there
     every `training.checkpoint_every` epochs and on stopping; resume=True continues from it."""
+    config = replace(config, model=MODELS[config.model_name].resolve_params(config.model_params(), len(x_train)))
     t = config.training
+    epochs, patience = budget(t, len(x_train))
     device = resolve_device(t.device)
     use_threads(config, x_train.shape[1], device)
     torch.manual_seed(t.seed)  # model initialisation and any sampling inside loss_terms (svae)
@@ -143,9 +161,9 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
         stop_reason = state["stop_reason"] if state["stop_reason"] in ("early_stop", "diverged") else ""
 
     start = time.perf_counter() - elapsed
-    bar = progress_bar(t.epochs, f"train {config.model_name}", "epoch", progress and not stop_reason, len(history))
+    bar = progress_bar(epochs, f"train {config.model_name}", "epoch", progress and not stop_reason, len(history))
     with deterministic():
-        for epoch in range(len(history), t.epochs):
+        for epoch in range(len(history), epochs):
             if stop_reason:
                 break
             model.train()
@@ -172,11 +190,11 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 bad_epochs += 1
-            if not stop_reason and bad_epochs >= t.patience:
+            if not stop_reason and bad_epochs >= patience:
                 stop_reason = "early_stop"
             elif not stop_reason and t.max_seconds > 0 and record.seconds > t.max_seconds:
                 stop_reason = "max_seconds"
-            elif not stop_reason and epoch + 1 == t.epochs:
+            elif not stop_reason and epoch + 1 == epochs:
                 stop_reason = "epochs"
             bar.update(1)
             bar.set_postfix({f"val_{k}": f"{v:.3g}" for k, v in record.val.items()})
@@ -193,5 +211,5 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(model, history, best_epoch, history[-1].seconds if history else 0.0,
+    return TrainResult(config, model, history, best_epoch, history[-1].seconds if history else 0.0,
                        stop_reason or "epochs")

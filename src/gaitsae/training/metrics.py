@@ -1,7 +1,13 @@
 """Metrics of a trained model, each defined once (pure numpy).
 
-fvu: Σ‖x − x̂‖² / Σ‖x − x̄‖² pooled over all stances and coordinates (x̄ the per-coordinate
-mean of the evaluated set): one number, not a mean of per-stance ratios.
+Reconstruction is scored in the time domain, on the curves in their physical units, so that
+every model, feature domain, scaling and baseline is measured in the same space:
+- fvu_channel[c] = Σ‖x_c − x̂_c‖² / Σ‖x_c − x̄_c‖² over all evaluated stances and the 101 points of
+  channel c (x̄_c the mean curve of the evaluated set): pooled, not a mean of per-stance ratios.
+- fvu (the headline) = the mean over channels of fvu_channel: each channel counts once, whatever
+  its unit (BW or m) and size. r2_time = 1 − fvu_channel; rmse in the channel's unit.
+- fvu_features: the same pooled ratio on the feature vectors (secondary; a wavelet run has more
+  coefficients than samples, so it also counts directions that are not curves).
 """
 
 from __future__ import annotations
@@ -11,20 +17,43 @@ import numpy as np
 from gaitsae.channels import N_POINTS
 
 # Windows (in % of stance) in which the two vGRF peaks are looked for.
-FIRST_PEAK = slice(10, 51)
-SECOND_PEAK = slice(50, 91)
+PEAKS = {"first": slice(10, 51), "second": slice(50, 91)}
+# A latent is of low contribution when zeroing it on every evaluated stance changes the
+# reconstructed curves by less than this share of their variance (mean over channels).
+LOW_CONTRIBUTION = 1e-3
 
 
 def fvu(x: np.ndarray, x_hat: np.ndarray) -> float:
+    """Pooled Σ‖x − x̂‖² / Σ‖x − x̄‖² over rows [n, ...] (NaN when x does not vary)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     x_hat = np.asarray(x_hat, dtype=np.float64).reshape(len(x), -1)
     total = ((x - x.mean(axis=0)) ** 2).sum()
     return float(((x - x_hat) ** 2).sum() / total) if total > 0 else float("nan")
 
 
+def fvu_channel(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
+    """Time-domain fvu of each channel of curves [n, C, 101]."""
+    return {ch: fvu(curves[:, c], reconstructions[:, c]) for c, ch in enumerate(channels)}
+
+
 def r2_time(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
-    """Per channel, 1 − fvu of the time-domain curves [n, C, 101]."""
-    return {ch: 1.0 - fvu(curves[:, c], reconstructions[:, c]) for c, ch in enumerate(channels)}
+    """Per channel, 1 − time-domain fvu."""
+    return {ch: 1.0 - v for ch, v in fvu_channel(curves, reconstructions, channels).items()}
+
+
+def rmse(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
+    """Per channel, root-mean-square error over stances and points, in the channel's unit."""
+    err = np.asarray(curves, dtype=np.float64) - np.asarray(reconstructions, dtype=np.float64)
+    return {ch: float(np.sqrt((err[:, c] ** 2).mean())) for c, ch in enumerate(channels)}
+
+
+def reconstruction_scores(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict:
+    """The time-domain reconstruction metrics of any method (SAE or baseline): fvu (mean over
+    channels), fvu_channel, r2_time, rmse and peak_error."""
+    per = fvu_channel(curves, reconstructions, channels)
+    return {"fvu": float(np.mean(list(per.values()))), "fvu_channel": per,
+            "r2_time": {ch: 1.0 - v for ch, v in per.items()}, "rmse": rmse(curves, reconstructions, channels),
+            "peak_error": peak_error(curves, reconstructions, channels)}
 
 
 def active(latents: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -50,18 +79,53 @@ def firing_summary(latents: np.ndarray, threshold: float = 0.0) -> dict[str, flo
     return {"mean": float(rates.mean()), "min": float(rates.min()), "max": float(rates.max())}
 
 
-def peak_amplitude_bias(curves: np.ndarray, reconstructions: np.ndarray, channels) -> float:
-    """Mean relative error (x̂ − x) / x of the two vGRF peaks (NaN when F_V is not modelled).
+def sparsity_scores(latents: np.ndarray, threshold: float = 0.0) -> dict:
+    """l0, dead_fraction and firing_rate of codes [n, n_latents] (SAE latents or baseline codes)."""
+    return {"l0": l0(latents, threshold), "dead_fraction": dead_fraction(latents, threshold),
+            "firing_rate": firing_summary(latents, threshold)}
 
-    Negative means amplitudes are underestimated, as the report saw.
-    """
+
+def contribution_shares(curves: np.ndarray, removal_changes) -> np.ndarray:
+    """Per latent, Σ‖Δ‖² / Σ‖x − x̄‖², averaged over channels, where Δ [n, C, 101] is how the
+    reconstructed curves change when that latent is zeroed on every stance.
+
+    curves: [n, C, 101]; removal_changes: an iterable of Δ, one per latent, each [m, C, 101]
+    over the stances where the latent changes anything (rows of zeros may be left out)."""
+    x = np.asarray(curves, dtype=np.float64)
+    total = ((x - x.mean(axis=0)) ** 2).sum(axis=(0, 2))  # [C]
+    total = np.where(total > 0, total, np.nan)
+    return np.array([np.nanmean((np.asarray(d, dtype=np.float64) ** 2).sum(axis=(0, 2)) / total)
+                     for d in removal_changes])
+
+
+def low_contribution_fraction(shares: np.ndarray, tolerance: float = LOW_CONTRIBUTION) -> float:
+    """Fraction of latents whose removal changes the reconstruction by less than `tolerance` of
+    the variance (see contribution_shares); silent latents count too (their change is 0)."""
+    return float((np.asarray(shares) < tolerance).mean())
+
+
+def score_codes(curves: np.ndarray, reconstructions: np.ndarray, channels, codes: np.ndarray,
+                removal_changes, threshold: float = 0.0) -> dict:
+    """Every method's scores, SAE or baseline, in one space: time-domain reconstruction of curves
+    [n, C, 101], sparsity of its codes [n, n_codes] (active: |code| > threshold), and the share of
+    codes of low contribution (removal_changes: see contribution_shares)."""
+    shares = contribution_shares(curves, removal_changes)
+    return {**reconstruction_scores(curves, reconstructions, channels), **sparsity_scores(codes, threshold),
+            "low_contribution_fraction": low_contribution_fraction(shares), "low_contribution_tolerance": LOW_CONTRIBUTION}
+
+
+def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict | None:
+    """Relative errors (x̂ − x) / x of the first and second vGRF peak (maximum in its window),
+    as the mean signed error (bias; negative = underestimated) and the mean absolute error,
+    per peak, so that errors of opposite sign cannot cancel. None when F_V is not modelled."""
     if "F_V" not in channels:
-        return float("nan")
+        return None
     c = list(channels).index("F_V")
     assert curves.shape[-1] == N_POINTS
-    errors = []
-    for window in (FIRST_PEAK, SECOND_PEAK):
+    out = {}
+    for name, window in PEAKS.items():
         true = curves[:, c, window].max(axis=1).astype(np.float64)
         recon = reconstructions[:, c, window].max(axis=1).astype(np.float64)
-        errors.append((recon - true) / true)
-    return float(np.mean(errors))
+        rel = (recon - true) / true
+        out[name] = {"signed": float(rel.mean()), "absolute": float(np.abs(rel).mean())}
+    return out
