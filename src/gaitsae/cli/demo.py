@@ -29,17 +29,21 @@ def add_parser(sub) -> None:
 
 
 def finished(run_dir: Path, config, n_stances: int) -> bool:
-    """A complete run with this config, trained on a dataset of this many stances."""
+    """A complete run with this config (its automatic values resolved as training resolved
+    them), trained on a dataset of this many stances."""
     from gaitsae.errors import GaitsaeError
     from gaitsae.estimator import GaitSAE
-    from gaitsae.training.config import config_to_dict
+    from gaitsae.models import MODELS
+    from gaitsae.training.config import config_to_dict, replace
 
     try:
         old = GaitSAE.load(run_dir, progress=False)
     except GaitsaeError:
         return False
-    trained_on = sum((getattr(old, "metrics_", {}).get("n_stances") or {}).values())
-    return config_to_dict(old.config_) == config_to_dict(config) and trained_on == n_stances
+    counts = getattr(old, "metrics_", {}).get("n_stances") or {}
+    model = MODELS[config.model_name].resolve_params(config.model_params(), counts.get("train", 0))
+    wanted = replace(config, model=model)
+    return config_to_dict(old.config_) == config_to_dict(wanted) and sum(counts.values()) == n_stances
 
 
 def run(args) -> int:

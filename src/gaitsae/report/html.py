@@ -121,12 +121,13 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
             "metrics": a.metrics, "fig": {k: figure(v) for k, v in a.figures.items()},
             "cards": [(j, figure(v)) for j, v in list(a.cards.items())[:CARDS_IN_REPORT]],
             "features": feature_rows(a), "probes": _probe_rows(a),
+            "probe_keys": [k for k in next(iter(a.numbers["probes"].values()), {}) if k.startswith(("sae_", "pca_"))],
             "truth": a.numbers.get("ground_truth"),
             "n_test": (a.metrics.get("n_stances") or {}).get("test"),
             "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],
         "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note, "probe_label": probe_label,
-        "isfinite": lambda v: v is not None and np.isfinite(v),
+        "isfinite": lambda v: isinstance(v, (int, float)) and np.isfinite(v),
     }
     html = _env.get_template("report.html").render(**context)
     write_text(out_path, html)
