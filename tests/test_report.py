@@ -22,9 +22,29 @@ CHECK = """<script>
 window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
   var broken = imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).length;
-  document.body.setAttribute("data-check", JSON.stringify({images: imgs.length, broken: broken, errors: window.__errors}));
+  var target = document.getElementById(location.hash.slice(1));
+  var open = true;
+  for (var e = target; e; e = e.parentElement) if (e.tagName === "DETAILS" && !e.open) open = false;
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });  // measure every figure
+  var figures = document.querySelectorAll("figure > svg");
+  var sizes = Array.prototype.map.call(document.querySelectorAll("figure > svg text, .card svg text"), function (t) {
+    var m = t.getScreenCTM();  // rendered font size in CSS px (rotation-free scale)
+    return parseFloat(getComputedStyle(t).fontSize) * Math.sqrt(m.a * m.a + m.b * m.b);
+  });
+  var links = Array.prototype.map.call(document.querySelectorAll('a[href^="#"]'), function (a) { return a.getAttribute("href").slice(1); });
+  var missing = links.filter(function (id) { return !document.getElementById(id); });
+  var row = document.querySelector("table.features tbody a");
+  var card = document.getElementById(row.getAttribute("href").slice(1));
+  document.body.setAttribute("data-check", JSON.stringify({
+    images: imgs.length, broken: broken, figures: figures.length, texts: sizes.length,
+    feature_rows: document.querySelectorAll("table.features tbody tr").length,
+    min_font_px: Math.min.apply(null, sizes), links: links.length, missing: missing,
+    row_card_plots: card.querySelectorAll(".plots svg").length,
+    target_plots: target ? target.querySelectorAll(".plots svg").length : -1, target_open: open,
+    errors: window.__errors}));
 });
 </script>"""
+MIN_FONT_PX = 11.5  # 9 pt figure text shown at natural size is 12 CSS px
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +66,9 @@ def test_demo__writes_report_analyses_and_comparison(demo):
             assert key in analysis, key
     html = (demo / "report.html").read_text()
     assert "SYNTHETIC phantom data" in html
-    assert "http://" not in html and "https://" not in html  # opens with no network
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # opens with no network
+    assert isinstance(comparison["runs"][0]["fvu"], float)  # numbers, not formatted strings
+    assert comparison["runs"][0]["run"] == "topk"
     assert (demo / "report.html").stat().st_size < 5_000_000
 
 
@@ -59,7 +81,10 @@ def test_analyze__feature_card_and_bad_feature(demo, capsys):
 
 
 @pytest.mark.slow
-def test_report__every_figure_renders_in_chromium_without_console_errors(demo, tmp_path):
+def test_report__figures_legible_and_navigation_works_in_chromium(demo, tmp_path):
+    """Opened in real headless Chromium at a card's anchor: every figure renders, all figure
+    text is at least MIN_FONT_PX at the size shown, every in-page link resolves, a feature row
+    leads to a drawn card, and the console stays clean."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
     html = (demo / "report.html").read_text()
@@ -67,13 +92,33 @@ def test_report__every_figure_renders_in_chromium_without_console_errors(demo, t
     probed.write_text(html.replace("<head>", "<head>" + PROBE, 1).replace("</body>", CHECK + "</body>", 1))
     proc = subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+         "--window-size=1400,1000", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri() + "#sae-f7"],
         capture_output=True, text=True, timeout=120)
     match = re.search(r'data-check="([^"]*)"', proc.stdout)
     assert match, proc.stderr[-2000:]
     check = json.loads(match.group(1).replace("&quot;", '"'))
-    assert check["images"] >= 20
-    assert check["broken"] == 0
+    assert check["figures"] >= 20 and check["broken"] == 0
+    assert check["texts"] > 500 and check["min_font_px"] >= MIN_FONT_PX, check["min_font_px"]
+    assert check["feature_rows"] > 0 and check["links"] > check["feature_rows"] and check["missing"] == []
+    assert check["row_card_plots"] == 10  # per channel: on the mean stance, and the change alone
+    assert check["target_plots"] == 10 and check["target_open"]
     assert check["errors"] == []
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "report.html" in line]
     assert console == []
+
+
+@pytest.mark.slow
+def test_demo_and_compare__reuse_finished_runs_and_current_analyses(demo, capsys):
+    runs = [demo / "runs" / m for m in ("topk", "sae")]
+    models = [(r / "model.safetensors").stat().st_mtime_ns for r in runs]
+    capsys.readouterr()
+    # --overwrite: other tests wrote report folders into the demo's directory
+    assert main(["demo", "--out", str(demo), "--subjects", "14", "--epochs", "3", "--models", "topk,sae",
+                 "--overwrite"]) == 0
+    assert capsys.readouterr().out.count("reusing the finished run") == 2
+    assert [(r / "model.safetensors").stat().st_mtime_ns for r in runs] == models
+    analyses = [(r / "analysis.json").stat().st_mtime_ns for r in runs]  # current after the demo
+    assert main(["compare", *map(str, runs), "--out", str(demo / "again")]) == 0
+    assert [(r / "analysis.json").stat().st_mtime_ns for r in runs] == analyses
+    assert main(["compare", str(runs[0]), "--out", str(demo / "forced"), "--force"]) == 0
+    assert (runs[0] / "analysis.json").stat().st_mtime_ns != analyses[0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from gaitsae.analysis.figures import png, subplots
+from gaitsae.analysis.figures import subplots, svg
 
 BIMODALITY_THRESHOLD = 5 / 9
 
@@ -59,19 +59,21 @@ def analyze_activations(latents: np.ndarray, threshold: float, show: list[int]) 
     }
     cols = 3
     rows = int(np.ceil(len(show) / cols)) or 1
-    fig, axes = subplots(rows, cols, width=3.0, height=2.0)
+    fig, axes = subplots(rows, cols, width=3.2, height=2.2)
     for ax, j in zip(axes.flat, show):
         ax.hist(latents[:, j], bins=40, color="tab:blue")
         ax.set_yscale("log")
-        ax.set_title(f"feature {j} ({types[j]}, {rates[j]:.0%})", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_title(f"feature {j}: {types[j]}, fires {rates[j]:.0%}")
+        ax.set_xlabel("activation")
     for ax in list(axes.flat)[len(show):]:
         ax.axis("off")
-    hist = png(fig)
-    fig, axes = subplots(1, 2, width=4.2, height=2.6)
+    axes[0, 0].set_ylabel("stances (log)")
+    hist = svg(fig)
+    fig, axes = subplots(1, 2, width=4.6, height=2.8)
     axes[0, 0].hist(l0, bins=np.arange(l0.max() + 2) - 0.5, color="tab:green")
     axes[0, 0].set_xlabel("active features per stance (L0)")
     axes[0, 1].bar(np.arange(len(rates)), np.sort(rates)[::-1], color="tab:purple")
     axes[0, 1].set_xlabel("features, sorted")
+    axes[0, 0].set_ylabel("stances")
     axes[0, 1].set_ylabel("firing rate")
-    return numbers, {"activation_histograms": hist, "l0_and_firing": png(fig)}
+    return numbers, {"activation_histograms": hist, "l0_and_firing": svg(fig)}

@@ -1,4 +1,10 @@
-"""One table across runs: reconstruction, sparsity, redundancy, metadata and probe scores."""
+"""One table across runs: reconstruction, sparsity, redundancy, metadata and probe scores.
+
+Rows are labelled by run name (two runs of one model stay apart); every value is a number (or
+None), so comparison.json can be read by a program. Reconstruction and sparsity come from
+metrics.json (the run's TEST split); correlations and probes from the analysis (every stance
+of the run's data); `n_test_stances` and `n_analysed_stances` say which is which.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,29 @@ import numpy as np
 
 from gaitsae.analysis.run import RunAnalysis
 
+PROBES = (("walking_speed_m_per_s", "top1"), ("walking_speed_m_per_s", "all"), ("sex_code", "all"))
+
 COLUMNS = [  # key, header, format
-    ("model", "model", "{}"), ("fvu", "FVU time (test)", "{:.4f}"), ("r2_time_min", "min R² time", "{:.3f}"),
-    ("l0", "L0", "{:.1f}"), ("dead_fraction", "dead", "{:.0%}"), ("firing_rate_mean", "firing rate", "{:.3f}"),
-    ("peak_error", "mean abs. peak error", "{:.2%}"), ("max_abs_r", "max |r| between features", "{:.2f}"),
-    ("speed_r", "best |r| speed", "{:.2f}"), ("age_r", "best |r| age", "{:.2f}"),
-    ("height_r", "best |r| height", "{:.2f}"), ("weight_r", "best |r| weight", "{:.2f}"),
-    ("probe_speed_top1", "speed R² top-1 (PCA top-1)", "{}"), ("probe_speed_all", "speed R² all (PCA)", "{}"),
-    ("probe_sex_all", "sex bal. acc. all (PCA)", "{}"), ("train_seconds", "train s", "{:.0f}"),
+    ("run", "run", "{}"), ("model", "model", "{}"), ("fvu", "FVU, test", "{:.4f}"),
+    ("r2_time_min", "min R² per channel, test", "{:.3f}"), ("l0", "L0, test", "{:.1f}"),
+    ("n_latents", "features", "{:d}"), ("dead_fraction", "silent on test", "{:.0%}"),
+    ("firing_rate_mean", "mean firing rate, test", "{:.3f}"), ("peak_error", "mean abs. vGRF peak error, test", "{:.2%}"),
+    ("max_abs_r", "max |r| between features", "{:.2f}"),
+    ("speed_r", "best r speed", "{:+.2f}"), ("age_r", "best r age", "{:+.2f}"),
+    ("height_r", "best r height", "{:+.2f}"), ("weight_r", "best r weight", "{:+.2f}"),
+    *[(f"probe_{t}_{s}", f"{'speed R²' if t.startswith('walking') else 'sex bal. acc.'} {s}", "{:.2f}")
+      for t, s in PROBES],
+    *[(f"probe_{t}_{s}_pca", f"… PCA {s}", "{:.2f}") for t, s in PROBES],
+    ("train_seconds", "train s", "{:.0f}"), ("n_test_stances", "test stances", "{:,}"),
+    ("n_analysed_stances", "analysed stances", "{:,}"),
 ]
 
 
-def _pair(probes, target, size):
-    p = probes.get(target)
-    if not p:
-        return None
-    return f"{p[f'sae_{size}']:.2f} ({p[f'pca_{size}']:.2f})"
+def signed_best_r(meta: dict) -> float | None:
+    """The best feature's Pearson r with its sign (None when undefined)."""
+    j = meta.get("best_feature")
+    r = meta.get("pearson_r")
+    return None if j is None or not r or r[j] is None else float(r[j])
 
 
 def comparison_rows(runs: list[RunAnalysis]) -> list[dict]:
@@ -29,21 +42,24 @@ def comparison_rows(runs: list[RunAnalysis]) -> list[dict]:
     for a in runs:
         m, n = a.metrics, a.numbers
         meta, probes = n["metadata"], n["probes"]
-        rows.append({
+        row = {
             "run": a.name, "model": a.model, "fvu": m.get("fvu"),
             "r2_time_min": float(np.min(list(m["r2_time"].values()))) if m.get("r2_time") else None,
-            "l0": m.get("l0"), "dead_fraction": m.get("dead_fraction"),
-            "firing_rate_mean": m.get("firing_rate", {}).get("mean"),
-            "peak_error": (np.mean([p["absolute"] for p in m["peak_error"].values()])
+            "l0": m.get("l0"), "n_latents": len(n["activations"]["firing_rate"]),
+            "dead_fraction": m.get("dead_fraction"), "firing_rate_mean": m.get("firing_rate", {}).get("mean"),
+            "peak_error": (float(np.mean([p["absolute"] for p in m["peak_error"].values()]))
                            if m.get("peak_error") else None),
             "max_abs_r": n["importance"].get("max_abs_r"),
-            "speed_r": meta["walking_speed_m_per_s"]["best_abs_r"], "age_r": meta["age_years"]["best_abs_r"],
-            "height_r": meta["height_cm"]["best_abs_r"], "weight_r": meta["body_weight_n"]["best_abs_r"],
-            "probe_speed_top1": _pair(probes, "walking_speed_m_per_s", "top1"),
-            "probe_speed_all": _pair(probes, "walking_speed_m_per_s", "all"),
-            "probe_sex_all": _pair(probes, "sex_code", "all"),
+            "speed_r": signed_best_r(meta["walking_speed_m_per_s"]), "age_r": signed_best_r(meta["age_years"]),
+            "height_r": signed_best_r(meta["height_cm"]), "weight_r": signed_best_r(meta["body_weight_n"]),
             "train_seconds": m.get("train_seconds"),
-        })
+            "n_test_stances": (m.get("n_stances") or {}).get("test"), "n_analysed_stances": n.get("n_stances"),
+        }
+        for target, size in PROBES:
+            p = probes.get(target) or {}
+            row[f"probe_{target}_{size}"] = p.get(f"sae_{size}")
+            row[f"probe_{target}_{size}_pca"] = p.get(f"pca_{size}")
+        rows.append(row)
     return rows
 
 

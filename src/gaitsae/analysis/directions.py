@@ -1,53 +1,109 @@
-"""What features look like: the encoder weight heatmap and each feature's decoder direction
-mapped back to the time domain, per channel (not an encoder row: that is what the report
-plotted, and for untied models it is not what the feature adds to a stance)."""
+"""What features look like: the encoder weight heatmap, and each feature's effect on a real
+curve: the mean stance, and the mean stance plus a typical activation times the feature's
+decoder direction mapped back to the time domain (not an encoder row: that is what the report
+plotted, and for untied models it is not what the feature adds to a stance).
+
+Typical activation of a feature: the median |h| over the stances where it is active. Its main
+channel is the one where that change is largest relative to the channel's own spread (the
+stance-to-stance SD around the mean curve), so force and COP channels compare fairly.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gaitsae.analysis.figures import png, subplots
+from gaitsae.analysis.figures import CHANNEL_COLOURS, subplots, svg, stance_axis
 from gaitsae.channels import CHANNEL_UNITS
 
 
-def encoder_heatmap(encoder: np.ndarray, layout) -> bytes:
+def typical_activation(latents: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """[n_latents]: median |h| over the stances where each latent is active (0 if never)."""
+    magnitude = np.abs(latents)
+    active = magnitude > threshold
+    return np.array([np.median(magnitude[active[:, j], j]) if active[:, j].any() else 0.0
+                     for j in range(latents.shape[1])])
+
+
+def feature_effects(directions: np.ndarray, typical: np.ndarray) -> np.ndarray:
+    """[n_latents, n_channels, 101]: what a typical activation adds to a stance, in physical units."""
+    return directions * typical[:, None, None]
+
+
+def encoder_heatmap(encoder: np.ndarray, layout) -> str:
     """encoder [n_latents, n_features]; layout rows (channel, band, start, stop)."""
-    fig, axes = subplots(1, 1, width=9, height=3.6)
+    fig, axes = subplots(1, 1, width=10, height=3.8)
     ax = axes[0, 0]
     lim = np.percentile(np.abs(encoder), 99) or 1.0
-    ax.imshow(encoder, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    image = ax.imshow(encoder, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="none")
     for channel, band, start, stop in layout:
-        ax.axvline(start - 0.5, color="black" if band in ("cA4", "time") else "0.7", lw=0.8 if band in ("cA4", "time") else 0.3)
-        if band in ("cA4", "time"):
-            ax.text(start, -1.5, channel, fontsize=7)
-    ax.set_xlabel("input coefficient (channel, then band cA4 … cD1)")
+        first = band in ("cA4", "time")
+        ax.axvline(start - 0.5, color="black" if first else "0.7", lw=0.8 if first else 0.3)
+        if first:
+            ax.text(start + 1, -1.2, channel, fontsize=10, va="bottom")
+    ax.set_xlabel("input coefficient (per channel: wavelet bands cA4, cD4 … cD1)")
     ax.set_ylabel("feature")
-    return png(fig)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
+    return svg(fig)
 
 
-def direction_grid(directions: np.ndarray, channels, features: list[int]) -> bytes:
-    """Rows: features; columns: channels; each panel the time-domain direction."""
-    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.3)
-    t = np.arange(directions.shape[-1])
+def effect_grid(mean_curves: np.ndarray, effects: np.ndarray, channels, features: list[int]) -> str:
+    """Rows: features; columns: channels. Grey: the mean stance; colour: mean stance plus the
+    feature at its typical activation. One y-scale per channel."""
+    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.45, sharey="col", sharex=True)
+    t = np.arange(mean_curves.shape[-1])
     for r, j in enumerate(features):
         for c, ch in enumerate(channels):
             ax = axes[r, c]
-            ax.plot(t, directions[j, c], color="tab:red", lw=1)
-            ax.axhline(0, color="0.8", lw=0.5)
-            ax.tick_params(labelsize=6)
+            changed = mean_curves[c] + effects[j, c]
+            ax.plot(t, mean_curves[c], color="0.6", lw=1.2)
+            ax.plot(t, changed, color=CHANNEL_COLOURS.get(ch, "tab:blue"), lw=1.2)
+            stance_axis(ax, label=r == len(features) - 1)
             if r == 0:
-                ax.set_title(f"{ch} ({CHANNEL_UNITS[ch]})", fontsize=8)
+                ax.set_title(f"{ch} ({CHANNEL_UNITS[ch]})")
             if c == 0:
-                ax.set_ylabel(f"feature {j}", fontsize=8)
-    return png(fig)
+                ax.set_ylabel(f"feature {j}")
+    return svg(fig)
 
 
-def analyze_directions(directions, encoder, layout, channels, show: list[int]) -> tuple[dict, dict]:
-    peak_time = np.abs(directions).argmax(axis=-1)  # [n_latents, n_channels], % of stance
-    main_channel = np.abs(directions).max(axis=-1).argmax(axis=1)
+def change_grid(effects: np.ndarray, channels, features: list[int]) -> str:
+    """The change alone (typical activation × direction), one y-scale per channel: the shapes
+    that are too small to see on the mean stance."""
+    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.3, sharey="col", sharex=True)
+    t = np.arange(effects.shape[-1])
+    for r, j in enumerate(features):
+        for c, ch in enumerate(channels):
+            ax = axes[r, c]
+            ax.axhline(0, color="0.8", lw=0.6)
+            ax.plot(t, effects[j, c], color=CHANNEL_COLOURS.get(ch, "tab:blue"), lw=1.2)
+            stance_axis(ax, label=r == len(features) - 1)
+            if r == 0:
+                ax.set_title(f"change in {ch} ({CHANNEL_UNITS[ch]})")
+            if c == 0:
+                ax.set_ylabel(f"feature {j}")
+    return svg(fig)
+
+
+def analyze_directions(directions, encoder, layout, channels, show: list[int], latents, curves,
+                       threshold: float = 0.0) -> tuple[dict, dict]:
+    """directions [n_latents, C, 101] in the time domain; curves [n, C, 101] of the analysed stances."""
+    mean_curves = curves.mean(axis=0)
+    spread = (curves - mean_curves).std(axis=(0, 2))  # [C]
+    typical = typical_activation(latents, threshold)
+    effects = feature_effects(directions, typical)
+    size = np.abs(effects).max(axis=-1) / np.where(spread > 0, spread, 1.0)  # [n_latents, C]
+    main_channel = size.argmax(axis=1)
+    peak_time = np.abs(effects).argmax(axis=-1)
     numbers = {
+        "typical_activation": typical.round(6).tolist(),
         "main_channel": [channels[c] for c in main_channel],
         "peak_percent_of_stance": [int(peak_time[j, c]) for j, c in enumerate(main_channel)],
+        "max_change": [float(np.abs(effects[j, c]).max()) for j, c in enumerate(main_channel)],
+        "max_change_unit": [CHANNEL_UNITS[channels[c]] for c in main_channel],
+        "relative_change": [float(size[j, c]) for j, c in enumerate(main_channel)],
+        "rule": "typical activation = median |h| where active; main channel = largest change relative to the "
+                "channel's stance-to-stance SD",
     }
-    return numbers, {"encoder_heatmap": encoder_heatmap(encoder, layout),
-                     "directions": direction_grid(directions, channels, show)}
+    figures = {"encoder_heatmap": encoder_heatmap(encoder, layout),
+               "directions": effect_grid(mean_curves, effects, channels, show),
+               "changes": change_grid(effects, channels, show)}
+    return numbers, figures, mean_curves, effects

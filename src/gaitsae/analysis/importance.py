@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaitsae.analysis.figures import png, subplots
+from gaitsae.analysis.figures import subplots, svg
 
 REDUNDANT_R = 0.3
 
@@ -39,14 +39,16 @@ def analyze_importance(latents, directions_features, inputs) -> tuple[dict, dict
     imp = importance(latents, directions_features, inputs)
     red = redundancy(latents)
     order = np.argsort(-imp)
-    fig, axes = subplots(1, 2, width=4.3, height=2.8)
+    fig, axes = subplots(1, 2, width=4.8, height=3.4)
     axes[0, 0].bar(np.arange(len(imp)), imp[order], color="tab:blue")
     axes[0, 0].set_xlabel("features, by importance")
     axes[0, 0].set_ylabel("share of input variance")
     if red.get("matrix_features"):
         f = red["matrix_features"]
-        axes[0, 1].imshow(np.corrcoef(latents[:, f].T), cmap="RdBu_r", vmin=-1, vmax=1)
-        axes[0, 1].set_title(f"activation correlations (max |r| {red['max_abs_r']:.2f})", fontsize=8)
+        image = axes[0, 1].imshow(np.corrcoef(latents[:, f].T), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="none")
+        axes[0, 1].set_title(f"activation correlations (max |r| {red['max_abs_r']:.2f})")
+        axes[0, 1].set_xlabel("feature (varying ones)")
+        fig.colorbar(image, ax=axes[0, 1], shrink=0.8, label="r")
     numbers = {"definition": "Var(h_j) * |d_j|^2 / total input variance", "importance": imp.round(6).tolist(),
                "order": order.tolist(), **{k: v for k, v in red.items() if k != "matrix_features"}}
-    return numbers, {"importance_redundancy": png(fig)}
+    return numbers, {"importance_redundancy": svg(fig)}

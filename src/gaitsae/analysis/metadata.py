@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gaitsae.analysis.figures import png, subplots
+from gaitsae.analysis.figures import subplots, svg
 
 VARIABLES = {  # column → (label, level the value belongs to); analyze_metadata tests all on subject means
     "walking_speed_m_per_s": ("walking speed (m/s)", "stance"),
@@ -111,14 +111,31 @@ def _json(a):
     return [None if not np.isfinite(v) else round(float(v), 6) for v in a]
 
 
-def _scatter(per_subject, subject_meta, out) -> bytes:
-    fig, axes = subplots(1, len(VARIABLES), width=2.5, height=2.3)
-    for ax, (column, (label, _)) in zip(axes.flat, VARIABLES.items()):
+def _scatter(per_subject, subject_meta, out) -> str:
+    """Per attribute, its best feature's subject means against it: a scatter for numbers, one
+    strip per category for sex. Attributes with no data (e.g. no walking speed) get no panel."""
+    shown = [c for c in VARIABLES if out[c]["n"] >= 4]
+    ncols = min(3, max(len(shown), 1))
+    fig, axes = subplots(int(np.ceil(len(shown) / ncols)) or 1, ncols, width=3.2, height=2.7)
+    for ax, column in zip(axes.flat, shown):
         j = out[column]["best_feature"]
-        ax.scatter(subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy(), s=3, alpha=0.4)
-        r = out[column]["best_abs_r"]
-        ax.set_title(f"feature {j}, |r| = {r:.2f}" if r is not None else f"feature {j}", fontsize=8)
-        ax.set_xlabel(label, fontsize=7)
-        ax.tick_params(labelsize=6)
-    axes[0, 0].set_ylabel("activation\n(subject mean)", fontsize=7)
-    return png(fig)
+        x, y = subject_meta[column].to_numpy(dtype=float), per_subject[j].to_numpy()
+        r = out[column]["pearson_r"][j]
+        if column == "sex_code":
+            jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(y))
+            for code in (0, 1):
+                values = y[x == code]
+                ax.scatter(code + jitter[x == code], values, s=8, alpha=0.5, rasterized=True)
+                if len(values):
+                    ax.hlines(np.median(values), code - 0.25, code + 0.25, color="black", lw=2)
+            ax.set_xticks([0, 1], ["female", "male"])
+            ax.set_xlim(-0.5, 1.5)
+            ax.set_xlabel("sex (line: median)")
+        else:
+            ax.scatter(x, y, s=4, alpha=0.4, rasterized=True)
+            ax.set_xlabel(out[column]["label"])
+        ax.set_title(f"feature {j}, r = {r:+.2f} (n = {out[column]['n']})" if r is not None else f"feature {j}")
+        ax.set_ylabel("subject mean activation")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    return svg(fig)

@@ -1,4 +1,7 @@
-"""Analyse one run: gather its arrays once, call every analysis, write analysis.json.
+"""Analyse one run: gather its arrays once, call every analysis, write analysis.json (numbers)
+and analysis_figures.json (figures), both keyed by what they were computed from (the run's
+files, the analysed curves, the options and gaitsae's version), so an analysis that is still
+current is read back instead of redone.
 
 All stances of the run's data are described (the analyses are descriptive; the probes
 cross-validate by subject); the reconstruction metrics in metrics.json are on the test split.
@@ -6,15 +9,16 @@ cross-validate by subject); the reconstruction metrics in metrics.json are on th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from gaitsae.analysis.activations import analyze_activations
-from gaitsae.analysis.directions import analyze_directions
+from gaitsae import __version__
+from gaitsae.analysis.directions import analyze_directions, feature_effects
 from gaitsae.analysis.ground_truth import analyze_ground_truth, load_truth
 from gaitsae.analysis.importance import analyze_importance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
@@ -27,8 +31,12 @@ from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
 from gaitsae.fsio import write_json
+from gaitsae.progress import progress as progress_bar
 
 N_SHOWN = 6  # features with full figures in the report
+STEPS = 8  # analysis steps the progress bar counts
+ANALYSIS_FILE, FIGURES_FILE = "analysis.json", "analysis_figures.json"
+RUN_FILES = ("config.toml", "model.safetensors", "transform.safetensors")
 
 
 @dataclass
@@ -39,26 +47,69 @@ class RunAnalysis:
     synthetic: bool
     metrics: dict
     numbers: dict
-    figures: dict[str, bytes] = field(default_factory=dict)
-    cards: dict[int, bytes] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)  # SVG markup
+    cards: dict[int, str] = field(default_factory=dict)  # SVG markup of the shown features' top stances
+    channels: tuple[str, ...] = ()
+    mean_curves: np.ndarray | None = None  # [C, 101] of the analysed stances
+    effects: np.ndarray | None = None  # [n_latents, C, 101]: each feature at its typical activation
+
+
+def analysis_key(run_dir: Path, curves: np.ndarray, options: dict) -> str:
+    """Digest of everything an analysis depends on."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in RUN_FILES:
+        h.update((run_dir / name).read_bytes())
+    h.update(np.ascontiguousarray(curves).data)
+    h.update(json.dumps({**options, "gaitsae": __version__}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def load_current(run_dir: Path, key: str, est: GaitSAE) -> RunAnalysis | None:
+    """The stored analysis of run_dir if it was computed with `key`, else None."""
+    try:
+        numbers = json.loads((run_dir / ANALYSIS_FILE).read_text())
+        stored = json.loads((run_dir / FIGURES_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if numbers.get("key") != key or stored.get("key") != key:
+        return None
+    typical = np.asarray(numbers["directions"]["typical_activation"], dtype=np.float64)
+    meta = {k: numbers.pop(k) for k in ("key", "model", "synthetic", "metrics")}
+    return RunAnalysis(run_dir.name, str(run_dir), meta["model"], meta["synthetic"], meta["metrics"], numbers,
+                       stored["figures"], {int(j): v for j, v in stored["cards"].items()}, tuple(stored["channels"]),
+                       np.asarray(stored["mean_curves"]), feature_effects(est.feature_directions(), typical))
 
 
 def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
-                progress: bool = True, stability=None) -> RunAnalysis:
+                progress: bool = True, force: bool = False, stability=None) -> RunAnalysis:
     """data: a GaitDataset or a directory (default: the run's data.path); stability: a
-    stability.json covering this run (default: one found beside it, see stability_entry)."""
+    stability.json covering this run (default: one found beside it, see stability_entry). A
+    stored analysis that is current is returned as it is (with the stability entry read
+    afresh), unless force."""
     run_dir = Path(run_dir)
     est = GaitSAE.load(run_dir, progress=False)
     if data is None or isinstance(data, (str, Path)):
         data = load_dataset(data or est.config_.data.path, channels=est.config_.data.channels,
                             sides=est.config_.data.sides)
-    steps = tqdm(total=8, desc=f"analyse {run_dir.name}", unit="step", disable=not progress, leave=False)
     ds, inputs, latents, _, recon = est.round_trip(data)
+    key = analysis_key(run_dir, ds.curves, {"features": list(features or []), "k_strides": k_strides, "seed": seed})
+    entry = stability_entry(run_dir, stability)  # cheap, and may appear after the analysis
+    if not force and (current := load_current(run_dir, key, est)) is not None:
+        current.numbers.pop("stability", None)
+        if entry is not None:
+            current.numbers["stability"] = entry
+        return current
+    steps = progress_bar(STEPS, f"analyse {run_dir.name}", "step", progress)
+
+    def step(name):  # the bar names the step it is on
+        steps.set_description(f"analyse {run_dir.name}: {name}")
+
     directions = est.feature_directions()
     directions_features = est.model_.decoder_directions().detach().numpy()
     th = est.model_.active_threshold
     numbers, figures = {}, {}
 
+    step("importance")
     imp_numbers, f = analyze_importance(latents, directions_features, inputs)
     numbers["importance"], figures = imp_numbers, {**figures, **f}
     shown = [j for j in imp_numbers["order"] if latents[:, j].std() > 0][:N_SHOWN]
@@ -66,27 +117,36 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         shown = list(dict.fromkeys(list(features) + shown))[:max(N_SHOWN, len(features))]
     numbers["shown_features"] = shown
     steps.update()
+    step("activations")
     numbers["activations"], f = analyze_activations(latents, th, shown)
     figures.update(f)
     steps.update()
+    step("feature shapes")
     encoder = est.model_.encoder_weights().detach().numpy()
-    numbers["directions"], f = analyze_directions(directions, encoder, est.transform_.layout_, ds.channels, shown)
+    numbers["directions"], f, mean_curves, effects = analyze_directions(
+        directions, encoder, est.transform_.layout_, ds.channels, shown, latents, ds.curves, th)
     figures.update(f)
     steps.update()
+    step("top stances")
     cards, numbers["top_strides"] = {}, []
     for j in shown:
-        card, fig = stride_card(j, latents, ds.curves, recon, directions, ds.stances, ds.channels, k_strides)
+        card, fig = stride_card(j, latents, ds.curves, recon, directions, ds.stances, ds.channels, k_strides,
+                                mean_curves)
         numbers["top_strides"].append(card)
         cards[j] = fig
     steps.update()
+    step("metadata")
     numbers["metadata"], f = analyze_metadata(latents, ds.stances)
     figures.update(f)
     steps.update()
+    step("latent space")
     numbers["tsne"], figures["tsne"] = tsne_figure(latents, ds.stances, seed)
     numbers["clusters"], figures["clusters"] = clusters(latents, ds.stances, seed=seed)
     steps.update()
+    step("probes")
     numbers["probes"] = analyze_probes(latents, inputs, ds.stances, seed)
     steps.update()
+    step("ground truth")
     truth = load_truth(ds.stances, ds.sources)
     if truth is not None:
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
@@ -95,15 +155,17 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         figures.update(f)
     steps.update()
     steps.close()
-    entry = stability_entry(run_dir, stability)
     if entry is not None:
         numbers["stability"] = entry
     numbers["n_stances"] = int(len(ds))
     numbers["n_subjects"] = int(ds.n_subjects)
     analysis = RunAnalysis(run_dir.name, str(run_dir), est.config_.model_name, bool(ds.synthetic),
-                           getattr(est, "metrics_", {}), numbers, figures, cards)
-    write_json(run_dir / "analysis.json", {"model": analysis.model, "synthetic": analysis.synthetic,
-                                           "metrics": analysis.metrics, **_clean(numbers)})
+                           getattr(est, "metrics_", {}), numbers, figures, cards, tuple(ds.channels),
+                           mean_curves, effects)
+    write_json(run_dir / FIGURES_FILE, {"key": key, "figures": figures, "cards": {str(j): v for j, v in cards.items()},
+                                        "channels": list(ds.channels), "mean_curves": mean_curves.round(6).tolist()})
+    write_json(run_dir / ANALYSIS_FILE, {"key": key, "model": analysis.model, "synthetic": analysis.synthetic,
+                                         "metrics": analysis.metrics, **_clean(numbers)})
     return analysis
 
 

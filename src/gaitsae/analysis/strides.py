@@ -1,47 +1,57 @@
-"""Top-k activating stances of a feature: the original curves, their reconstructions, and
-the feature's own contribution (activation × time-domain direction), per channel."""
+"""Top activating stances of a feature, one per subject (five stances of one person would show
+that person, not the feature): the original curves, their reconstructions, the population mean,
+and the feature's own contribution (activation × time-domain direction), per channel."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gaitsae.analysis.figures import png, subplots
+from gaitsae.analysis.figures import subplots, svg, stance_axis
+from gaitsae.channels import CHANNEL_UNITS
+
+COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 
 
-def top_stances(latents: np.ndarray, feature: int, k: int = 5) -> np.ndarray:
+def top_stances(latents: np.ndarray, feature: int, subjects: np.ndarray, k: int = 5) -> np.ndarray:
+    """Indices of the k stances with the largest activation, at most one per subject."""
     order = np.argsort(-latents[:, feature], kind="stable")
-    return order[:k][latents[order[:k], feature] > 0] if (latents[:, feature] > 0).any() else order[:0]
+    order = order[latents[order, feature] > 0]
+    _, first = np.unique(subjects[order], return_index=True)
+    return order[np.sort(first)][:k]
 
 
 def _label(row) -> str:
     speed = row.get("walking_speed_m_per_s")
-    speed = f"{speed:.2f} m/s" if pd.notna(speed) else "speed ?"
-    return f"{row['subject']} {row['side']}, {speed}"
+    speed = f"{speed:.2f} m/s" if pd.notna(speed) else "speed n/a"
+    return f"subject {row['subject']}, {row['side']}, {speed}"
 
 
 def stride_card(feature: int, latents, curves, reconstructions, directions, stances: pd.DataFrame,
-                channels, k: int = 5) -> tuple[dict, bytes]:
-    idx = top_stances(latents, feature, k)
-    fig, axes = subplots(2, len(channels), width=2.3, height=1.7)
+                channels, k: int = 5, mean_curves=None) -> tuple[dict, str]:
+    idx = top_stances(latents, feature, stances["subject"].to_numpy(), k)
+    mean_curves = curves.mean(axis=0) if mean_curves is None else mean_curves
+    fig, axes = subplots(2, len(channels), width=2.3, height=1.8, sharex=True)
     t = np.arange(curves.shape[-1])
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for c in range(len(channels)):
+        axes[0, c].plot(t, mean_curves[c], color="0.55", lw=2.5, alpha=0.6, label="population mean" if c == 0 else None)
     for n, i in enumerate(idx):
-        colour = colours[n % len(colours)]
-        for c, ch in enumerate(channels):
+        colour = COLOURS[n % len(COLOURS)]
+        for c in range(len(channels)):
             axes[0, c].plot(t, curves[i, c], color=colour, lw=1, label=_label(stances.iloc[i]) if c == 0 else None)
             axes[0, c].plot(t, reconstructions[i, c], color=colour, lw=1, ls="--")
             axes[1, c].plot(t, latents[i, feature] * directions[feature, c], color=colour, lw=1)
     for c, ch in enumerate(channels):
-        axes[0, c].set_title(ch, fontsize=8)
-        for r in (0, 1):
-            axes[r, c].tick_params(labelsize=6)
-    axes[0, 0].set_ylabel("curve (solid)\nreconstruction (dashed)", fontsize=7)
-    axes[1, 0].set_ylabel(f"feature {feature}\ncontribution", fontsize=7)
+        axes[0, c].set_title(f"{ch} ({CHANNEL_UNITS[ch]})")
+        axes[1, c].axhline(0, color="0.8", lw=0.6)
+        stance_axis(axes[0, c], label=False)
+        stance_axis(axes[1, c])
+    axes[0, 0].set_ylabel("curve (solid)\nreconstruction (dashed)")
+    axes[1, 0].set_ylabel(f"feature {feature}\ncontribution")
     if len(idx):
-        axes[0, 0].legend(fontsize=5, loc="upper right")
+        fig.legend(loc="outside lower center", ncol=3, frameon=False)
     rows = [{"stance": int(i), "subject": stances.iloc[i]["subject"], "side": stances.iloc[i]["side"],
              "walking_speed_m_per_s": None if pd.isna(stances.iloc[i]["walking_speed_m_per_s"])
              else float(stances.iloc[i]["walking_speed_m_per_s"]),
              "activation": float(latents[i, feature])} for i in idx]
-    return {"feature": feature, "top": rows}, png(fig)
+    return {"feature": feature, "top": rows}, svg(fig)

@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "encode",
     "analyze",
     "compare",
+    "config",
     "stability",
     "sweep",
     "index",
@@ -66,7 +67,8 @@ def main(argv=None) -> int:
         print(f"gaitsae {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"gaitsae {args.command}: interrupted", file=sys.stderr)
+        hint = f"; continue it with: gaitsae train --out {args.out} --resume" if args.command == "train" else ""
+        print(f"gaitsae {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 

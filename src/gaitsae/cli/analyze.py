@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
                                   "the run was trained on)")
     p.add_argument("--stability", help="stability.json covering this run (default: one beside the run, if any)")
     p.add_argument("--feature", type=int, action="append", help="also write this feature's full card (repeatable)")
+    p.add_argument("--force", action="store_true", help="redo the analysis even if analysis.json is current")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
@@ -42,7 +43,8 @@ def run(args) -> int:
         claims.enter_context(outdir.filling(args.run, "run", trusted=True))  # it loads: a gaitsae run
         if out.resolve() != Path(args.run).resolve():
             claims.enter_context(outdir.filling(out, "report", overwrite=args.overwrite))
-        analysis = analyze_run(args.run, data=data, features=features, stability=args.stability)
+        analysis = analyze_run(args.run, data=data, features=features, force=args.force,
+                               stability=args.stability)
         report = write_comparison([analysis], out)
         cards = [render_feature_card(analysis, f, out / f"feature_{f}.html") for f in features]
     print(f"analysis → {Path(args.run) / 'analysis.json'}; report → {report}")

@@ -1,4 +1,5 @@
-"""`gaitsae compare RUN... --out DIR`: one report and comparison.json across runs."""
+"""`gaitsae compare RUN... [--out DIR]`: one report and comparison.json across runs; analyses
+that are current are reused (--force redoes them)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="compare several runs in one report",
                        description="Analyse each run and write DIR/report.html and DIR/comparison.json.")
     p.add_argument("runs", nargs="+", help="run directories")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", default="gaitsae-compare", help="report directory (default: gaitsae-compare)")
     p.add_argument("--data", help="data directory (default: each run's data.path, if it still holds the data "
                                   "the run was trained on)")
     add_overwrite_option(p)
+    p.add_argument("--force", action="store_true", help="re-analyse runs whose analysis.json is current")
     p.set_defaults(handler=run)
 
 
@@ -30,6 +32,6 @@ def run(args) -> int:
         for run_dir in args.runs:
             claims.enter_context(outdir.filling(run_dir, "run", trusted=True))  # analysis.json goes there
         claims.enter_context(outdir.filling(args.out, "report", overwrite=args.overwrite))
-        report = write_comparison(analyze_runs(args.runs, data=args.data), args.out)
+        report = write_comparison(analyze_runs(args.runs, data=args.data, force=args.force), args.out)
     print(f"report → {report}")
     return 0

@@ -1,4 +1,7 @@
-"""`gaitsae demo`: phantom → the four models → analysis → comparison → one HTML report."""
+"""`gaitsae demo`: phantom → the four models → analysis → comparison → one HTML report.
+
+A rerun reuses what is still valid: a finished run trained with the same config on the same
+stances, and an analysis computed from the same run and data (--force redoes everything)."""
 
 from __future__ import annotations
 
@@ -19,9 +22,28 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int, default=100, help="at most this many epochs per model (default 100)")
     p.add_argument("--models", default=",".join(DEMO_MODELS), help="comma-separated models")
     p.add_argument("--with-patients", action="store_true", help="add GaitRec-style patients to the phantom")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the phantom and of every model (default 0)")
+    p.add_argument("--force", action="store_true", help="retrain and re-analyse even where finished runs exist")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
+
+
+def finished(run_dir: Path, config, n_stances: int) -> bool:
+    """A complete run with this config (its automatic values resolved as training resolved
+    them), trained on a dataset of this many stances."""
+    from gaitsae.errors import GaitsaeError
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.models import MODELS
+    from gaitsae.training.config import config_to_dict, replace
+
+    try:
+        old = GaitSAE.load(run_dir, progress=False)
+    except GaitsaeError:
+        return False
+    counts = getattr(old, "metrics_", {}).get("n_stances") or {}
+    model = MODELS[config.model_name].resolve_params(config.model_params(), counts.get("train", 0))
+    wanted = replace(config, model=model)
+    return config_to_dict(old.config_) == config_to_dict(wanted) and sum(counts.values()) == n_stances
 
 
 def run(args) -> int:
@@ -43,17 +65,21 @@ def run(args) -> int:
         print(f"      {len(dataset)} stances of {dataset.n_subjects} subjects")
         runs = []
         for i, name in enumerate(models, 1):
-            print(f"[2/4] training {name} ({i}/{len(models)})")
+            run_dir = out / "runs" / name
             est = GaitSAE(model=name, epochs=args.epochs, seed=args.seed)
-            est.config_ = est.to_config(str(out / "data"))
-            with outdir.replacing(out / "runs" / name, "run", overwrite=args.overwrite) as where:
-                est.fit(dataset, run_dir=where)
-            m = est.metrics_
-            print(f"      fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
-                  f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
-            runs.append(out / "runs" / name)
+            est.config_ = est.to_config(str((out / "data").resolve()))
+            if not args.force and finished(run_dir, est.config_, len(dataset)):
+                print(f"[2/4] {name} ({i}/{len(models)}): reusing the finished run in {run_dir} (--force retrains)")
+            else:
+                print(f"[2/4] training {name} ({i}/{len(models)})")
+                with outdir.replacing(run_dir, "run", overwrite=args.overwrite) as where:
+                    est.fit(dataset, run_dir=where)
+                m = est.metrics_
+                print(f"      fvu {m['fvu']:.4f}, L0 {m['l0']:.1f}, dead {m['dead_fraction']:.0%}, "
+                      f"{m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+            runs.append(run_dir)
         print("[3/4] analysing")
-        analyses = analyze_runs(runs, data=dataset)
+        analyses = analyze_runs(runs, data=dataset, force=args.force)
         print("[4/4] writing the report")
         report = write_comparison(analyses, out)
     print(f"done in {time.perf_counter() - start:.0f} s: {report} (SYNTHETIC data)")

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
         "download", help="download the Gutenberg Gait Database or GaitRec from figshare (needs internet)",
         description="Download the published files of a database from its public figshare collection, verifying "
                     "size and md5, resuming partial downloads. Needs internet access.")
-    p.add_argument("dataset", choices=DATASETS)
+    p.add_argument("dataset", choices=DATASETS, help="which database to fetch")
     p.add_argument("--to", required=True, help="target directory (new, or an earlier download's)")
     p.add_argument("--only", default=None, help="shell pattern of file names to fetch, e.g. 'GRF_F_V_*'")
     p.add_argument("--api-url", default=None, help=f"figshare API base URL (default: ${API_ENV} or the public API)")

@@ -1,4 +1,4 @@
-"""`gaitsae encode RUN --out activations.parquet`: latents of every stance."""
+"""`gaitsae encode RUN [--data DIR] [--out FILE]`: latents of every stance."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("run", help="run directory")
     p.add_argument("--data", help="data directory (default: the run's data.path, if it still holds the data "
                                   "the run was trained on)")
-    p.add_argument("--out", required=True, help="Parquet file to write (new, or an earlier encode output)")
+    p.add_argument("--out", help="Parquet file to write, new or an earlier encode output (default: "
+                                 "RUN/activations.parquet)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
@@ -42,7 +43,7 @@ def run(args) -> int:
     from gaitsae.fsio import atomic_path
     from gaitsae.training.rundir import run_data
 
-    out = Path(args.out)
+    out = Path(args.out or Path(args.run) / "activations.parquet")
     if out.is_file() and not args.overwrite and not _ours(out):
         raise OutputError(f"{out}: exists and is not a gaitsae encode output; choose another --out or pass --overwrite")
     est = GaitSAE.load(args.run, progress=False)

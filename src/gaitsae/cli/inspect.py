@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gaitsae.channels import SIDES
 from gaitsae.cli.options import add_selection_options, selection
 
 
@@ -26,6 +27,7 @@ def run(args) -> int:
     from gaitsae.data.inspect import summarize
 
     channels, sides = selection(args)
+    sides = sides or SIDES
     if not args.stats:
         print(summarize(load_dataset(args.data, channels=channels, sides=sides, cache=not args.no_cache)))
         return 0

@@ -18,7 +18,7 @@ def add_overwrite_option(parser) -> None:
 def add_selection_options(parser) -> None:
     parser.add_argument("--channels", default=None,
                         help=f"comma-separated subset of {','.join(CHANNELS)} (default: all present)")
-    parser.add_argument("--sides", default=None, help="left,right (default both, or the config's)")
+    parser.add_argument("--sides", default=None, help="comma-separated subset of left,right (default: both, or the config's)")
 
 
 def names(text: str, known, what: str) -> tuple[str, ...]:
@@ -30,7 +30,6 @@ def names(text: str, known, what: str) -> tuple[str, ...]:
 
 
 def selection(args):
-    """(channels or None, sides) from --channels/--sides. args.sides stays None when --sides is not
-    given, so a config file's sides can win over the default."""
+    """(channels or None, sides or None) from --channels/--sides; None: not given."""
     channels = names(args.channels, CHANNELS, "channels") if args.channels else None
-    return channels, names(args.sides, SIDES, "sides") if args.sides else SIDES
+    return channels, names(args.sides, SIDES, "sides") if args.sides else None

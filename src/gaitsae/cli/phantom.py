@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
                                    "OUT must be new, empty or an earlier phantom (replaced as a whole).")
     p.add_argument("--out", required=True, help="directory to write")
     p.add_argument("--subjects", type=int, default=350, help="healthy Gutenberg-style subjects (default 350)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files (default 0)")
     p.add_argument("--with-patients", action="store_true",
                    help="also write GaitRec-style patients (hip/knee/ankle/calcaneus) into OUT/gaitrec")
     p.add_argument("--patients", type=int, default=None,

@@ -1,54 +1,97 @@
-"""`gaitsae train`: train one model on a data directory into a run directory."""
+"""`gaitsae train`: train one model on a data directory into a run directory.
+
+Precedence: flags > the --config file > defaults. A flag that changes a value the config file
+sets is reported on stderr; a config key that does not apply to the model chosen by --model is
+an error (it would otherwise be dropped silently).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, add_selection_options, selection
 from gaitsae.errors import ConfigError
 
+# flag attribute -> the config key it sets
+FLAG_KEYS = {
+    "data": "data.path", "model": "model.name", "n_latents": "model.n_latents", "k": "model.k",
+    "epochs": "training.epochs", "batch_size": "training.batch_size", "learning_rate": "training.learning_rate",
+    "patience": "training.patience", "seed": "training.seed", "device": "training.device",
+}
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a sparse autoencoder; writes a run directory",
-                       description="Train one model. Flags override the config file; the complete config is saved "
-                                   "as RUN/config.toml, so `gaitsae train --config RUN/config.toml --out RUN2` reruns it.")
+                       description="Train one model. Flags override the config file, which overrides the defaults "
+                                   "(`gaitsae config --print` shows them); the complete config is saved as "
+                                   "RUN/config.toml, so `gaitsae train --config RUN/config.toml --out RUN2` reruns it.")
     p.add_argument("--data", help="data directory (default: the config's data.path)")
     p.add_argument("--model", choices=MODEL_NAMES, help="model (default: the config's, else topk)")
     p.add_argument("--out", required=True, help="run directory to write (new, or an existing run with "
                                                 "--resume or --overwrite)")
-    p.add_argument("--config", help="TOML or JSON config file")
+    p.add_argument("--config", help="TOML or JSON config file (sections data, features, model, training)")
     add_selection_options(p)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint")
+    p.add_argument("--n-latents", type=int, dest="n_latents", help="dictionary size (model.n_latents)")
+    p.add_argument("--k", type=int, help="active latents per stance, for TopK-style models (model.k)")
+    p.add_argument("--epochs", type=int, help="at most this many epochs (training.epochs)")
+    p.add_argument("--batch-size", type=int, dest="batch_size", help="stances per step (training.batch_size)")
+    p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate", help="Adam step size (training.learning_rate)")
+    p.add_argument("--patience", type=int, help="epochs without validation improvement before stopping (training.patience)")
+    p.add_argument("--seed", type=int, help="random seed of the split, initialisation and batches (training.seed)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (training.device)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUT/checkpoint (its config is taken from the checkpoint "
+                        "unless --config is given)")
     add_overwrite_option(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(handler=run)
 
 
 def build_config(args):
-    from gaitsae.training.config import config_from_dict, config_to_dict, load_config, replace
+    """The run config from --config and the flags, flags winning (reported when they change a
+    value the file sets)."""
+    from gaitsae.training.config import config_from_dict, read_config_mapping, replace
     from gaitsae.training.rundir import absolute_paths
 
-    config = load_config(args.config) if args.config else config_from_dict({})
-    changes: dict = {}
-    if args.data:
-        changes.setdefault("data", {})["path"] = str(args.data)
+    mapping = read_config_mapping(args.config) if args.config else _checkpoint_mapping(args)
     channels, sides = selection(args)
+    given = {key: getattr(args, attr) for attr, key in FLAG_KEYS.items() if getattr(args, attr, None) is not None}
     if channels:
-        changes.setdefault("data", {})["channels"] = list(channels)
-    if args.sides:
-        changes.setdefault("data", {})["sides"] = list(sides)
-    if args.epochs is not None:
-        changes.setdefault("training", {})["epochs"] = args.epochs
-    if args.seed is not None:
-        changes.setdefault("training", {})["seed"] = args.seed
-    config = replace(config, **changes)
-    if args.model and args.model != config.model_name:
-        config = config_from_dict({**config_to_dict(config), "model": {"name": args.model}})
+        given["data.channels"] = list(channels)
+    if sides:
+        given["data.sides"] = list(sides)
+    if "data.path" in given:
+        given["data.path"] = str(given["data.path"])
+    changed = []
+    for key, value in given.items():
+        section, name = key.split(".")
+        old = mapping.get(section, {}).get(name)
+        if old is not None and old != value:
+            changed.append(f"{key} {old!r} -> {value!r}")
+        mapping.setdefault(section, {})[name] = value
+    if changed:
+        print(f"gaitsae train: flags override {args.config}: " + ", ".join(changed), file=sys.stderr)
+    try:
+        config = config_from_dict(mapping)
+    except ConfigError as exc:
+        if args.model and args.config and str(exc).startswith("unknown key model."):
+            key = str(exc).split()[2]
+            raise ConfigError(f"{args.config} sets {key}, which {args.model} does not have; remove it or drop --model") from None
+        raise ConfigError(f"{args.config}: {exc}" if args.config else str(exc)) from None
     if not config.data.path:
         raise ConfigError("no data: give --data DIR or data.path in the config")
     return replace(config, data={"path": absolute_paths(config.data.path)})
+
+
+def _checkpoint_mapping(args) -> dict:
+    """With --resume and no --config, the config the interrupted run was started with."""
+    from gaitsae.training import checkpoint
+
+    path = Path(args.out) / "checkpoint" / checkpoint.FILE
+    if not (args.resume and path.is_file()):
+        return {}
+    return {section: dict(values) for section, values in checkpoint.load_state(path)["config"].items()}
 
 
 def run(args) -> int:

@@ -13,12 +13,12 @@ from gaitsae.fsio import write_json
 from gaitsae.report.html import render_report
 
 
-def analyze_runs(run_dirs, data=None, progress=True) -> list[RunAnalysis]:
+def analyze_runs(run_dirs, data=None, progress=True, force=False) -> list[RunAnalysis]:
     dirs = [Path(r) for r in run_dirs]
     names = [d.name for d in dirs]
     if len(set(names)) != len(names):
         raise GaitsaeError(f"run directories need distinct names, got {names}")
-    return [analyze_run(d, data=data, progress=progress) for d in dirs]
+    return [analyze_run(d, data=data, progress=progress, force=force) for d in dirs]
 
 
 def write_comparison(analyses: list[RunAnalysis], out_dir) -> Path:

@@ -1,20 +1,33 @@
-"""Render analyses into one self-contained HTML report (figures embedded, no network)."""
+"""Render analyses into one self-contained HTML report (figures inline, no network).
+
+Figures are inline SVG (text stays text, legible at the size shown). Every feature of every run
+has a card (its numbers and its effect on the mean stance, drawn in the page from the curves
+embedded as JSON), reached from its row in the feature table.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import jinja2
 import numpy as np
+from markupsafe import Markup
 
 from gaitsae import __version__
 from gaitsae.analysis.compare import COLUMNS, comparison_rows, format_cell
 from gaitsae.analysis.run import RunAnalysis
+from gaitsae.channels import CHANNEL_UNITS
+from gaitsae.analysis.figures import CHANNEL_COLOURS
 from gaitsae.fsio import write_text
 from gaitsae.report.summary import NAMES, summary_sentences
 
-CARDS_IN_REPORT = 4  # full top-stride figures per model; every feature is in the table
+CARDS_IN_REPORT = 2  # top-stance figures per run; every feature has a card with its effect
+FACTOR_NOTES = {  # phantom_truth.csv columns that need words
+    "sig_": "subject signature component (a person's own, speed-independent curve shape)",
+    "trial_": "trial-to-trial variation component (changes between one person's trials)",
+}
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("gaitsae.report", "templates"),
@@ -23,8 +36,24 @@ _env = jinja2.Environment(
 )
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def figure(value) -> Markup:
+    """Inline SVG markup as is; PNG bytes as an <img> (older analyses, other modules)."""
+    if isinstance(value, (bytes, bytearray)):
+        uri = "data:image/png;base64," + base64.b64encode(value).decode("ascii")
+        return Markup(f'<img src="{uri}" alt="figure">')
+    return Markup(value)
+
+
+def q_text(q) -> str:
+    """BH-adjusted p as a reader expects it: '< 0.001', never '0'."""
+    if q is None or not np.isfinite(q):
+        return "–"
+    return "< 0.001" if q < 0.001 else f"{q:.3f}"
+
+
+def _signed(values, j):
+    v = values[j] if values else None
+    return None if v is None else float(v)
 
 
 def feature_rows(a: RunAnalysis) -> list[dict]:
@@ -32,22 +61,51 @@ def feature_rows(a: RunAnalysis) -> list[dict]:
     act, imp, direc, meta = n["activations"], n["importance"], n["directions"], n["metadata"]
     rows = []
     for j, rate in enumerate(act["firing_rate"]):
-        def r(col):
-            v = meta[col]["pearson_r"][j]
-            return "–" if v is None else f"{v:+.2f}"
-        rows.append({"feature": j, "type": act["types"][j], "firing": f"{rate:.3f}",
-                     "importance": f"{imp['importance'][j]:.4f}", "channel": direc["main_channel"][j],
-                     "peak": direc["peak_percent_of_stance"][j], "speed": r("walking_speed_m_per_s"),
-                     "age": r("age_years"), "height": r("height_cm"), "weight": r("body_weight_n")})
+        r = {col: _signed(meta[col].get("pearson_r"), j) for col in
+             ("walking_speed_m_per_s", "age_years", "height_cm", "body_weight_n") if col in meta}
+        rows.append({
+            "feature": j, "type": act["types"][j], "firing": rate, "importance": imp["importance"][j],
+            "channel": direc["main_channel"][j], "peak": direc["peak_percent_of_stance"][j],
+            "change": direc["max_change"][j], "unit": direc["max_change_unit"][j],
+            "speed": r.get("walking_speed_m_per_s"), "age": r.get("age_years"), "height": r.get("height_cm"),
+            "weight": r.get("body_weight_n")})
     return rows
+
+
+def probe_label(key: str) -> str:
+    """'sae_top5' -> 'features, top 5 by |r|'; 'pca_first5' -> 'PCs 1–5'; 'pca_all' -> 'PCA, as many'."""
+    source, _, rule = key.partition("_")
+    if rule == "all":
+        return "all features" if source == "sae" else "PCA, as many"
+    if rule.startswith("first"):
+        return f"PCs 1–{rule[5:]}" if rule[5:] != "1" else "PC 1"
+    return f"{'features' if source == 'sae' else 'PCA'}, top {rule[3:]} by |r|"
 
 
 def _probe_rows(a: RunAnalysis) -> list[dict]:
-    rows = []
-    for target, p in a.numbers["probes"].items():
-        rows.append({"target": target, "metric": p["metric"], "n": p["n_stances"],
-                     **{k: f"{p[k]:.3f}" for k in p if k.startswith(("sae_", "pca_"))}})
-    return rows
+    return [{"target": target, **p} for target, p in a.numbers["probes"].items()]
+
+
+def _factor_note(name: str) -> str:
+    return next((text for prefix, text in FACTOR_NOTES.items() if name.startswith(prefix)), "")
+
+
+def card_data(runs: list[RunAnalysis]) -> Markup:
+    """JSON for the in-page feature cards: per run the mean stance, and every feature's effect as
+    int8 steps of 1/127 of its largest change per channel (base64; a plot needs no more)."""
+    data = {}
+    for a in runs:
+        if a.mean_curves is None:
+            continue
+        scale = np.abs(a.effects).max(axis=-1)  # [n_latents, C]
+        steps = np.round(127 * a.effects / np.where(scale > 0, scale, 1)[..., None]).astype(np.int8)
+        data[a.name] = {
+            "channels": list(a.channels), "units": [CHANNEL_UNITS[c] for c in a.channels],
+            "colours": [CHANNEL_COLOURS[c] for c in a.channels], "mean": np.round(a.mean_curves, 4).tolist(),
+            "scale": (scale / 127).astype(np.float32).round(7).tolist(),
+            "effect": base64.b64encode(steps.tobytes()).decode("ascii"), "shape": list(steps.shape),
+        }
+    return Markup(json.dumps(data, separators=(",", ":")).replace("</", "<\\/"))
 
 
 def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> Path:
@@ -59,14 +117,17 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
         "comparison_header": [h for _, h, _ in COLUMNS],
         "comparison": [[format_cell(k, row[k]) for k, _, _ in COLUMNS] for row in rows],
         "runs": [{
-            "name": a.name, "label": NAMES.get(a.model, a.model), "model": a.model, "n": a.numbers,
-            "metrics": a.metrics,
-            "fig": {k: data_uri(v) for k, v in a.figures.items()},
-            "cards": [(j, data_uri(png)) for j, png in list(a.cards.items())[:CARDS_IN_REPORT]],
+            "name": a.name, "label": f"{a.name} · {NAMES.get(a.model, a.model)}", "model": a.model, "n": a.numbers,
+            "metrics": a.metrics, "fig": {k: figure(v) for k, v in a.figures.items()},
+            "cards": [(j, figure(v)) for j, v in list(a.cards.items())[:CARDS_IN_REPORT]],
             "features": feature_rows(a), "probes": _probe_rows(a),
+            "probe_keys": [k for k in next(iter(a.numbers["probes"].values()), {}) if k.startswith(("sae_", "pca_"))],
             "truth": a.numbers.get("ground_truth"),
+            "n_test": (a.metrics.get("n_stances") or {}).get("test"),
+            "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],
-        "isfinite": lambda v: v is not None and np.isfinite(v),
+        "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note, "probe_label": probe_label,
+        "isfinite": lambda v: isinstance(v, (int, float)) and np.isfinite(v),
     }
     html = _env.get_template("report.html").render(**context)
     write_text(out_path, html)
@@ -74,10 +135,10 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
 
 
 def render_feature_card(a: RunAnalysis, feature: int, out_path) -> Path:
-    """One feature's full card: its direction, top strides and numbers."""
+    """One feature's full page: its numbers, its effect and its top stances."""
     html = _env.get_template("feature.html").render(
         synthetic=a.synthetic, run=a.name, label=NAMES.get(a.model, a.model), feature=feature,
-        card=data_uri(a.cards[feature]), directions=data_uri(a.figures["directions"]),
-        row=feature_rows(a)[feature], version=__version__)
+        card=figure(a.cards[feature]), directions=figure(a.figures["directions"]),
+        row=feature_rows(a)[feature], version=__version__, card_data=card_data([a]))
     write_text(out_path, html)
     return Path(out_path)

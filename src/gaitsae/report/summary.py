@@ -1,35 +1,81 @@
-"""A short plain-language summary, written from the numbers (nothing here is hand-typed)."""
+"""A short plain-language summary with a verdict per run, written from the numbers (nothing
+here is hand-typed). Each sentence says which stances its numbers cover.
+
+Verdict rules (stated once):
+- failures: test FVU of 0.15 or more (poor reconstruction); L0 above 25 % of the features (not
+  sparse); more than 5 % of the features silent on the test stances; PCA with as many
+  components beating the features on a probe by more than 0.05;
+- verdict: weak with poor reconstruction or two failures or more, mixed with one, else good.
+"""
 
 from __future__ import annotations
 
+from gaitsae.analysis.compare import signed_best_r
 from gaitsae.analysis.run import RunAnalysis
 
 NAMES = {"topk": "TopK sparse autoencoder", "sae": "sparse autoencoder (report baseline)",
-         "sae-disent": "sparse autoencoder with disentanglement loss", "svae": "sparse variational autoencoder"}
+         "sae-disent": "sparse autoencoder with disentanglement loss", "svae": "sparse variational autoencoder",
+         "batchtopk": "BatchTopK sparse autoencoder", "jumprelu": "JumpReLU sparse autoencoder",
+         "matryoshka": "Matryoshka sparse autoencoder"}
+FAIR_FVU = 0.15
+DENSE_SHARE = 0.25
+SILENT_FLAG = 0.05
+PROBE_MARGIN = 0.05
+PROBE_NAMES = {"walking_speed_m_per_s": "walking speed", "age_years": "age", "height_cm": "height",
+               "body_weight_n": "body weight", "sex_code": "sex"}
+
+
+def verdict(a: RunAnalysis) -> tuple[str, list[str]]:
+    """(one-word verdict, failures) of a run."""
+    m, n = a.metrics, a.numbers
+    n_latents = len(n["activations"]["firing_rate"])
+    failures = []
+    fvu = m.get("fvu")
+    if fvu is not None and fvu >= FAIR_FVU:
+        failures.append(f"poor reconstruction: it leaves {fvu:.0%} of the test curves' variance unexplained")
+    if m.get("l0") is not None and m["l0"] > DENSE_SHARE * n_latents:
+        failures.append(f"not sparse: {m['l0']:.0f} of {n_latents} features are active per test stance")
+    if (m.get("dead_fraction") or 0) > SILENT_FLAG:
+        failures.append(f"{m['dead_fraction']:.0%} of its features never fire on the test stances")
+    for target, p in n.get("probes", {}).items():
+        for size in ("top1", "top5", "all"):
+            sae, pca = p.get(f"sae_{size}"), p.get(f"pca_{size}")
+            if sae is not None and pca is not None and pca > sae + PROBE_MARGIN:
+                failures.append(f"PCA predicts {PROBE_NAMES.get(target, target)} better from {size.replace('top', 'the top ')}"
+                                f" components ({pca:.2f} vs {sae:.2f})")
+                break
+    poor = fvu is None or fvu >= FAIR_FVU
+    word = "weak" if poor or len(failures) >= 2 else "mixed" if failures else "good"
+    return word, failures
 
 
 def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
     out = []
     for a in runs:
         m, n = a.metrics, a.numbers
+        word, failures = verdict(a)
+        n_test = (m.get("n_stances") or {}).get("test")
+        on_test = f" of {n_test:,} test stances" if n_test else " of the test stances"
         r2 = m.get("r2_time") or {}
         worst = min(r2, key=r2.get) if r2 else None
-        text = (f"{NAMES.get(a.model, a.model)}: reconstructs the held-out stances with "
-                f"{(1 - m['fvu']):.1%} of their curves' variance explained (mean over channels)")
-        if worst:
-            text += f" (weakest channel {worst}: {r2[worst]:.1%})"
-        text += f", using on average {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features per stance"
-        dead = n["activations"]["type_counts"]["dead"]
-        among = f" of these {n['n_stances']:,} stances"
-        text += f"; {dead} features never fire on any{among}." if dead else f"; every feature fires on some{among}."
-        speed = n["metadata"]["walking_speed_m_per_s"]
-        if speed["best_abs_r"] is not None:
-            text += (f" Feature {speed['best_feature']} follows walking speed most closely "
-                     f"(|r| = {speed['best_abs_r']:.2f} between subjects' means, n = {speed['n']}).")
+        text = f"{a.name} ({NAMES.get(a.model, a.model)}): {word}. "
+        if m.get("fvu") is not None and m["fvu"] < 1:
+            text += f"It explains {(1 - m['fvu']):.1%} of the curves' variance{on_test} (mean over channels)"
+            text += f" (weakest channel {worst}: {r2[worst]:.1%})" if worst else ""
+        elif m.get("fvu") is not None:
+            text += f"It explains none of the variance{on_test} (FVU {m['fvu']:.2f})"
+        text += f", with {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features active per stance."
+        if failures:
+            text += " Problems: " + "; ".join(failures) + "."
+        speed = n["metadata"].get("walking_speed_m_per_s", {})
+        r = signed_best_r(speed)
+        if r is not None:
+            text += (f" Feature {speed['best_feature']} follows walking speed most closely (r = {r:+.2f} between "
+                     f"subjects' means, n = {speed['n']} subjects of the analysed data).")
         peaks = m.get("peak_error")
         if peaks:
             first, second = (100 * peaks[p]["absolute"] for p in ("first", "second"))
             text += (f" Vertical force peaks are off by {first:.2f} % (first) and {second:.2f} % (second) "
-                     f"per stance on average.")
+                     f"per test stance on average.")
         out.append(text)
     return out

@@ -89,24 +89,43 @@ def config_to_dict(config: RunConfig) -> dict:
             "model": dict(config.model), "training": to_dict(config.training)}
 
 
-def load_config(path) -> RunConfig:
+def read_config_mapping(path) -> dict:
+    """The sections and keys a TOML/JSON config file sets, as written (not yet validated or
+    filled with defaults: the CLI needs to know which values the user gave)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     try:
         mapping = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({exc})") from None
+    if not isinstance(mapping, dict) or any(not isinstance(v, dict) for v in mapping.values()):
+        raise ConfigError(f"{path}: a config is a set of sections ([data], [features], [model], [training])")
+    return mapping
+
+
+def load_config(path) -> RunConfig:
+    mapping = read_config_mapping(path)
     try:
         return config_from_dict(mapping)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def default_config(model: str = "topk") -> RunConfig:
+    return config_from_dict({"model": {"name": model}})
+
+
+def config_to_toml(config: RunConfig) -> str:
+    return tomli_w.dumps(config_to_dict(config))
+
+
 def save_config(config: RunConfig, path) -> None:
-    write_text(path, tomli_w.dumps(config_to_dict(config)))
+    write_text(path, config_to_toml(config))
 
 
 def replace(config: RunConfig, **sections) -> RunConfig:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from gaitsae.errors import CheckpointError
 from gaitsae.models import MODELS, GaitModel, build_model
+from gaitsae.progress import progress as progress_bar
 from gaitsae.runtime import use_threads
 from gaitsae.training import checkpoint
 from gaitsae.training.config import RunConfig, config_to_dict, replace
@@ -162,9 +161,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
         stop_reason = state["stop_reason"] if state["stop_reason"] in ("early_stop", "diverged") else ""
 
     start = time.perf_counter() - elapsed
-    show = progress and not stop_reason and sys.stderr.isatty()
-    bar = tqdm(total=epochs, initial=len(history), desc=f"train {config.model_name}", unit="epoch",
-               disable=not show, leave=False)
+    bar = progress_bar(epochs, f"train {config.model_name}", "epoch", progress and not stop_reason, len(history))
     with deterministic():
         for epoch in range(len(history), epochs):
             if stop_reason:

@@ -123,6 +123,9 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
     """Rebuild config, model and transform; every mismatch is a CheckpointError naming the file."""
     path = Path(path)
     missing = [f for f in REQUIRED if not (path / f).is_file()]
+    if missing and (path / "checkpoint").is_dir():
+        raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "
+                              f"gaitsae train --out {path} --resume")
     if missing:
         raise CheckpointError(f"{path}: not a gaitsae run directory (missing {missing[0]})")
     try:
