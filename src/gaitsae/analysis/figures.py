@@ -8,6 +8,7 @@ so MIN_FONT_PT is the smallest text a reader sees.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
@@ -54,6 +55,11 @@ def png(fig) -> bytes:
     out = io.BytesIO()
     Image.open(raw).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def png_uri(data: bytes) -> str:
+    """PNG bytes as a data URI (figures are kept as text: SVG markup or this)."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def subplots(nrows=1, ncols=1, width=3.0, height=2.2, **kw):

@@ -19,6 +19,7 @@ import numpy as np
 from gaitsae.analysis.activations import analyze_activations
 from gaitsae import __version__
 from gaitsae.analysis.directions import analyze_directions, feature_effects
+from gaitsae.analysis.figures import png_uri
 from gaitsae.analysis.ground_truth import analyze_ground_truth, load_truth
 from gaitsae.analysis.importance import analyze_importance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
@@ -152,7 +153,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
     if has_classes(ds.stances):
         numbers["clinical"], f = analyze_clinical(Encoded(est, ds, inputs, latents, directions), seed)
-        figures.update(f)
+        figures.update({k: png_uri(v) for k, v in f.items()})  # PNG (also written by classify) as text
     steps.update()
     steps.close()
     if entry is not None:

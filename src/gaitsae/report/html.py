@@ -36,11 +36,10 @@ _env = jinja2.Environment(
 )
 
 
-def figure(value) -> Markup:
-    """Inline SVG markup as is; PNG bytes as an <img> (older analyses, other modules)."""
-    if isinstance(value, (bytes, bytearray)):
-        uri = "data:image/png;base64," + base64.b64encode(value).decode("ascii")
-        return Markup(f'<img src="{uri}" alt="figure">')
+def figure(value: str) -> Markup:
+    """Inline SVG markup as is; a PNG data URI (see analysis.figures.png_uri) as an <img>."""
+    if value.startswith("data:image/"):
+        return Markup(f'<img src="{value}" alt="figure">')
     return Markup(value)
 
 
