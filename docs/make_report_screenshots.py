@@ -16,7 +16,7 @@ from selenium.webdriver.chrome.service import Service
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--window-size=1300,1100"]
-VIEWS = {"top": "", "shapes": "#topk-shapes", "top_stances": "#topk-top-stances", "card": "#topk-features"}
+VIEWS = {"top": "", "shapes": "#topk-shapes", "top_stances": "#topk-top-stances", "card": "#topk-features"}  # anchors of a demo report
 
 
 def main(report: str, out: str) -> None:

@@ -50,8 +50,8 @@ def test_train__flags_win_over_the_config_and_say_so(tmp_path, capsys):
     config = build_config(_train_args("--config", str(cfg), "--n-latents", "48", "--k", "6", "--lr", "0.01"))
     assert (config.model["n_latents"], config.model["k"], config.training.learning_rate) == (48, 6, 0.01)
     assert config.training.epochs == 7 and config.data.sides == ["left"]  # kept from the file
-    err = capsys.readouterr().err
-    assert "model.n_latents 32 -> 48" in err and "model.k 4 -> 6" in err and "epochs" not in err
+    out = capsys.readouterr().out
+    assert "model.n_latents 32 -> 48" in out and "model.k 4 -> 6" in out and "epochs" not in out
 
 
 def test_config_print__is_the_default_config_and_loads_back(tmp_path, capsys):

@@ -15,7 +15,7 @@ def add_reference_options(p) -> None:
                         "hc, or a filter over the stance table, e.g. \"class_label == 'HC' and age_years < 40\"")
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds over reference subjects (default 5)")
     p.add_argument("--healthy-run", help="a run trained on healthy stances only: adds its reconstruction error")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds and bootstrap resamples (default 0)")
 
 
 def add_parser(sub) -> None:

@@ -1,13 +1,12 @@
 """`gaitsae train`: train one model on a data directory into a run directory.
 
 Precedence: flags > the --config file > defaults. A flag that changes a value the config file
-sets is reported on stderr; a config key that does not apply to the model chosen by --model is
+sets is reported; a config key that does not apply to the model chosen by --model is
 an error (it would otherwise be dropped silently).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, add_selection_options, selection
@@ -71,7 +70,7 @@ def build_config(args):
             changed.append(f"{key} {old!r} -> {value!r}")
         mapping.setdefault(section, {})[name] = value
     if changed:
-        print(f"gaitsae train: flags override {args.config}: " + ", ".join(changed), file=sys.stderr)
+        print(f"flags override {args.config}: " + ", ".join(changed))
     try:
         config = config_from_dict(mapping)
     except ConfigError as exc:

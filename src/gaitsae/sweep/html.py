@@ -99,7 +99,7 @@ def figure(df: pd.DataFrame, base: pd.DataFrame) -> bytes | None:
 
 
 def render(df: pd.DataFrame, base: pd.DataFrame, stab: pd.DataFrame, grid: dict, synthetic: bool) -> str:
-    from gaitsae.report.html import data_uri
+    from gaitsae.analysis.figures import png_uri
 
     png = figure(df, base)
     grid_cols = [c for c in grid if c in df.columns]
@@ -110,7 +110,7 @@ def render(df: pd.DataFrame, base: pd.DataFrame, stab: pd.DataFrame, grid: dict,
         n_points=len(df), n_done=int((df["status"] == "done").sum()), n_failed=int((df["status"] == "failed").sum()),
         grid=", ".join(f"{k} = {v}" for k, v in grid.items()) or "(none)",
         n_atoms=int(base.loc[base["method"] == "dictionary+omp", "n_atoms"].max()) if len(base) else "–",
-        figure=data_uri(png) if png else None,
+        figure=png_uri(png) if png else None,
         baselines=_rows(base, ["method", "k", "n_atoms", "fvu_time", "fvu_features"]),
         stability=_rows(stab, ["group", "model", "n_seeds", "share_0.9_mean", "share_0.9_min", "share_0.9_max",
                                "share_0.7_mean", "activation_r_median_0.9", "feature_stability_mean"]),

@@ -123,7 +123,7 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
     """Rebuild config, model and transform; every mismatch is a CheckpointError naming the file."""
     path = Path(path)
     missing = [f for f in REQUIRED if not (path / f).is_file()]
-    if missing and (path / "checkpoint").is_dir():
+    if not (path / "config.toml").is_file() and (path / "checkpoint").is_dir():
         raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "
                               f"gaitsae train --out {path} --resume")
     if missing:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from gaitsae.channels import CHANNELS, METADATA_FILE, N_POINTS, SIDES, WALKING_SPEED_FILE, signal_file
 from gaitsae.data.phantom.curves import stance_curves, stance_time_s
@@ -26,6 +25,7 @@ from gaitsae.data.phantom.writer import write_metadata, write_signal, write_walk
 from gaitsae.data.reader import MARKER_FILE
 from gaitsae.errors import GaitsaeError
 from gaitsae.fsio import write_text
+from gaitsae.progress import progress as progress_bar
 
 TRUTH_FILE = "phantom_truth.csv"
 RAW_RATE_HZ = 250  # the phantom's RAW sampling rate (the real plates sample faster)
@@ -178,7 +178,7 @@ def write_phantom(out_dir, n_subjects: int = 350, seed: int = 0, with_patients: 
             raise GaitsaeError(f"patients must be an integer >= 1, got {n_patients!r}")
         sets.append(("gaitrec", sample_population(rng, n_patients, patients=True), False))
     dirs = [out / name if with_patients else out for name, _, _ in sets]
-    with tqdm(total=20 * len(sets), desc="phantom files", unit="file", disable=not progress) as bar:
+    with progress_bar(20 * len(sets), "phantom files", "file", progress) as bar:
         for directory, (_, pop, gutenberg) in zip(dirs, sets):
             directory.mkdir(parents=True, exist_ok=True)
             _write_set(directory, pop, rng, gutenberg, seed, bar)
