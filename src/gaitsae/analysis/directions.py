@@ -46,38 +46,26 @@ def encoder_heatmap(encoder: np.ndarray, layout) -> str:
     return svg(fig)
 
 
-def effect_grid(mean_curves: np.ndarray, effects: np.ndarray, channels, features: list[int]) -> str:
-    """Rows: features; columns: channels. Grey: the mean stance; colour: mean stance plus the
-    feature at its typical activation. One y-scale per channel."""
-    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.45, sharey="col", sharex=True)
+def effect_grid(mean_curves: np.ndarray, effects: np.ndarray, channels, features: list[int],
+                on_mean: bool = True) -> str:
+    """Rows: features; columns: channels; one y-scale per channel. on_mean: grey the mean stance,
+    colour the mean stance plus the feature at its typical activation; else the change alone
+    (the shapes too small to see on the mean stance)."""
+    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.45 if on_mean else 1.3,
+                         sharey="col", sharex=True)
     t = np.arange(mean_curves.shape[-1])
     for r, j in enumerate(features):
         for c, ch in enumerate(channels):
             ax = axes[r, c]
-            changed = mean_curves[c] + effects[j, c]
-            ax.plot(t, mean_curves[c], color="0.6", lw=1.2)
-            ax.plot(t, changed, color=CHANNEL_COLOURS.get(ch, "tab:blue"), lw=1.2)
+            if on_mean:
+                ax.plot(t, mean_curves[c], color="0.6", lw=1.2)
+            else:
+                ax.axhline(0, color="0.8", lw=0.6)
+            ax.plot(t, effects[j, c] + (mean_curves[c] if on_mean else 0), color=CHANNEL_COLOURS.get(ch, "tab:blue"),
+                    lw=1.2)
             stance_axis(ax, label=r == len(features) - 1)
             if r == 0:
-                ax.set_title(f"{ch} ({CHANNEL_UNITS[ch]})")
-            if c == 0:
-                ax.set_ylabel(f"feature {j}")
-    return svg(fig)
-
-
-def change_grid(effects: np.ndarray, channels, features: list[int]) -> str:
-    """The change alone (typical activation × direction), one y-scale per channel: the shapes
-    that are too small to see on the mean stance."""
-    fig, axes = subplots(len(features), len(channels), width=2.2, height=1.3, sharey="col", sharex=True)
-    t = np.arange(effects.shape[-1])
-    for r, j in enumerate(features):
-        for c, ch in enumerate(channels):
-            ax = axes[r, c]
-            ax.axhline(0, color="0.8", lw=0.6)
-            ax.plot(t, effects[j, c], color=CHANNEL_COLOURS.get(ch, "tab:blue"), lw=1.2)
-            stance_axis(ax, label=r == len(features) - 1)
-            if r == 0:
-                ax.set_title(f"change in {ch} ({CHANNEL_UNITS[ch]})")
+                ax.set_title(f"{'' if on_mean else 'change in '}{ch} ({CHANNEL_UNITS[ch]})")
             if c == 0:
                 ax.set_ylabel(f"feature {j}")
     return svg(fig)
@@ -105,5 +93,5 @@ def analyze_directions(directions, encoder, layout, channels, show: list[int], l
     }
     figures = {"encoder_heatmap": encoder_heatmap(encoder, layout),
                "directions": effect_grid(mean_curves, effects, channels, show),
-               "changes": change_grid(effects, channels, show)}
+               "changes": effect_grid(mean_curves, effects, channels, show, on_mean=False)}
     return numbers, figures, mean_curves, effects
