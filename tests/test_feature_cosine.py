@@ -1,0 +1,28 @@
+import numpy as np
+
+from gaitsae.analysis.feature_cosine import between_stance_sd, cosine_matrix, unit_directions
+
+
+def test_between_stance_sd__ignores_the_mean_curve_shape():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(500, 2, 101))
+    shape = np.sin(np.linspace(0, np.pi, 101)) * 100.0  # a large mean curve on channel 0 only
+    curves = noise.copy()
+    curves[:, 0] += shape
+    np.testing.assert_allclose(between_stance_sd(curves), between_stance_sd(noise))
+    assert abs(between_stance_sd(noise)[0] - 1.0) < 0.05
+
+
+def test_unit_directions__units_do_not_matter_and_dead_rows_stay_zero():
+    rng = np.random.default_rng(1)
+    curves = rng.normal(size=(300, 2, 101)) * np.array([1.0, 0.001])[None, :, None]
+    d = rng.normal(size=(4, 2, 101)) * np.array([1.0, 0.001])[None, :, None]
+    d[3] = 0
+    sd = between_stance_sd(curves)
+    rows = unit_directions(d, sd)
+    np.testing.assert_allclose(np.linalg.norm(rows[:3], axis=1), 1.0)
+    assert not rows[3].any()
+    # rescaling channel 1 (m → mm) in both data and directions leaves the cosines unchanged
+    k = np.array([1.0, 1000.0])[None, :, None]
+    np.testing.assert_allclose(cosine_matrix(d, d, sd), cosine_matrix(d * k, d * k, between_stance_sd(curves * k)),
+                               atol=1e-12)
