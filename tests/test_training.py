@@ -60,6 +60,19 @@ def test_save_load__reproduces_outputs_exactly(dataset, fitted):
     assert np.allclose(loaded.encode_stance(dataset.curves[0]), est.transform(dataset)[0], atol=1e-6)
 
 
+def test_load_untrained__is_the_start_training_moved_away_from(dataset, fitted):
+    est, run = fitted
+    start = GaitSAE.load(run, untrained=True)
+    moved = [not np.array_equal(a.numpy(), b.numpy()) for a, b in
+             zip(start.model_.state_dict().values(), est.model_.state_dict().values())]
+    assert any(moved)  # three epochs of Adam change the weights
+    # the start is reproducible: a one-epoch run of the same seed starts from the same weights
+    again = GaitSAE(model="topk", k=4, **{**TINY, "epochs": 1}).fit(dataset)
+    for k, v in start.model_.state_dict().items():
+        assert np.array_equal(v.numpy(), again.init_state_[k].numpy()), k
+    assert np.array_equal(start.transform_.transform(dataset.curves[:3]), est.transform_.transform(dataset.curves[:3]))
+
+
 def test_feature_directions_are_decoder_columns_in_time(fitted):
     est, _ = fitted
     d = est.feature_directions()

@@ -113,6 +113,7 @@ class GaitSAE:
                              resume=resume, progress=self.progress)
         self.config_ = config = result.config  # data-dependent defaults resolved
         self.model_ = result.model.cpu()
+        self.init_state_ = {k: v.cpu() for k, v in result.init_state.items()}
         self.history_ = result.history
         self.split_ = (ds.stances.assign(split=split).drop_duplicates("subject")[["subject", "split"]]
                        .reset_index(drop=True))
@@ -207,11 +208,12 @@ class GaitSAE:
     def save(self, path) -> None:
         self._check_fitted()
         save_run(path, self.config_, self.model_, self.transform_, getattr(self, "history_", None),
-                 getattr(self, "split_", None), getattr(self, "metrics_", None))
+                 getattr(self, "split_", None), getattr(self, "metrics_", None), getattr(self, "init_state_", None))
 
     @classmethod
-    def load(cls, path, progress: bool = True) -> "GaitSAE":
-        config, model, transform = load_run(path)
+    def load(cls, path, progress: bool = True, untrained: bool = False) -> "GaitSAE":
+        """A saved run; untrained=True gives its untrained start (same transform, split, config)."""
+        config, model, transform = load_run(path, untrained=untrained)
         est = cls.from_config(config, progress=progress)
         est.model_, est.transform_ = model, transform
         if (Path(path) / "metrics.json").is_file():

@@ -53,6 +53,7 @@ class TrainResult:
     best_epoch: int
     seconds: float
     stop_reason: str  # "epochs", "early_stop", "max_seconds" or "diverged"
+    init_state: dict  # the untrained start's weights (after init_from_data): what training is held against
 
 
 def resolve_device(name: str) -> torch.device:
@@ -133,6 +134,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     xv = torch.as_tensor(x_val, dtype=torch.float32, device=device)
     sample = torch.randperm(len(xt), generator=torch.Generator().manual_seed(t.seed))[:INIT_SAMPLE]
     model.init_from_data(xt[sample.to(device)])
+    init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.Adam(model.parameters(), lr=t.learning_rate)
     batches = torch.Generator().manual_seed(t.seed)  # the minibatch order, checkpointed
     history: list[EpochRecord] = []
@@ -147,6 +149,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
             raise CheckpointError(f"{path}: written for a different config or training data than this run; "
                                   f"resume with the run's own config.toml and data, or start a new --out")
         model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
+        init_state = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("init.")} or init_state
         best_state = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
         checkpoint.unpack_optimizer(optimizer, tensors, state["optimizer"])
         torch.set_rng_state(tensors["rng.torch"])
@@ -202,7 +205,8 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
             if path is not None and (stop_reason or (epoch + 1) % t.checkpoint_every == 0):
                 opt_tensors, opt_info = checkpoint.pack_optimizer(optimizer)
                 tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()},
-                           **{f"best.{k}": v for k, v in best_state.items()}, **opt_tensors,
+                           **{f"best.{k}": v for k, v in best_state.items()},
+                           **{f"init.{k}": v for k, v in init_state.items()}, **opt_tensors,
                            **_rng_tensors(batches, device)}
                 checkpoint.save(path, tensors, {
                     "fingerprint": fingerprint, "config": config_to_dict(config), "epoch": epoch, "step": step, "optimizer": opt_info,
@@ -212,4 +216,4 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     model.load_state_dict(best_state)
     model.eval()
     return TrainResult(config, model, history, best_epoch, history[-1].seconds if history else 0.0,
-                       stop_reason or "epochs")
+                       stop_reason or "epochs", init_state)

@@ -2,6 +2,8 @@
 
     config.toml            the complete, re-runnable config
     model.safetensors      weights (never pickle) + model.json (name, n_inputs, hyperparameters)
+    model_init.safetensors the untrained start's weights (after initialisation from the training
+                           data): every trained result is held against it
     transform.safetensors  fitted feature means/scales + transform.json (wavelet, channels, …)
     history.csv            loss terms per epoch (train_* and val_*)
     split.csv              subject → train / val / test
@@ -42,6 +44,7 @@ DIGESTED = ("config.toml", "model.safetensors", "model.json", "transform.safeten
 MANIFEST = "manifest.json"
 REQUIRED = (*DIGESTED, MANIFEST)
 DATA_FILE = "data.json"
+INIT_WEIGHTS = "model_init.safetensors"
 
 
 def _sha256(path: Path) -> str:
@@ -64,9 +67,14 @@ def check_manifest(path: Path) -> None:
                                   f"{MANIFEST}); restore the file or train the run again")
 
 
-def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig) -> None:
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    write_bytes(path / "model.safetensors", torch_bytes(state))  # our write: a full disk is one clear error
+def _state_bytes(state: dict) -> bytes:
+    return torch_bytes({k: v.detach().cpu().contiguous() for k, v in state.items()})
+
+
+def save_model(path: Path, model: GaitModel, n_inputs: int, config: RunConfig, init_state: dict | None = None) -> None:
+    write_bytes(path / "model.safetensors", _state_bytes(model.state_dict()))  # our write: a full disk is one clear error
+    if init_state is not None:
+        write_bytes(path / INIT_WEIGHTS, _state_bytes(init_state))
     write_json(path / "model.json", {"name": config.model_name, "n_inputs": n_inputs,
                                      "config": config.model_params(), "gaitsae_version": __version__})
 
@@ -78,13 +86,13 @@ def save_transform(path: Path, transform: FeatureTransform) -> None:
 
 
 def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransform, history=None,
-             split: pd.DataFrame | None = None, metrics: dict | None = None) -> None:
+             split: pd.DataFrame | None = None, metrics: dict | None = None, init_state: dict | None = None) -> None:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     config = replace(config, data={"path": absolute_paths(config.data.path)})
     write_json(path / DATA_FILE, data_record(config))
     save_config(config, path / "config.toml")
-    save_model(path, model, transform.n_features_, config)
+    save_model(path, model, transform.n_features_, config, init_state)
     save_transform(path, transform)
     if history:
         write_text(path / "history.csv", pd.DataFrame([r.row() for r in history]).to_csv(index=False))
@@ -93,7 +101,7 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
     if metrics is not None:
         write_json(path / "metrics.json", metrics)
     write_manifest(path)
-    written = (*REQUIRED, DATA_FILE, "history.csv", "split.csv", "metrics.json", "checkpoint")
+    written = (*REQUIRED, DATA_FILE, INIT_WEIGHTS, "history.csv", "split.csv", "metrics.json", "checkpoint")
     outdir.record(path, "run", [name for name in written if (path / name).exists()])
 
 
@@ -119,9 +127,14 @@ def read_split(path) -> pd.DataFrame:
     return split
 
 
-def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
-    """Rebuild config, model and transform; every mismatch is a CheckpointError naming the file."""
+def load_run(path, untrained: bool = False) -> tuple[RunConfig, GaitModel, FeatureTransform]:
+    """Rebuild config, model and transform; every mismatch is a CheckpointError naming the file.
+    untrained=True loads the run's untrained start (model_init.safetensors) instead of its weights."""
     path = Path(path)
+    weights = path / (INIT_WEIGHTS if untrained else "model.safetensors")
+    if untrained and not weights.is_file() and (path / "config.toml").is_file():
+        raise CheckpointError(f"{path}: no {INIT_WEIGHTS} (the run was trained before gaitsae kept the untrained "
+                              f"start); train it again to compare it with its start")
     missing = [f for f in REQUIRED if not (path / f).is_file()]
     if not (path / "config.toml").is_file() and (path / "checkpoint").is_dir():
         raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "
@@ -158,15 +171,15 @@ def load_run(path) -> tuple[RunConfig, GaitModel, FeatureTransform]:
         raise CheckpointError(f"{path / 'transform.json'}: {transform.n_features_} features, but model.json "
                               f"expects {info.get('n_inputs')}")
     try:
-        state = load_torch(str(path / "model.safetensors"))
+        state = load_torch(str(weights))
     except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{path / 'model.safetensors'}: cannot read weights ({exc})") from None
+        raise CheckpointError(f"{weights}: cannot read weights ({exc})") from None
     model = build_model(config.model_name, info["n_inputs"], config.model_params())
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
         diff = sorted(set(expected.items()) ^ set(found.items()))[0]
-        raise CheckpointError(f"{path / 'model.safetensors'}: weights do not match model.json "
+        raise CheckpointError(f"{weights}: weights do not match model.json "
                               f"(first difference: {diff[0]} {diff[1]})")
     check_manifest(path)
     model.load_state_dict(state)
