@@ -1,4 +1,5 @@
-"""Analyse one run: gather its arrays once, call every analysis, write analysis.json (numbers)
+"""Analyse one run: gather its arrays once, call every analysis and the clinical section (so this
+module sits above both stages), write analysis.json (numbers)
 and analysis_figures.json (figures), both keyed by what they were computed from (the run's
 files, the analysed curves, the options and gaitsae's version), so an analysis that is still
 current is read back instead of redone.
