@@ -318,9 +318,12 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
         assert not out.exists()
 
 
-def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path):
+def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path, capsys):
     data, run = clinic
     assert main(["analyze", str(run), "--data", str(data), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr()
+    assert "clinical: split GaitRec published (TRAIN_BALANCED / TEST); reference all healthy subjects" in printed.out
+    assert "warning: the healthy reference holds only" in printed.err
     html = (tmp_path / "report.html").read_text()
     assert 'id="clinical"' in html and "deviation index" in html and "Hedges" in html
     numbers = json.loads((run / "analysis.json").read_text())["clinical"]
