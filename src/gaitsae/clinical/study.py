@@ -36,7 +36,7 @@ def seen_subjects(est) -> set | None:
     return None if split is None else set(split.loc[split["split"].isin(["train", "val"]), "subject"])
 
 
-def train_set_fix(split_name: str, train_set: str) -> str:
+def train_set_fix(split_name: str) -> str:
     """What to do when a class has no training session, in the words of the command line."""
     if "TRAIN_BALANCED" in split_name:
         return "use --train-set full (all GaitRec TRAIN sessions) or data with more patients"
@@ -57,7 +57,7 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
     if len(classes) < 2:
         raise DataError(f"the data has {len(classes)} class(es) in its split ({', '.join(classes) or 'none'}); "
                         "classification needs healthy controls and at least one patient class")
-    fix = train_set_fix(split_name, train_set)
+    fix = train_set_fix(split_name)
     C.check_classes(y[split == "train"], classes, "CLASS_LABEL", split_name, fix)
     patients = np.isin(y, classes[1:]) & sessions["affected_side"].isin(C.AFFECTED).to_numpy()
     sides = [s for s in C.AFFECTED if sessions.loc[patients & used, "affected_side"].eq(s).any()]
