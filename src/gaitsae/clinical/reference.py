@@ -62,12 +62,11 @@ class Reference:
         p_pos, p_neg = self.share
         silent = np.clip(np.clip(0.5, p_neg, 1 - p_pos), P_FLOOR / 2, 1 - P_FLOOR / 2)
         z = np.broadcast_to(ndtri(silent), a.shape).copy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.nan_to_num((a - self.active_location[:, None, :]) / self.active_scale[:, None, :])  # [2, n, L]
-            upper = -ndtri_exp(np.log(np.maximum(p_pos, P_FLOOR)) + log_ndtr(-g[0]))
-            lower = ndtri_exp(np.log(np.maximum(p_neg, P_FLOOR)) + log_ndtr(g[1]))
-        pos, neg = a > self.threshold, a < -self.threshold
-        z[pos], z[neg] = upper[pos], lower[neg]
+        for sign, share in ((0, p_pos), (1, p_neg)):  # only the firings are computed: codes are sparse
+            rows, cols = np.nonzero(a > self.threshold) if sign == 0 else np.nonzero(a < -self.threshold)
+            g = np.nan_to_num((a[rows, cols] - self.active_location[sign, cols]) / self.active_scale[sign, cols])
+            log_tail = np.log(np.maximum(share[cols], P_FLOOR)) + log_ndtr(-g if sign == 0 else g)
+            z[rows, cols] = -ndtri_exp(log_tail) if sign == 0 else ndtri_exp(log_tail)
         return z
 
 
