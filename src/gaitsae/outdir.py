@@ -106,9 +106,13 @@ def lock(directory: Path) -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        # We hold the lock, so temporary siblings of this name belong to writers that died.
+        # We hold the lock, so temporary siblings of this name (and the locks GaitSAE.fit took on
+        # them) belong to writers that died.
         for stale in directory.parent.glob(f".{directory.name}.new-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for stale in directory.parent.glob(f"..{directory.name}.new-*.lock"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         yield
     finally:
         _HELD.pop(directory, None)
