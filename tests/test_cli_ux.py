@@ -39,6 +39,9 @@ def test_model_names__are_case_insensitive(tmp_path, capsys):
     from gaitsae.cli.train import build_config
     args = build_parser().parse_args(["train", "--out", str(tmp_path / "r"), "--data", "x", "--model", "TopK"])
     assert build_config(args).model_name == "topk"
+    from gaitsae.sweep.spec import parse_spec
+    points = parse_spec({"model": {"name": "TopK"}, "grid": {"model.name": ["TopK", "SAE"]}}, data=str(tmp_path))
+    assert sorted(p.config.model_name for p in points) == ["sae", "topk"]
 
 
 def test_analyze__a_missing_directory_is_named_as_missing(tmp_path, capsys):
