@@ -16,6 +16,8 @@ The mean max cosine is the mean of best_cos over all patterns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
@@ -95,12 +97,21 @@ def pattern_recovery(directions: np.ndarray, patterns: dict[str, np.ndarray], ch
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def mean_max_cosine(table: pd.DataFrame) -> float:
-    return float(table["best_cos"].mean())
+@dataclass
+class Recovery:
+    """One method's recovery: its per-pattern table (COLUMNS) and its time-domain directions."""
+
+    method: str
+    table: pd.DataFrame
+    directions: np.ndarray  # [n_features, C, 101]
+
+    @property
+    def mean_max_cosine(self) -> float:
+        return float(self.table["best_cos"].mean())
 
 
 def baseline_recoveries(x_train: np.ndarray, x_test: np.ndarray, transform, n_components: int, k: int,
-                        patterns, channel_sd, targets=None, seed: int = 0, methods=METHODS) -> dict[str, pd.DataFrame]:
+                        patterns, channel_sd, targets=None, seed: int = 0, methods=METHODS) -> dict[str, Recovery]:
     """The classical decompositions with the run's number of features, fitted on its training
     vectors x_train (the model's input space), their atoms mapped to the time domain by the run's
     transform and scored like the run (codes of the test vectors x_test for the AUC); k is OMP's
@@ -109,8 +120,9 @@ def baseline_recoveries(x_train: np.ndarray, x_test: np.ndarray, transform, n_co
     out = {}
     for method in methods:
         d = fit_decomposition(method, x_train, n_components, k=k, seed=seed)
-        out[method] = pattern_recovery(transform.inverse_direction(d.atoms), patterns, channel_sd,
-                                       encode_quietly(d, x_test), targets)
+        directions = transform.inverse_direction(d.atoms)
+        out[method] = Recovery(method, pattern_recovery(directions, patterns, channel_sd, encode_quietly(d, x_test),
+                                                        targets), directions)
     return out
 
 
@@ -125,16 +137,17 @@ def split_masks(est, stances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_recovery(est, ds, inputs: np.ndarray, latents: np.ndarray, patterns, truth: pd.DataFrame | None = None,
-                 baselines: bool = True, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Recovery tables {"model": …, "pca": …, …} of a run on its round trip (ds, inputs, latents
-    as GaitSAE.round_trip gives them); patterns already restricted to the run's channels."""
+                 methods=METHODS, seed: int = 0) -> dict[str, Recovery]:
+    """Recoveries {"model": …, "pca": …, …} of a run and the baselines `methods`, on its round trip
+    (ds, inputs, latents as GaitSAE.round_trip gives them); patterns restricted to the run's channels."""
     train, test = split_masks(est, ds.stances)
     channel_sd = between_stance_sd(ds.curves[train])
     targets = None if truth is None else {c: y[test] for c, y in class_targets(truth).items()}
-    out = {"model": pattern_recovery(est.feature_directions(), patterns, channel_sd, latents[test], targets)}
-    if baselines:
-        th = est.model_.active_threshold
-        k = max(1, int(round(float((np.abs(latents[train]) > th).sum(axis=1).mean()))))
-        out.update(baseline_recoveries(inputs[train], inputs[test], est.transform_, latents.shape[1], k, patterns,
-                                       channel_sd, targets, seed))
+    directions = est.feature_directions()
+    out = {"model": Recovery("model", pattern_recovery(directions, patterns, channel_sd, latents[test], targets),
+                             directions)}
+    th = est.model_.active_threshold
+    k = max(1, int(round(float((np.abs(latents[train]) > th).sum(axis=1).mean()))))
+    out.update(baseline_recoveries(inputs[train], inputs[test], est.transform_, latents.shape[1], k, patterns,
+                                   channel_sd, targets, seed, methods))
     return out
