@@ -24,6 +24,7 @@ from sklearn.metrics import roc_auc_score
 
 from gaitsae.analysis.baselines import METHODS, encode_quietly, fit_decomposition
 from gaitsae.analysis.feature_cosine import between_stance_sd, unit_directions
+from gaitsae.data.phantom.patterns import load_patterns
 from gaitsae.data.phantom.curves import CLASSES
 
 REACH = 0.9  # the cosine a pattern must reach
@@ -151,3 +152,73 @@ def run_recovery(est, ds, inputs: np.ndarray, latents: np.ndarray, patterns, tru
     out.update(baseline_recoveries(inputs[train], inputs[test], est.transform_, latents.shape[1], k, patterns,
                                    channel_sd, targets, seed, methods))
     return out
+
+
+def find_patterns(directories, channels) -> dict[str, np.ndarray] | None:
+    """The planted patterns of the first phantom directory among `directories` that has them."""
+    for directory in directories:
+        if (patterns := load_patterns(directory, channels)) is not None:
+            return patterns
+    return None
+
+
+def long_table(recoveries: list[tuple[str, Recovery]]) -> pd.DataFrame:
+    """truth.csv rows: pattern, method, n_components, best_cos, auc, features_to_0.9, best_feature."""
+    parts = [r.table.assign(method=name, n_components=len(r.directions)) for name, r in recoveries]
+    return pd.concat(parts, ignore_index=True)[["pattern", "method", "n_components", "best_cos", "auc",
+                                                "features_to_0.9", "best_feature"]]
+
+
+def figure(recoveries: dict[str, Recovery], patterns: dict[str, np.ndarray], channel_sd, channels):
+    """Rows: planted patterns; columns: channels. The pattern (black) and each method's best
+    feature scaled to it (least squares in the channel-scaled space, so only its shape counts)."""
+    from gaitsae.analysis.figures import subplots, stance_axis
+    from gaitsae.channels import CHANNEL_UNITS
+
+    fig, axes = subplots(len(patterns), len(channels), width=1.9, height=1.05, sharex=True)
+    scale = np.asarray(channel_sd, dtype=np.float64)[:, None]
+    colours = dict(zip(recoveries, ["tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown",
+                                    "tab:pink", "tab:olive", "tab:cyan"] * 4))
+    t = np.arange(next(iter(patterns.values())).shape[-1])
+    for r, (name, pattern) in enumerate(patterns.items()):
+        for c, ch in enumerate(channels):
+            axes[r, c].plot(t, pattern[c], color="black", lw=2.0, label="planted" if r == c == 0 else None)
+        for method, rec in recoveries.items():
+            row = rec.table.set_index("pattern").loc[name]
+            d = rec.directions[int(row["best_feature"])]
+            u, p = (d / scale).ravel(), (pattern / scale).ravel()
+            fitted = d * (u @ p) / max(u @ u, 1e-300)
+            for c in range(len(channels)):
+                axes[r, c].plot(t, fitted[c], color=colours[method], lw=1.0,
+                                label=f"{method}" if r == c == 0 else None)
+        axes[r, 0].set_ylabel(name)
+        for c, ch in enumerate(channels):
+            stance_axis(axes[r, c], label=r == len(patterns) - 1)
+            if r == 0:
+                axes[r, c].set_title(f"{ch} ({CHANNEL_UNITS[ch]})")
+    fig.legend(loc="outside upper center", ncols=min(len(recoveries) + 1, 6), frameon=False)
+    return fig
+
+
+def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0):
+    """Every run's recovery under its name, and the baselines fitted on its training stances (once
+    per distinct training input and size). Returns ([(method, Recovery)], the first run's figure)."""
+    from gaitsae.analysis.ground_truth import load_truth
+    from gaitsae.estimator import GaitSAE
+
+    pairs, fitted, fig = [], set(), None
+    for run_dir, name in zip(run_dirs, names):
+        est = GaitSAE.load(run_dir, progress=False)
+        ds, inputs, latents, _, _ = est.round_trip(dataset)
+        patterns = find_patterns(ds.sources, ds.channels)
+        train, _ = split_masks(est, ds.stances)
+        key = (latents.shape[1], hash(inputs[train].tobytes()))
+        rec = run_recovery(est, ds, inputs, latents, patterns, load_truth(ds.stances, ds.sources),
+                           () if key in fitted else methods, seed)
+        fitted.add(key)
+        rec[name] = rec.pop("model")
+        pairs += [(name, rec[name])] + [(m, r) for m, r in rec.items() if m != name]
+        if fig is None:
+            fig = figure({name: rec[name], **{m: r for m, r in rec.items() if m != name}}, patterns,
+                         between_stance_sd(ds.curves[train]), ds.channels)
+    return pairs, fig
