@@ -222,3 +222,22 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0):
             fig = figure({name: rec[name], **{m: r for m, r in rec.items() if m != name}}, patterns,
                          between_stance_sd(ds.curves[train]), ds.channels)
     return pairs, fig
+
+
+RULE = ("best |cos| of one feature's time-domain direction with the generator's planted pattern (channels divided "
+        "by their between-stance SD on the training stances); features to 0.9: how many features, taken by |cos|, "
+        "span the pattern to cos 0.9 (– if all cannot); AUC: the best feature's activation (signed by its cosine) "
+        "for affected-side stances of the class against healthy-control stances, test split, stance level")
+
+
+def analyze_planted(est, ds, inputs, latents, patterns, truth, methods=("pca",), seed: int = 0) -> tuple[dict, str]:
+    """The run report's planted-pattern numbers (the run against `methods` of its size) and figure (SVG)."""
+    from gaitsae.analysis.figures import svg
+
+    recoveries = run_recovery(est, ds, inputs, latents, patterns, truth, methods, seed)
+    train, _ = split_masks(est, ds.stances)
+    numbers = {"rule": RULE, "methods": {
+        name: {"n_components": len(r.directions), "mean_max_cosine": r.mean_max_cosine,
+               "rows": r.table.replace({np.nan: None}).to_dict("records")} for name, r in recoveries.items()}}
+    shown = {p: patterns[p] for p in ("speed", *CLASSES) if p in patterns}  # the whole grid is gaitsae truth's
+    return numbers, svg(figure(recoveries, shown, between_stance_sd(ds.curves[train]), ds.channels))
