@@ -34,7 +34,7 @@ MODEL = "gaitsae default"
 CLASS_PATTERNS = ["H", "K", "A", "C"]
 
 
-def one_seed(seed: int, subjects: int, patients: int) -> tuple[pd.DataFrame, dict]:
+def one_seed(seed: int, subjects: int, patients: int, split: str = "test") -> tuple[pd.DataFrame, dict]:
     with tempfile.TemporaryDirectory() as tmp:  # the scoring reads the phantom's truth and patterns
         write_phantom(tmp, n_subjects=subjects, seed=seed, with_patients=True, n_patients=patients, progress=False)
         dataset = load_dataset(tmp, cache=False)
@@ -43,7 +43,7 @@ def one_seed(seed: int, subjects: int, patients: int) -> tuple[pd.DataFrame, dic
         est = GaitSAE.from_config(config, progress=False).fit(dataset)
         ds, inputs, latents, _, _ = est.round_trip(dataset)
         rec = run_recovery(est, ds, inputs, latents, find_patterns(ds.sources, ds.channels),
-                           load_truth(ds.stances, ds.sources), METHODS, seed)
+                           load_truth(ds.stances, ds.sources), METHODS, seed, scored=split)
     rec = {MODEL if name == "model" else name: r for name, r in rec.items()}
     table = long_table(list(rec.items())).assign(seed=seed)
     m = est.metrics_
@@ -65,7 +65,7 @@ def cell(values, digits=2) -> str:
     return f"{np.median(v):.{digits}f} ({v.min():.{digits}f}–{v.max():.{digits}f})"
 
 
-def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str) -> str:
+def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str, split: str = "test") -> str:
     methods = [MODEL, *METHODS]
     patterns = list(dict.fromkeys(table["pattern"]))
     by = table.groupby(["pattern", "method"])
@@ -91,8 +91,9 @@ def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str) 
         "",
         head, *cos_rows, *mmc,
         "",
-        "Class patterns: AUC of the best feature (affected-side stances of the class vs healthy-control stances, test "
-        "split, stance level) and the number of features that span the pattern to cos 0.9 (– : never):",
+        "Class patterns: AUC of the best feature (affected-side stances of the class vs healthy-control stances, "
+        f"{'validation' if split == 'val' else 'test'} split, stance level) and the number of features that span the "
+        "pattern to cos 0.9 (– : never):",
         "",
         head.replace("| pattern |", "| class pattern |"), *auc_rows, *reach_rows,
         "",
@@ -109,13 +110,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--subjects", type=int, default=150)
     parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--split", default="test", choices=("val", "test"),
+                        help="stances the AUC is computed on (val while choosing a default; test once)")
     parser.add_argument("--out", help="markdown file (default: print)")
     parser.add_argument("--csv", help="also write every seed's truth.csv rows here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tables, infos = [], []
     for seed in range(args.seeds):
-        table, info = one_seed(seed, args.subjects, args.patients)
+        table, info = one_seed(seed, args.subjects, args.patients, args.split)
         tables.append(table)
         infos.append(info)
     table = pd.concat(tables, ignore_index=True)
@@ -124,8 +127,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip() or "?"
     command = (f"python benchmarks/truth_table.py --seeds {args.seeds} --subjects {args.subjects} "
-               f"--patients {args.patients}")
-    text = markdown(table, infos, command, commit)
+               f"--patients {args.patients}" + (" --split val" if args.split == "val" else ""))
+    text = markdown(table, infos, command, commit, args.split)
     if args.out:
         Path(args.out).write_text(text)
     print(text)

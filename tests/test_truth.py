@@ -77,7 +77,8 @@ def test_auc__of_the_best_feature_signed_by_its_cosine():
     directions[2] = -PATTERNS["A"]
     y = np.array([1.0] * 20 + [0.0] * 20 + [np.nan] * 5)
     codes = rng.normal(size=(45, 8))
-    codes[:, 2] = -(y == 1).astype(float) + 0.1 * rng.normal(size=45)  # the anti-aligned feature goes negative when A is there
+    # the anti-aligned feature goes negative when A is there
+    codes[:, 2] = -(y == 1).astype(float) + 0.1 * rng.normal(size=45)
     table = pattern_recovery(directions, PATTERNS, SD, codes, {"A": y}).set_index("pattern")
     assert table.loc["A", "auc"] == 1.0
     assert np.isnan(table.loc["H", "auc"])  # no targets given for H
@@ -108,12 +109,13 @@ def test_phantom__writes_its_planted_patterns_in_every_directory(tiny_patients_d
     assert load_patterns(tiny_patients_dir) is None  # the parent holds no layout
 
 
-def test_truth_cli__scores_a_run_and_the_four_baselines(explorer_runs, tiny_patients_dir, tmp_path, capsys):
+def test_truth_cli__scores_runs_and_the_four_baselines(explorer_runs, tiny_patients_dir, tmp_path, capsys):
     out = tmp_path / "truth"
-    assert main(["truth", str(explorer_runs["topk"]), "--data", str(tiny_patients_dir), "--out", str(out)]) == 0
+    runs = [str(explorer_runs["topk"]), str(explorer_runs["sae"])]  # same split and size: baselines fitted once
+    assert main(["truth", *runs, "--data", str(tiny_patients_dir), "--out", str(out)]) == 0
     table = pd.read_csv(out / "truth.csv")
     assert list(table.columns[:6]) == ["pattern", "method", "n_components", "best_cos", "auc", "features_to_0.9"]
-    assert set(table["method"]) == {"topk", "pca", "fastica", "nmf", "dictionary+omp"}
+    assert set(table["method"]) == {"topk", "sae", "pca", "fastica", "nmf", "dictionary+omp"}
     assert (table.groupby("method").size() == len(PATTERNS)).all()
     assert (table["n_components"] == 16).all()
     assert table["best_cos"].between(0, 1).all()

@@ -78,7 +78,8 @@ def fit_decomposition(method: str, x_train: np.ndarray, n_components: int, k: in
             return Decomposition(method, m.mixing_.T, m.transform, m.inverse_transform)
         if method == "nmf":
             d = x_train.shape[1]
-            m = NMF(n_components=n_components, init="nndsvda", max_iter=300, random_state=seed).fit(_split_signs(x_train))
+            m = NMF(n_components=n_components, init="nndsvda", max_iter=300, random_state=seed)
+            m.fit(_split_signs(x_train))
             atoms = m.components_[:, :d] - m.components_[:, d:]
             return Decomposition(method, atoms, lambda x: m.transform(_split_signs(x)), lambda c: c @ atoms)
         if method == "dictionary+omp":

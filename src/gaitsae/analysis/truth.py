@@ -127,21 +127,22 @@ def baseline_recoveries(x_train: np.ndarray, x_test: np.ndarray, transform, n_co
     return out
 
 
-def split_masks(est, stances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) stance masks of a fitted or loaded run, from its subject split."""
+def split_masks(est, stances: pd.DataFrame, scored: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """(train, scored) stance masks of a fitted or loaded run, from its subject split."""
     split = getattr(est, "split_", None)
     if split is None:  # a run saved without its split: describe everything
         everything = np.ones(len(stances), dtype=bool)
         return everything, everything
     of = stances["subject"].map(dict(zip(split["subject"], split["split"])))
-    return (of == "train").to_numpy(), (of == "test").to_numpy()
+    return (of == "train").to_numpy(), (of == scored).to_numpy()
 
 
 def run_recovery(est, ds, inputs: np.ndarray, latents: np.ndarray, patterns, truth: pd.DataFrame | None = None,
-                 methods=METHODS, seed: int = 0) -> dict[str, Recovery]:
+                 methods=METHODS, seed: int = 0, scored: str = "test") -> dict[str, Recovery]:
     """Recoveries {"model": …, "pca": …, …} of a run and the baselines `methods`, on its round trip
-    (ds, inputs, latents as GaitSAE.round_trip gives them); patterns restricted to the run's channels."""
-    train, test = split_masks(est, ds.stances)
+    (ds, inputs, latents as GaitSAE.round_trip gives them); patterns restricted to the run's channels.
+    scored: the split whose stances the AUC is computed on ("val" while choosing a model)."""
+    train, test = split_masks(est, ds.stances, scored)
     channel_sd = between_stance_sd(ds.curves[train])
     targets = None if truth is None else {c: y[test] for c, y in class_targets(truth).items()}
     directions = est.feature_directions()

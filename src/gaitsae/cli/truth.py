@@ -12,9 +12,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("truth", help="score runs against the phantom's planted patterns (with four baselines)",
                        description="Per planted pattern of a phantom (phantom_patterns.csv): the best |cosine| of one "
                                    "feature (channels scaled by their between-stance SD), how many features reach "
-                                   "cosine 0.9 together, and for the class patterns the AUC of that feature on the test "
-                                   "split; for each run and for PCA, FastICA, NMF and dictionary learning + OMP of the "
-                                   "run's size fitted on its training stances. Writes DIR/truth.csv and DIR/truth.png.")
+                                   "cosine 0.9 together, and for the class patterns the AUC of that feature on the "
+                                   "test split; for each run and for PCA, FastICA, NMF and dictionary learning + OMP "
+                                   "of the run's size fitted on its training stances. Writes DIR/truth.csv and "
+                                   "DIR/truth.png.")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--data", help="phantom directory (default: the first run's data.path)")
     p.add_argument("--out", default="gaitsae-truth", help="output directory (default: gaitsae-truth)")

@@ -155,5 +155,6 @@ def pca_likeness(directions: np.ndarray, alive: np.ndarray, train_curves: np.nda
     (NaN when no feature is alive)."""
     if not np.any(alive):
         return float("nan")
-    cos = cosine_matrix(np.asarray(directions)[alive], principal_directions(train_curves), between_stance_sd(train_curves))
+    sd = between_stance_sd(train_curves)
+    cos = cosine_matrix(np.asarray(directions)[alive], principal_directions(train_curves), sd)
     return float((np.abs(cos).max(axis=1) >= PCA_LIKE).mean())
