@@ -24,8 +24,8 @@ from sklearn.metrics import roc_auc_score
 
 from gaitsae.analysis.baselines import METHODS, encode_quietly, fit_decomposition
 from gaitsae.analysis.feature_cosine import between_stance_sd, unit_directions
-from gaitsae.data.phantom.patterns import load_patterns
 from gaitsae.data.phantom.curves import CLASSES
+from gaitsae.data.phantom.patterns import load_patterns
 
 REACH = 0.9  # the cosine a pattern must reach
 COLUMNS = ["pattern", "best_feature", "best_cos", "features_to_0.9", "auc"]
@@ -217,11 +217,10 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0):
         rec = run_recovery(est, ds, inputs, latents, patterns, load_truth(ds.stances, ds.sources),
                            () if key in fitted else methods, seed)
         fitted.add(key)
-        rec[name] = rec.pop("model")
-        pairs += [(name, rec[name])] + [(m, r) for m, r in rec.items() if m != name]
+        mine = [(name, rec.pop("model")), *rec.items()]
+        pairs += mine
         if fig is None:
-            fig = figure({name: rec[name], **{m: r for m, r in rec.items() if m != name}}, patterns,
-                         between_stance_sd(ds.curves[train]), ds.channels)
+            fig = figure(dict(mine), patterns, between_stance_sd(ds.curves[train]), ds.channels)
     return pairs, fig
 
 
