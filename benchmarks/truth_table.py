@@ -4,9 +4,9 @@
     python benchmarks/truth_table.py [--seeds 3] [--subjects 150] [--patients 500] [--out FILE]
 
 Per seed s: `gaitsae phantom --subjects 150 --with-patients --patients 500 --seed s`, the default
-model (`gaitsae train` with no options but --seed s), then `gaitsae truth`'s scoring
-(gaitsae.analysis.truth.run_recovery): the run and PCA, FastICA, NMF, dictionary learning + OMP of
-its size, fitted on its training stances in its input space. Cells: median (min–max) over seeds.
+model (`gaitsae train` with no options but --seed s), then `gaitsae truth --untrained`'s scoring
+(gaitsae.analysis.truth.run_recovery): the run, its untrained start, and PCA, FastICA, NMF,
+dictionary learning + OMP of its size, fitted on its training stances in its input space. Cells: median (min–max) over seeds.
 The numbers describe the SYNTHETIC phantom. One torch thread; run it through cpuslot.
 """
 
@@ -30,7 +30,7 @@ from gaitsae.data.phantom import write_phantom
 from gaitsae.estimator import GaitSAE
 from gaitsae.training.config import config_from_dict
 
-MODEL = "gaitsae default"
+MODEL, UNTRAINED = "gaitsae default", "its untrained start"
 CLASS_PATTERNS = ["H", "K", "A", "C"]
 
 
@@ -42,9 +42,12 @@ def one_seed(seed: int, subjects: int, patients: int, split: str = "test") -> tu
         start = time.perf_counter()
         est = GaitSAE.from_config(config, progress=False).fit(dataset)
         ds, inputs, latents, _, _ = est.round_trip(dataset)
-        rec = run_recovery(est, ds, inputs, latents, find_patterns(ds.sources, ds.channels),
-                           load_truth(ds.stances, ds.sources), METHODS, seed, scored=split)
-    rec = {MODEL if name == "model" else name: r for name, r in rec.items()}
+        patterns, truth = find_patterns(ds.sources, ds.channels), load_truth(ds.stances, ds.sources)
+        rec = run_recovery(est, ds, inputs, latents, patterns, truth, METHODS, seed, scored=split)
+        init = est.untrained_start()
+        untrained = run_recovery(init, ds, inputs, init.round_trip(dataset).latents, patterns, truth, (), seed,
+                                 scored=split)["model"]
+    rec = {MODEL: rec.pop("model"), UNTRAINED: untrained, **rec}
     table = long_table(list(rec.items())).assign(seed=seed)
     m = est.metrics_
     info = {"seed": seed, "stances": len(ds), "model": est.config_.model_name,
@@ -66,7 +69,7 @@ def cell(values, digits=2) -> str:
 
 
 def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str, split: str = "test") -> str:
-    methods = [MODEL, *METHODS]
+    methods = [MODEL, UNTRAINED, *METHODS]
     patterns = list(dict.fromkeys(table["pattern"]))
     by = table.groupby(["pattern", "method"])
     head = "| pattern | " + " | ".join(methods) + " |\n|" + "---|" * (len(methods) + 1)

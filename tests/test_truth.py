@@ -112,10 +112,11 @@ def test_phantom__writes_its_planted_patterns_in_every_directory(tiny_patients_d
 def test_truth_cli__scores_runs_and_the_four_baselines(explorer_runs, tiny_patients_dir, tmp_path, capsys):
     out = tmp_path / "truth"
     runs = [str(explorer_runs["topk"]), str(explorer_runs["sae"])]  # same split and size: baselines fitted once
-    assert main(["truth", *runs, "--data", str(tiny_patients_dir), "--out", str(out)]) == 0
+    assert main(["truth", *runs, "--data", str(tiny_patients_dir), "--out", str(out), "--untrained"]) == 0
     table = pd.read_csv(out / "truth.csv")
     assert list(table.columns[:6]) == ["pattern", "method", "n_components", "best_cos", "auc", "features_to_0.9"]
-    assert set(table["method"]) == {"topk", "sae", "pca", "fastica", "nmf", "dictionary+omp"}
+    assert set(table["method"]) == {"topk", "topk (untrained)", "sae", "sae (untrained)", "pca", "fastica", "nmf",
+                                    "dictionary+omp"}
     assert (table.groupby("method").size() == len(PATTERNS)).all()
     assert (table["n_components"] == 16).all()
     assert table["best_cos"].between(0, 1).all()

@@ -196,6 +196,17 @@ class GaitSAE:
         return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th),
                 "fvu_features": M.fvu(x, x_hat), "active_threshold": th}
 
+    def untrained_start(self) -> "GaitSAE":
+        """This fitted model with its untrained start's weights (what GaitSAE.load(run, untrained=True)
+        gives for a saved run): every trained result can be held against it."""
+        self._check_fitted()
+        if not getattr(self, "init_state_", None):
+            raise GaitsaeError("this GaitSAE holds no untrained start; load a saved run with untrained=True")
+        start = copy.copy(self)
+        start.model_ = copy.deepcopy(self.model_)
+        start.model_.load_state_dict(self.init_state_)
+        return start
+
     @torch.no_grad()
     def _against_pca_and_start(self, test: GaitDataset, train_curves: np.ndarray) -> dict:
         """Is it more than PCA, and did training help? pca_likeness of the alive features (see
@@ -205,10 +216,7 @@ class GaitSAE:
         alive = M.active(self._encode(x).numpy(), self.model_.active_threshold).any(axis=0)
         out = {"pca_likeness": M.pca_likeness(self.feature_directions(), alive, train_curves)}
         if getattr(self, "init_state_", None):
-            start = copy.deepcopy(self.model_)
-            start.load_state_dict(self.init_state_)
-            x_hat = torch.cat([start.decode(start.encode(c)) for c in torch.as_tensor(x).split(8192)]).numpy()
-            recon = self.transform_.inverse_transform(x_hat)
+            recon = self.untrained_start().reconstruct(test.curves)
             out["fvu_untrained"] = float(np.mean(list(M.fvu_channel(test.curves, recon, test.channels).values())))
             out["training_gain"] = out["fvu_untrained"] - self.metrics_["fvu"]
         return out

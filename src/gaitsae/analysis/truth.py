@@ -201,9 +201,10 @@ def figure(recoveries: dict[str, Recovery], patterns: dict[str, np.ndarray], cha
     return fig
 
 
-def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0):
+def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untrained: bool = False):
     """Every run's recovery under its name, and the baselines fitted on its training stances (once
-    per distinct training input and size). Returns ([(method, Recovery)], the first run's figure)."""
+    per distinct training input and size); untrained: also each run's untrained start, as
+    "NAME (untrained)". Returns ([(method, Recovery)], the first run's figure)."""
     from gaitsae.analysis.ground_truth import load_truth
     from gaitsae.estimator import GaitSAE
 
@@ -214,10 +215,15 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0):
         patterns = find_patterns(ds.sources, ds.channels)
         train, _ = split_masks(est, ds.stances)
         key = (latents.shape[1], hash(inputs[train].tobytes()))
-        rec = run_recovery(est, ds, inputs, latents, patterns, load_truth(ds.stances, ds.sources),
-                           () if key in fitted else methods, seed)
+        truth = load_truth(ds.stances, ds.sources)
+        rec = run_recovery(est, ds, inputs, latents, patterns, truth, () if key in fitted else methods, seed)
         fitted.add(key)
         mine = [(name, rec.pop("model")), *rec.items()]
+        if untrained:
+            start = GaitSAE.load(run_dir, progress=False, untrained=True)
+            _, _, start_latents, _, _ = start.round_trip(dataset)
+            mine.insert(1, (f"{name} (untrained)",
+                            run_recovery(start, ds, inputs, start_latents, patterns, truth, ())["model"]))
         pairs += mine
         if fig is None:
             fig = figure(dict(mine), patterns, between_stance_sd(ds.curves[train]), ds.channels)

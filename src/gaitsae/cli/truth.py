@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--data", help="phantom directory (default: the first run's data.path)")
     p.add_argument("--out", default="gaitsae-truth", help="output directory (default: gaitsae-truth)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the baselines")
+    p.add_argument("--untrained", action="store_true",
+                   help="also score each run's untrained start (model_init.safetensors), as 'RUN (untrained)'")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
@@ -45,7 +47,7 @@ def run(args) -> int:
     dataset = load_dataset(path)
     names = _names(args.runs)
     with outdir.filling(args.out, "truth", overwrite=args.overwrite) as out:
-        pairs, fig = T.recover_runs(args.runs, dataset, names, seed=args.seed)
+        pairs, fig = T.recover_runs(args.runs, dataset, names, seed=args.seed, untrained=args.untrained)
         table = T.long_table(pairs)
         write_text(out / FILES[0], table.to_csv(index=False, float_format="%.4f"))
         write_bytes(out / FILES[1], png(fig))
