@@ -94,7 +94,7 @@ def _baseline_rows(config, ks: list[int], n_atoms: int) -> list[dict]:
     ds = dataset_of(config)
     t, f = config.training, config.features
     split = split_subjects(ds.stances, t.val_fraction, t.test_fraction, t.seed)
-    transform = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling).fit(ds.curves[split == "train"],
+    transform = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling, f.whiten_dims).fit(ds.curves[split == "train"],
                                                                                       ds.channels)
     x_train, x_test = (transform.transform(ds.curves[split == s]) for s in ("train", "test"))
     curves = ds.curves[split == "test"]

@@ -16,7 +16,7 @@ import tomli_w
 from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dict, param, to_dict
 from gaitsae.errors import ConfigError
-from gaitsae.features.transform import DOMAINS, MAX_LEVEL, SCALINGS
+from gaitsae.features.transform import DOMAINS, MAX_LEVEL, MAX_WHITEN_DIMS, SCALINGS
 from gaitsae.fsio import write_text
 from gaitsae.models import model_config
 
@@ -34,7 +34,10 @@ class FeatureConfig:
     wavelet: str = param("db5")
     level: int = param(4, min=1, max=MAX_LEVEL)
     mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
-    scaling: str = param("channel", choices=SCALINGS)
+    scaling: str = param("whiten", choices=SCALINGS, help="channel: one scale per channel; coefficient: z-score "
+                         "each; whiten: channel scaling, then PCA-whitened to whiten_dims (docs/models.md)")
+    whiten_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS, help="with scaling = whiten: principal dimensions kept "
+                             "(fewer if the training data have fewer)")
 
 
 @dataclass
