@@ -20,7 +20,7 @@ from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError, GaitsaeError
 from gaitsae.features import FeatureTransform
 from gaitsae.training import metrics as M
-from gaitsae.training.config import RunConfig, config_from_dict
+from gaitsae.training.config import RunConfig, config_from_dict, resolve_scaling
 from gaitsae.training.engine import train_model
 from gaitsae.training.rundir import load_run, read_metrics, read_split, save_run
 from gaitsae.training.split import split_subjects
@@ -46,7 +46,7 @@ class GaitSAE:
     """
 
     def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
-                 scaling="whiten", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+                 scaling="auto", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model
         self.n_latents = n_latents
@@ -101,7 +101,7 @@ class GaitSAE:
     def fit(self, dataset: GaitDataset, run_dir=None, resume: bool = False) -> "GaitSAE":
         """Split by subject, fit the transform on train, train, score on test; with run_dir,
         checkpoint every epoch there and save the run when done."""
-        config = getattr(self, "config_", None) or self.to_config(",".join(dataset.sources))
+        config = resolve_scaling(getattr(self, "config_", None) or self.to_config(",".join(dataset.sources)))
         self.config_ = config
         ds = self._select(dataset, config)
         t = config.training

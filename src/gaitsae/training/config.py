@@ -34,8 +34,9 @@ class FeatureConfig:
     wavelet: str = param("db5")
     level: int = param(4, min=1, max=MAX_LEVEL)
     mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
-    scaling: str = param("whiten", choices=SCALINGS, help="channel: one scale per channel; coefficient: z-score "
-                         "each; whiten: channel scaling, then PCA-whitened to whiten_dims (docs/models.md)")
+    scaling: str = param("auto", choices=(*SCALINGS, "auto"), help="channel: one scale per channel; coefficient: "
+                         "z-score each; whiten: channel scaling, then PCA-whitened to whiten_dims; auto: whiten for "
+                         "topk, batchtopk and matryoshka, channel for the others (docs/models.md)")
     whiten_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS, help="with scaling = whiten: principal dimensions kept "
                              "(fewer if the training data have fewer)")
 
@@ -85,6 +86,15 @@ def config_from_dict(mapping: dict) -> RunConfig:
     name = model.pop("name", "topk")
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
     return RunConfig(model=model, **sections)
+
+
+def resolve_scaling(config: RunConfig) -> RunConfig:
+    """features.scaling = "auto" made concrete for the model (what a saved run records)."""
+    if config.features.scaling != "auto":
+        return config
+    from gaitsae.models import MODELS
+
+    return replace(config, features={"scaling": MODELS[config.model_name].input_scaling})
 
 
 def config_to_dict(config: RunConfig) -> dict:
