@@ -16,17 +16,16 @@ def test_defaults_follow_the_report():
     assert c.model_name == "topk" and c.model["n_latents"] == 0 and c.model["k"] == 8  # 0: auto
     assert config_from_dict({"model": {"name": "sae"}}).model["sparsity_target"] == 0.05
     assert (c.features.domain, c.features.wavelet, c.features.level) == ("wavelet", "db5", 4)
-    assert c.model["init"] == "random" and (c.features.scaling, c.features.whiten_dims) == ("auto", 80)
+    assert c.model["init"] == "random" and (c.features.scaling, c.features.whiten_dims) == ("whiten", 80)
 
 
 @pytest.mark.parametrize("model, scaling", [("topk", "whiten"), ("batchtopk", "whiten"), ("matryoshka", "whiten"),
                                             ("jumprelu", "channel"), ("sae", "channel"), ("svae", "channel")])
 def test_auto_scaling__whitens_for_the_topk_family_only(model, scaling):
-    from gaitsae.training.config import resolve_scaling
-
-    assert resolve_scaling(config_from_dict({"model": {"name": model}})).features.scaling == scaling
+    assert config_from_dict({"model": {"name": model}}).features.scaling == scaling
+    assert config_from_dict({"model": {"name": model}, "features": {"scaling": "auto"}}).features.scaling == scaling
     chosen = config_from_dict({"model": {"name": model}, "features": {"scaling": "coefficient"}})
-    assert resolve_scaling(chosen).features.scaling == "coefficient"  # an explicit choice is kept
+    assert chosen.features.scaling == "coefficient"  # an explicit choice is kept
 
 
 def test_auto_budget__at_least_min_steps_and_patience_stretched_alike():

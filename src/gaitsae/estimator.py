@@ -21,7 +21,7 @@ from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError, GaitsaeError
 from gaitsae.features import FeatureTransform
 from gaitsae.training import metrics as M
-from gaitsae.training.config import RunConfig, config_from_dict, resolve_scaling
+from gaitsae.training.config import RunConfig, config_from_dict
 from gaitsae.training.engine import train_model
 from gaitsae.training.rundir import load_run, read_metrics, read_split, save_run
 from gaitsae.training.split import split_subjects
@@ -102,7 +102,7 @@ class GaitSAE:
     def fit(self, dataset: GaitDataset, run_dir=None, resume: bool = False) -> "GaitSAE":
         """Split by subject, fit the transform on train, train, score on test; with run_dir,
         checkpoint every epoch there and save the run when done."""
-        config = resolve_scaling(getattr(self, "config_", None) or self.to_config(",".join(dataset.sources)))
+        config = getattr(self, "config_", None) or self.to_config(",".join(dataset.sources))
         self.config_ = config
         ds = self._select(dataset, config)
         t = config.training

@@ -153,6 +153,17 @@ class FeatureTransform:
         vectors = np.asarray(vectors, dtype=np.float64)
         return vectors if self.basis_ is None else (vectors * self.sd_) @ self.basis_
 
+    def unwhitened(self) -> "FeatureTransform":
+        """The same transform without its whitening (channel scaling, same mean and scales): the
+        space where variance means variance, for PCA and the other classical baselines."""
+        if self.basis_ is None:
+            return self
+        other = FeatureTransform(self.domain, self.wavelet, self.level, self.mode, "channel", self.whiten_dims)
+        other.channels_, other.n_coefficients_, other.n_features_ = self.channels_, self.n_coefficients_, self.n_coefficients_
+        other.mean_, other.scale_, other.basis_, other.sd_ = self.mean_, self.scale_, None, None
+        other.layout_ = self.layout_
+        return other
+
     def coefficient_weights(self, weights: np.ndarray) -> np.ndarray:
         """Rows of weights on feature vectors [m, n_features] → the same linear maps as weights on
         the scaled coefficients [m, n_coefficients] (what an encoder row reads from each channel
@@ -167,7 +178,7 @@ class FeatureTransform:
             arrays.update(basis=self.basis_.astype(np.float64), sd=self.sd_.astype(np.float64))
         info = {"domain": self.domain, "wavelet": self.wavelet, "level": self.level, "mode": self.mode,
                 "scaling": self.scaling, "whiten_dims": self.whiten_dims, "channels": list(self.channels_),
-                "n_features": self.n_features_}
+                "n_features": self.n_features_, "n_coefficients": self.n_coefficients_}
         return arrays, info
 
     @classmethod
@@ -184,10 +195,15 @@ class FeatureTransform:
         if type(info["n_features"]) is not int:
             raise ConfigError(f"n_features must be an integer, got {info['n_features']!r}")
         self.n_features_ = info["n_features"]
-        self.n_coefficients_ = len(channels) * sum(self._band_lengths())
         whiten = self.scaling == "whiten"
-        if not whiten and self.n_features_ != self.n_coefficients_:  # settings and size must agree
-            raise ConfigError(f"n_features is {self.n_features_}, but {self.domain} features ({self.wavelet}, "
+        # the size the settings imply must be the size recorded (whitened: the coefficients before whitening)
+        size = "n_coefficients" if whiten else "n_features"
+        recorded = info.get(size, self.n_features_)
+        if type(recorded) is not int:
+            raise ConfigError(f"{size} must be an integer, got {recorded!r}")
+        self.n_coefficients_ = len(channels) * sum(self._band_lengths())
+        if recorded != self.n_coefficients_:
+            raise ConfigError(f"{size} is {recorded}, but {self.domain} features ({self.wavelet}, "
                               f"level {self.level}, {self.mode}) of {len(channels)} channels have "
                               f"{self.n_coefficients_}")
         names = {"mean", "scale", "basis", "sd"} if whiten else {"mean", "scale"}

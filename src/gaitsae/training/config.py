@@ -18,7 +18,7 @@ from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dic
 from gaitsae.errors import ConfigError
 from gaitsae.features.transform import DOMAINS, MAX_LEVEL, MAX_WHITEN_DIMS, SCALINGS
 from gaitsae.fsio import write_text
-from gaitsae.models import model_config
+from gaitsae.models import MODELS, model_config
 
 
 @dataclass
@@ -85,16 +85,9 @@ def config_from_dict(mapping: dict) -> RunConfig:
     model = dict(mapping.get("model") or {"name": "topk"})
     name = model.pop("name", "topk")
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
+    if sections["features"].scaling == "auto":  # the model's own input space (docs/models.md)
+        sections["features"].scaling = MODELS[name].input_scaling
     return RunConfig(model=model, **sections)
-
-
-def resolve_scaling(config: RunConfig) -> RunConfig:
-    """features.scaling = "auto" made concrete for the model (what a saved run records)."""
-    if config.features.scaling != "auto":
-        return config
-    from gaitsae.models import MODELS
-
-    return replace(config, features={"scaling": MODELS[config.model_name].input_scaling})
 
 
 def config_to_dict(config: RunConfig) -> dict:
