@@ -113,3 +113,56 @@ def test_bad_settings_and_shapes_are_user_errors(curves):
     ft = FeatureTransform().fit(c, channels)
     with pytest.raises(DataError, match=r"5 channels .* got shape \(4, 3, 101\)"):
         ft.transform(c[:4, :3])
+
+
+def test_whiten__unit_covariance_on_training_and_exact_within_kept_dimensions(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="whiten", whiten_dims=4096).fit(c[:200], channels)
+    assert ft.n_features_ < 200  # fewer dimensions than asked: only those the training stances span
+    x = ft.transform(c[:200]).astype(np.float64)
+    assert np.allclose(np.cov(x, rowvar=False), np.eye(ft.n_features_), atol=1e-3)
+    # every training stance lies in the kept span: the round trip is exact for them
+    assert np.abs(ft.inverse_transform(x) - c[:200]).max() < 1e-4
+
+
+def test_whiten__keeps_whiten_dims_and_its_inverse_is_linear(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="whiten", whiten_dims=12).fit(c, channels)
+    assert ft.n_features_ == 12 and ft.transform(c).shape == (len(c), 12)
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 12))
+    mean_curve = ft.inverse_transform(np.zeros((1, 12)))
+    assert np.allclose(ft.inverse_transform(a), ft.inverse_direction(a) + mean_curve, atol=1e-5)
+    # the kept dimensions are the principal ones: the round trip loses only the small rest
+    back = ft.inverse_transform(ft.transform(c))
+    residual = ((back - c) ** 2).sum() / ((c - c.mean(axis=0)) ** 2).sum()
+    assert residual < 0.05, residual
+
+
+def test_whiten__coefficient_weights_read_the_same_as_feature_weights(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="whiten", whiten_dims=20).fit(c, channels)
+    w = np.random.default_rng(1).normal(size=(4, 20))
+    scaled = FeatureTransform(scaling="channel").fit(c, channels).transform(c).astype(np.float64)
+    assert np.allclose(ft.transform(c) @ w.T, scaled @ ft.coefficient_weights(w).T, atol=1e-3)
+    assert ft.coefficient_weights(w).shape == (4, len(ft.mean_)) and ft.layout_[-1][3] == 520
+
+
+def test_whiten__state_round_trip_and_bad_settings(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="whiten", whiten_dims=16).fit(c, channels)
+    arrays, info = ft.state_dict()
+    again = FeatureTransform.from_state(arrays, info)
+    assert np.array_equal(again.transform(c), ft.transform(c))
+    with pytest.raises(ValueError, match="basis/sd"):
+        FeatureTransform.from_state({**arrays, "sd": arrays["sd"][:3]}, info)
+    with pytest.raises(ConfigError, match="features.whiten_dims must be an integer"):
+        FeatureTransform(scaling="whiten", whiten_dims=0).fit(c, channels)
+
+
+def test_whiten__unwhitened_is_the_channel_scaling(curves):
+    c, channels = curves
+    ft = FeatureTransform(scaling="whiten", whiten_dims=10).fit(c, channels)
+    channel = FeatureTransform(scaling="channel").fit(c, channels)
+    assert np.allclose(ft.unwhitened().transform(c), channel.transform(c))
+    assert channel.unwhitened() is channel

@@ -147,7 +147,7 @@ def test_topk__pca_init_with_2k_latents_is_pca_k():
     from sklearn.decomposition import PCA
 
     x = _low_rank(rank=6) + 0.1 * torch.randn(512, 12, generator=torch.Generator().manual_seed(1)) + 3.0
-    m = build_model("topk", 12, {"n_latents": 6, "k": 3}).eval()  # default init: ±PCA
+    m = build_model("topk", 12, {"n_latents": 6, "k": 3, "init": "pca"}).eval()
     m.init_from_data(x)
     pca = PCA(n_components=3).fit(x.numpy())
     with torch.no_grad():

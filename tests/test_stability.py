@@ -23,7 +23,9 @@ N_LATENTS = 24
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory, tiny_phantom_dir):
     out = tmp_path_factory.mktemp("stability") / "base"
-    GaitSAE(model="topk", n_latents=N_LATENTS, k=4, epochs=3, progress=False).fit(
+    # channel scaling: a random decoder row is then a random time-domain direction (whitened, it
+    # would lie in the few principal dimensions that hold most of the variance)
+    GaitSAE(model="topk", n_latents=N_LATENTS, k=4, epochs=3, scaling="channel", progress=False).fit(
         load_dataset(tiny_phantom_dir), run_dir=out)
     return out
 

@@ -48,7 +48,7 @@ class GaitSAE:
     """
 
     def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
-                 scaling="channel", epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+                 scaling="auto", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model
         self.n_latents = n_latents
@@ -56,6 +56,7 @@ class GaitSAE:
         self.sides = sides
         self.domain = domain
         self.scaling = scaling
+        self.whiten_dims = whiten_dims
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -69,7 +70,7 @@ class GaitSAE:
     def to_config(self, data_path: str = "") -> RunConfig:
         return config_from_dict({
             "data": {"path": data_path, "channels": list(self.channels or CHANNELS), "sides": list(self.sides)},
-            "features": {"domain": self.domain, "scaling": self.scaling},
+            "features": {"domain": self.domain, "scaling": self.scaling, "whiten_dims": self.whiten_dims},
             "model": {"name": self.model, **({} if self.n_latents is None else {"n_latents": self.n_latents}),
                       **self.model_params},
             "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
@@ -80,6 +81,7 @@ class GaitSAE:
     def from_config(cls, config: RunConfig, progress: bool = True) -> "GaitSAE":
         est = cls(model=config.model_name, n_latents=config.model["n_latents"], channels=config.data.channels,
                   sides=config.data.sides, domain=config.features.domain, scaling=config.features.scaling,
+                  whiten_dims=config.features.whiten_dims,
                   epochs=config.training.epochs, batch_size=config.training.batch_size,
                   learning_rate=config.training.learning_rate, patience=config.training.patience,
                   seed=config.training.seed, device=config.training.device, progress=progress,
@@ -114,7 +116,7 @@ class GaitSAE:
         t = config.training
         split = split_subjects(ds.stances, t.val_fraction, t.test_fraction, t.seed)
         f = config.features
-        self.transform_ = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling)
+        self.transform_ = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, f.scaling, f.whiten_dims)
         self.transform_.fit(ds.curves[split == "train"], ds.channels)
         x_train, x_val = (self.transform_.transform(ds.curves[split == name]) for name in ("train", "val"))
         started = time.perf_counter()

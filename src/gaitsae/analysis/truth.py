@@ -150,7 +150,11 @@ def run_recovery(est, ds, inputs: np.ndarray, latents: np.ndarray, patterns, tru
                              directions)}
     th = est.model_.active_threshold
     k = max(1, int(round(float((np.abs(latents[train]) > th).sum(axis=1).mean()))))
-    out.update(baseline_recoveries(inputs[train], inputs[test], est.transform_, latents.shape[1], k, patterns,
+    # Baselines in the run's input space, but never whitened: PCA of whitened inputs is any rotation.
+    base = est.transform_.unwhitened()
+    if base is not est.transform_:
+        inputs = base.transform(ds.curves)
+    out.update(baseline_recoveries(inputs[train], inputs[test], base, latents.shape[1], k, patterns,
                                    channel_sd, targets, seed, methods))
     return out
 

@@ -2,11 +2,17 @@
 
 domain="wavelet" (default): per channel db5 level-4 coefficients (see wavelet.py), channels
 concatenated; domain="time": the 101-point curves themselves (the ablation).
-scaling="channel" (default): centre every coefficient by its training mean and divide each
+scaling="channel" (the class default): centre every coefficient by its training mean and divide each
 channel by one scale, the RMS of its centred coefficients. Channels differ in units (body
 weights vs metres), so each needs a scale, but one per channel keeps near-noise detail
 coefficients small (on real vGRF, z-scoring each coefficient left PCA-10 with FVU 0.51; one
 scale per channel gave PCA-5 FVU 0.03). scaling="coefficient": z-score every coefficient.
+scaling="whiten" (the training default, features.scaling): channel scaling, then the coordinates along the training data's
+first `whiten_dims` principal directions, each divided by its SD (PCA whitening). A sparse code
+of whitened inputs finds the directions that are sparse, not the ones of largest variance
+(Olshausen & Field 1996; FastICA whitens first for the same reason); on channel-scaled inputs a
+TopK SAE reproduces principal directions (docs/models.md, issue 20). The inverse is exact within
+the kept dimensions; what lies beyond them (a small share of the variance, noise) is dropped.
 
 The parameter is called `domain`, not `transform`, so it cannot shadow the `transform` method.
 """
@@ -22,24 +28,30 @@ from gaitsae.features import wavelet as wv
 
 DOMAINS = ("wavelet", "time")
 MAX_LEVEL = 8  # 101 points halve to 1 after 7 levels; beyond, coefficients only grow
-SCALINGS = ("channel", "coefficient")
+SCALINGS = ("channel", "coefficient", "whiten")
+MAX_WHITEN_DIMS = 4096
 
 
 class FeatureTransform:
     """curves float32 [n, n_channels, 101] ⇄ vectors float32 [n, n_features]."""
 
-    def __init__(self, domain="wavelet", wavelet="db5", level=4, mode="periodization", scaling="channel"):
+    def __init__(self, domain="wavelet", wavelet="db5", level=4, mode="periodization", scaling="channel",
+                 whiten_dims=80):
         self.domain = domain
         self.wavelet = wavelet
         self.level = level
         self.mode = mode
         self.scaling = scaling
+        self.whiten_dims = whiten_dims
 
     def _check(self):
         if self.domain not in DOMAINS:
             raise ConfigError(f"features.domain must be one of {list(DOMAINS)}, got {self.domain!r}")
         if self.scaling not in SCALINGS:
             raise ConfigError(f"features.scaling must be one of {list(SCALINGS)}, got {self.scaling!r}")
+        dims = self.whiten_dims
+        if isinstance(dims, bool) or not isinstance(dims, int) or not 1 <= dims <= MAX_WHITEN_DIMS:
+            raise ConfigError(f"features.whiten_dims must be an integer from 1 to {MAX_WHITEN_DIMS}, got {dims!r}")
         if self.domain == "wavelet":
             if self.wavelet not in pywt.wavelist(kind="discrete"):
                 raise ConfigError(f"features.wavelet must be a discrete PyWavelets wavelet (e.g. 'db5'), got {self.wavelet!r}")
@@ -66,7 +78,7 @@ class FeatureTransform:
 
     def _unraw(self, coefficients: np.ndarray) -> np.ndarray:
         n = len(coefficients)
-        per = self.n_features_ // len(self.channels_)
+        per = self.n_coefficients_ // len(self.channels_)
         blocks = coefficients.reshape(n, len(self.channels_), per)
         if self.domain == "time":
             return blocks.astype(np.float32)
@@ -75,25 +87,41 @@ class FeatureTransform:
         return out.astype(np.float32)
 
     def fit(self, curves: np.ndarray, channels) -> "FeatureTransform":
-        """Learn mean_ and scale_ from training curves [n, len(channels), 101] (never the test split)."""
+        """Learn mean_ and scale_ (and for whiten basis_, sd_) from training curves
+        [n, len(channels), 101] (never the test split)."""
         self._check()
         self.channels_ = tuple(channels)
         raw = self._raw(curves)
-        self.n_features_ = raw.shape[1]
+        self.n_coefficients_ = raw.shape[1]
         self.mean_ = raw.mean(axis=0)
         centred = raw - self.mean_
         if self.scaling == "coefficient":
             sd = centred.std(axis=0)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
         else:
-            per = self.n_features_ // len(self.channels_)
+            per = self.n_coefficients_ // len(self.channels_)
             rms = np.sqrt((centred.reshape(len(raw), len(self.channels_), per) ** 2).mean(axis=(0, 2)))
             self.scale_ = np.repeat(np.where(rms > 1e-12, rms, 1.0), per)
+        self.basis_, self.sd_ = (self._whitening(centred / self.scale_) if self.scaling == "whiten"
+                                 else (None, None))
+        self.n_features_ = self.n_coefficients_ if self.basis_ is None else len(self.basis_)
         self.layout_ = self._layout()
         return self
 
+    def _whitening(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first whiten_dims principal directions [d, n_coefficients] of the scaled training
+        vectors and their SDs [d]; directions with (numerically) no variance are left out, so a
+        small training set keeps fewer dimensions than asked and nothing is divided by ~0."""
+        _, s, vt = np.linalg.svd(scaled, full_matrices=False)
+        sd = s / np.sqrt(max(len(scaled) - 1, 1))
+        d = int(min(self.whiten_dims, np.sum(sd > 1e-6 * max(sd[0] if len(sd) else 0.0, 1e-12))))
+        if d == 0:
+            raise DataError("cannot whiten features: the training stances do not vary")
+        return vt[:d], sd[:d]
+
     def _layout(self) -> list[tuple[str, str, int, int]]:
-        """(channel, band, start, stop) of every block of the feature vector."""
+        """(channel, band, start, stop) of every block of the scaled coefficients (the feature
+        vector, unless whitened: then map weights with coefficient_weights first)."""
         names = ["time"] if self.domain == "time" else wv.band_names(self.level)
         out, start = [], 0
         for ch in self.channels_:
@@ -104,30 +132,59 @@ class FeatureTransform:
 
     def transform(self, curves: np.ndarray) -> np.ndarray:
         """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features]."""
-        return ((self._raw(curves) - self.mean_) / self.scale_).astype(np.float32)
+        scaled = (self._raw(curves) - self.mean_) / self.scale_
+        if self.basis_ is not None:
+            scaled = scaled @ self.basis_.T / self.sd_
+        return scaled.astype(np.float32)
 
     def fit_transform(self, curves: np.ndarray, channels) -> np.ndarray:
         return self.fit(curves, channels).transform(curves)
 
     def inverse_transform(self, vectors: np.ndarray) -> np.ndarray:
-        """Vectors → curves [n, n_channels, 101] (un-scale, add the mean, inverse wavelet)."""
-        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_ + self.mean_)
+        """Vectors → curves [n, n_channels, 101] (un-whiten, un-scale, add the mean, inverse wavelet)."""
+        return self._unraw(self._unwhiten(vectors) * self.scale_ + self.mean_)
 
     def inverse_direction(self, vectors: np.ndarray) -> np.ndarray:
         """The linear part of the inverse (no mean): maps a decoder direction, or a latent's
         contribution activation × direction, into the time domain."""
-        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_)
+        return self._unraw(self._unwhiten(vectors) * self.scale_)
+
+    def _unwhiten(self, vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float64)
+        return vectors if self.basis_ is None else (vectors * self.sd_) @ self.basis_
+
+    def unwhitened(self) -> "FeatureTransform":
+        """The same transform without its whitening (channel scaling, same mean and scales): the
+        space where variance means variance, for PCA and the other classical baselines."""
+        if self.basis_ is None:
+            return self
+        other = FeatureTransform(self.domain, self.wavelet, self.level, self.mode, "channel", self.whiten_dims)
+        other.channels_, other.n_coefficients_, other.n_features_ = self.channels_, self.n_coefficients_, self.n_coefficients_
+        other.mean_, other.scale_, other.basis_, other.sd_ = self.mean_, self.scale_, None, None
+        other.layout_ = self.layout_
+        return other
+
+    def coefficient_weights(self, weights: np.ndarray) -> np.ndarray:
+        """Rows of weights on feature vectors [m, n_features] → the same linear maps as weights on
+        the scaled coefficients [m, n_coefficients] (what an encoder row reads from each channel
+        and band; unchanged unless whitened)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        return weights if self.basis_ is None else (weights / self.sd_) @ self.basis_
 
     # Persistence without pickle: arrays for safetensors, the rest as JSON.
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
         arrays = {"mean": self.mean_.astype(np.float64), "scale": self.scale_.astype(np.float64)}
+        if self.basis_ is not None:
+            arrays.update(basis=self.basis_.astype(np.float64), sd=self.sd_.astype(np.float64))
         info = {"domain": self.domain, "wavelet": self.wavelet, "level": self.level, "mode": self.mode,
-                "scaling": self.scaling, "channels": list(self.channels_), "n_features": self.n_features_}
+                "scaling": self.scaling, "whiten_dims": self.whiten_dims, "channels": list(self.channels_),
+                "n_features": self.n_features_, "n_coefficients": self.n_coefficients_}
         return arrays, info
 
     @classmethod
     def from_state(cls, arrays: dict[str, np.ndarray], info: dict) -> "FeatureTransform":
-        self = cls(info["domain"], info["wavelet"], info["level"], info["mode"], info["scaling"])
+        self = cls(info["domain"], info["wavelet"], info["level"], info["mode"], info["scaling"],
+                   info.get("whiten_dims", 80))
         self._check()
         channels = info["channels"]
         if (not isinstance(channels, list) or not channels or len(set(channels)) != len(channels)
@@ -138,16 +195,30 @@ class FeatureTransform:
         if type(info["n_features"]) is not int:
             raise ConfigError(f"n_features must be an integer, got {info['n_features']!r}")
         self.n_features_ = info["n_features"]
-        expected = len(channels) * sum(self._band_lengths())
-        if self.n_features_ != expected:  # settings and size must describe the same features
-            raise ConfigError(f"n_features is {self.n_features_}, but {self.domain} features ({self.wavelet}, "
-                              f"level {self.level}, {self.mode}) of {len(channels)} channels have {expected}")
-        if set(arrays) != {"mean", "scale"}:
-            raise ValueError(f"expected the arrays mean and scale, found {sorted(arrays)}")
+        whiten = self.scaling == "whiten"
+        # the size the settings imply must be the size recorded (whitened: the coefficients before whitening)
+        size = "n_coefficients" if whiten else "n_features"
+        recorded = info.get(size, self.n_features_)
+        if type(recorded) is not int:
+            raise ConfigError(f"{size} must be an integer, got {recorded!r}")
+        self.n_coefficients_ = len(channels) * sum(self._band_lengths())
+        if recorded != self.n_coefficients_:
+            raise ConfigError(f"{size} is {recorded}, but {self.domain} features ({self.wavelet}, "
+                              f"level {self.level}, {self.mode}) of {len(channels)} channels have "
+                              f"{self.n_coefficients_}")
+        names = {"mean", "scale", "basis", "sd"} if whiten else {"mean", "scale"}
+        if set(arrays) != names:
+            raise ValueError(f"expected the arrays {', '.join(sorted(names))}, found {sorted(arrays)}")
         self.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
         self.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
-        if self.mean_.shape != (self.n_features_,) or self.scale_.shape != (self.n_features_,):
-            # ValueError: the run loader turns it into a CheckpointError naming the file.
-            raise ValueError(f"transform arrays mean/scale do not match n_features={self.n_features_}")
+        self.basis_ = np.asarray(arrays["basis"], dtype=np.float64) if whiten else None
+        self.sd_ = np.asarray(arrays["sd"], dtype=np.float64) if whiten else None
+        # ValueError: the run loader turns it into a CheckpointError naming the file.
+        if self.mean_.shape != (self.n_coefficients_,) or self.scale_.shape != (self.n_coefficients_,):
+            raise ValueError(f"transform arrays mean/scale do not match {self.n_coefficients_} coefficients")
+        if whiten and (self.basis_.shape != (self.n_features_, self.n_coefficients_)
+                       or self.sd_.shape != (self.n_features_,) or not np.all(self.sd_ > 0)):
+            raise ValueError(f"transform arrays basis/sd do not match n_features={self.n_features_} "
+                             f"whitened dimensions of {self.n_coefficients_} coefficients")
         self.layout_ = self._layout()
         return self

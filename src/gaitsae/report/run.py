@@ -125,7 +125,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     figures.update(f)
     steps.update()
     step("feature shapes")
-    encoder = est.model_.encoder_weights().detach().numpy()
+    encoder = est.transform_.coefficient_weights(est.model_.encoder_weights().detach().numpy())
     numbers["directions"], f, mean_curves, effects = analyze_directions(
         directions, encoder, est.transform_.layout_, ds.channels, shown, latents, ds.curves, th)
     figures.update(f)

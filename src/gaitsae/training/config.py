@@ -18,7 +18,7 @@ import tomli_w
 from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dict, param, to_dict
 from gaitsae.errors import ConfigError
-from gaitsae.features.transform import DOMAINS, MAX_LEVEL, SCALINGS
+from gaitsae.features.transform import DOMAINS, MAX_LEVEL, MAX_WHITEN_DIMS, SCALINGS
 from gaitsae.fsio import write_text
 from gaitsae.models import MODELS, canonical_name, model_config
 
@@ -36,7 +36,11 @@ class FeatureConfig:
     wavelet: str = param("db5")
     level: int = param(4, min=1, max=MAX_LEVEL)
     mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
-    scaling: str = param("channel", choices=SCALINGS)
+    scaling: str = param("auto", choices=(*SCALINGS, "auto"), help="channel: one scale per channel; coefficient: "
+                         "z-score each; whiten: channel scaling, then PCA-whitened to whiten_dims; auto: whiten for "
+                         "topk, batchtopk and matryoshka, channel for the others (docs/models.md)")
+    whiten_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS, help="with scaling = whiten: principal dimensions kept "
+                             "(fewer if the training data have fewer)")
 
 
 @dataclass
@@ -83,6 +87,8 @@ def config_from_dict(mapping: dict) -> RunConfig:
     model = dict(mapping.get("model") or {"name": "topk"})
     name = canonical_name(model.pop("name", "topk"))
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
+    if sections["features"].scaling == "auto":  # the model's own input space (docs/models.md)
+        sections["features"].scaling = MODELS[name].input_scaling
     return RunConfig(model=model, **sections)
 
 

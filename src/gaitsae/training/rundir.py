@@ -171,7 +171,7 @@ def load_run(path, untrained: bool = False) -> tuple[RunConfig, GaitModel, Featu
     except ValueError as exc:
         raise CheckpointError(f"{path / 'transform.safetensors'}: cannot load transform ({exc})") from None
     settings = {"domain": transform.domain, "wavelet": transform.wavelet, "level": transform.level,
-                "mode": transform.mode, "scaling": transform.scaling}
+                "mode": transform.mode, "scaling": transform.scaling, "whiten_dims": transform.whiten_dims}
     wanted = {k: getattr(config.features, k) for k in settings}
     if settings != wanted or set(transform.channels_) != set(config.data.channels):
         raise CheckpointError(f"{path / 'transform.json'}: features {settings} of channels {list(transform.channels_)} "

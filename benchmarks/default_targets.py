@@ -1,0 +1,71 @@
+"""Issue 20's targets for trained runs on phantoms, beside their untrained starts and PCA.
+
+    python benchmarks/default_targets.py RUN [RUN ...]
+
+Per run (its own data.path, a phantom with phantom_patterns.csv): test fvu against PCA of the
+run's L0 (fitted on the run's training stances, channel-scaled features), the untrained start's
+test fvu, pca_likeness, and best |cos| / AUC of the class patterns H, K, A, C for the trained
+model and its untrained start (mean max cosine over all planted patterns too). The numbers
+describe the SYNTHETIC phantom. Run it through cpuslot (one thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from gaitsae.analysis.baselines import fit_decomposition
+from gaitsae.analysis.ground_truth import load_truth
+from gaitsae.analysis.truth import class_targets, find_patterns, pattern_recovery, split_masks
+from gaitsae.data import load_dataset
+from gaitsae.estimator import GaitSAE
+from gaitsae.features.cosine import between_stance_sd
+from gaitsae.training.metrics import reconstruction_scores
+
+CLASSES = ("H", "K", "A", "C")
+
+
+def recovery(est, ds, train, test, patterns, targets) -> dict:
+    latents = est.transform(ds)
+    table = pattern_recovery(est.feature_directions(), patterns, between_stance_sd(ds.curves[train]),
+                             latents[test], {c: y[test] for c, y in targets.items()}).set_index("pattern")
+    return {**{c: round(float(table.loc[c, "best_cos"]), 3) for c in CLASSES},
+            **{f"{c}_auc": round(float(table.loc[c, "auc"]), 3) for c in CLASSES},
+            "mean_max_cosine": round(float(table["best_cos"].mean()), 3)}
+
+
+def targets_of(run: str) -> dict:
+    est = GaitSAE.load(run, progress=False)
+    dataset = load_dataset(est.config_.data.path)
+    ds = est._select(dataset, est.config_)
+    train, test = split_masks(est, ds.stances)
+    patterns = find_patterns(ds.sources, ds.channels)
+    targets = class_targets(load_truth(ds.stances, ds.sources))
+    m = est.metrics_
+    l0 = max(1, int(round(m["l0"])))
+    base = est.transform_.unwhitened()
+    pca = fit_decomposition("pca", base.transform(ds.curves[train]), l0)
+    recon = base.inverse_transform(pca.decode(pca.encode(base.transform(ds.curves[test]))))
+    out = {"run": run, "fvu": round(m["fvu"], 4), "l0": round(m["l0"], 2),
+           f"pca{l0}_fvu": round(reconstruction_scores(ds.curves[test], recon, ds.channels)["fvu"], 4),
+           "fvu_untrained": round(m.get("fvu_untrained", float("nan")), 4),
+           "pca_likeness": round(m.get("pca_likeness", float("nan")), 3), "best_epoch": m["best_epoch"],
+           "trained": recovery(est, ds, train, test, patterns, targets)}
+    out["untrained"] = recovery(GaitSAE.load(run, progress=False, untrained=True), ds, train, test, patterns, targets)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for run in args.runs:
+        print(json.dumps(targets_of(run)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
