@@ -1,5 +1,6 @@
 """Against the phantom's known factors (phantom_truth.csv): for every true factor, the best
-single feature's |r| and the all-feature probe R² (subject-wise cross-validation)."""
+single feature's |r| (all stances) and the all-feature probe R², fitted on the run's training
+subjects and scored on subjects outside its training and validation split (analysis.probing)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gaitsae.analysis.metadata import correlate
-from gaitsae.analysis.probing import probe
+from gaitsae.analysis.probing import FIT, SCORE, probe
 
 TRUTH_FILE = "phantom_truth.csv"
 KEYS = ["SUBJECT_ID", "SESSION_ID", "TRIAL_ID", "SIDE"]
@@ -33,7 +34,8 @@ def load_truth(stances: pd.DataFrame, sources) -> pd.DataFrame | None:
     return keys.merge(truth, on=["dataset", *KEYS], how="left")
 
 
-def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame) -> dict:
+def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame, roles=None) -> dict:
+    """roles: analysis.probing.probe_roles of the stances (None: no probe R²)."""
     out = {}
     groups = stances["subject"].to_numpy()
     for column in truth.columns:
@@ -46,5 +48,16 @@ def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame) ->
         r, _, _ = correlate(latents, y)
         best = int(np.nanargmax(np.abs(r))) if np.isfinite(r).any() else None
         out[column] = {"best_feature": best, "best_abs_r": None if best is None else float(abs(r[best])),
-                       "probe_r2": probe(latents[ok], y[ok], groups[ok], "regression", None)}
+                       "probe_r2": _held_out_r2(latents, y, ok, groups, roles)}
     return out
+
+
+def _held_out_r2(latents, y, ok, groups, roles) -> float | None:
+    """All-feature probe R² on the scoring subjects (None when a side has < 2 subjects or y is
+    constant there)."""
+    if roles is None:
+        return None
+    fit, score = ok & (roles == FIT), ok & (roles == SCORE)
+    if min(len(np.unique(groups[fit])), len(np.unique(groups[score]))) < 2 or np.ptp(y[score]) == 0:
+        return None
+    return probe(latents[fit], y[fit], latents[score], y[score], "regression")
