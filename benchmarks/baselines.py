@@ -120,11 +120,3 @@ def run_ica(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
     codes = model.transform(x_test)
     return BaselineResult("fastica", k, k, model.inverse_transform(codes), codes, fit_s,
                           _encode_ms(model.transform, x_test), model.mixing_.T, _codes(model.transform, x_all))
-
-
-def fvu_time(transform, x_hat, curves, channels) -> float:
-    """The time-domain fvu every method in the L0 sweep is scored by: feature vectors x̂ are
-    inverted to curves [n, C, 101], and each channel's pooled fvu (in its own unit, against its
-    own variance) is averaged over the channels. Feature scaling cannot favour a method."""
-    from gaitsae.training import metrics as M
-    return float(np.mean([1.0 - r for r in M.r2_time(curves, transform.inverse_transform(x_hat), channels).values()]))
