@@ -270,14 +270,13 @@ def figure(result: Stability) -> bytes:
 
 def write(result: Stability, out) -> Path:
     """out/stability.json, out/stability_features.csv and out/stability.png (each atomic)."""
-    from gaitsae.analysis.run import _clean
-    from gaitsae.fsio import write_bytes, write_json, write_text
+    from gaitsae.fsio import json_safe, write_bytes, write_json, write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     per_run = {name: [None if np.isnan(v) else v for v in g["stability"]]
                for name, g in result.features.groupby("run", sort=False)}
-    write_json(out / FILES[0], _clean({
+    write_json(out / FILES[0], json_safe({
         "method": "Hungarian matching of the alive features (firing on at least one stance by the model's "
                   "activation rule) by feature cosine (time-domain decoder directions, channels divided by their "
                   "between-stance SD); share of the smaller alive dictionary matched at >= 0.9 / >= 0.7, for the "
