@@ -83,8 +83,10 @@ def matched_shares(a: np.ndarray, b: np.ndarray) -> dict:
     set is empty: nothing comes back)."""
     if not len(a) or not len(b):
         return {"share_0.9": 0.0, "share_0.7": 0.0}
-    _, _, cos = match(a, b)
-    size = min(len(a), len(b))
+    return _shares(match(a, b)[2], min(len(a), len(b)))
+
+
+def _shares(cos: np.ndarray, size: int) -> dict:
     return {"share_0.9": float((cos >= STRONG).sum() / size), "share_0.7": float((cos >= WEAK).sum() / size)}
 
 
@@ -105,12 +107,13 @@ def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names:
         a, b = directions[i][index[i]], directions[j][index[j]]
         row = {"run_a": names[i], "run_b": names[j],
                "n_latents_a": len(directions[i]), "n_latents_b": len(directions[j]),
-               "n_alive_a": len(a), "n_alive_b": len(b), **matched_shares(a, b)}
+               "n_alive_a": len(a), "n_alive_b": len(b), "share_0.9": 0.0, "share_0.7": 0.0}
         start = (matched_shares(untrained[i], untrained[j]) if untrained[i] is not None and untrained[j] is not None
                  else {"share_0.9": None, "share_0.7": None})
         row.update({"untrained_share_0.9": start["share_0.9"], "untrained_share_0.7": start["share_0.7"]})
         if len(a) and len(b):
             rows, cols, cos = match(a, b)
+            row.update(_shares(cos, min(len(a), len(b))))
             rows, cols = index[i][rows], index[j][cols]
             r = activation_r(latents[i][:, rows], latents[j][:, cols])
             row.update({"mean_cosine": float(cos.mean()), "activation_r_median_0.9": _median(r[cos >= STRONG]),
