@@ -180,3 +180,21 @@ def test_stability__untrained_starts_share_beside_the_trained_one(base_run, tmp_
     assert by[("base", "old")] is None and by[("twin", "old")] is None and by[("base", "twin")] == 1.0
     assert main(["stability", str(base_run), str(old), "--out", str(tmp_path / "s")]) == 0
     assert "untrained starts n/a" in capsys.readouterr().out
+
+
+def test_stability__cosines_are_the_shared_feature_cosine(base_run, tmp_path, tiny_phantom_dir):
+    """The matched cosines are analysis.feature_cosine's (channels divided by their between-stance
+    SD), not a second definition (the pooled SD weights channels by their mean curve's shape)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from gaitsae.analysis.feature_cosine import between_stance_sd, cosine_matrix
+
+    other = derived_run(base_run, tmp_path / "random", np.arange(N_LATENTS), random_decoder=True)
+    result = S.stability([base_run, other])
+    data = load_dataset(tiny_phantom_dir)
+    runs = [GaitSAE.load(p, progress=False) for p in (base_run, other)]
+    on = [np.flatnonzero((r.transform(data) > 0).any(axis=0)) for r in runs]
+    cos = cosine_matrix(runs[0].feature_directions()[on[0]], runs[1].feature_directions()[on[1]],
+                        between_stance_sd(data.curves))
+    rows, cols = linear_sum_assignment(cos, maximize=True)
+    assert np.sort(result.cosines[0]) == pytest.approx(np.sort(cos[rows, cols]))
