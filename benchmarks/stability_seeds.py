@@ -66,6 +66,7 @@ def measure(out: Path, model: str, seeds: list[int], subjects: int) -> dict:
         "k": sorted({int(v) for v in done["model.k"].dropna()}) if "model.k" in done else [],
         "fvu": [float(done["fvu"].min()), float(done["fvu"].max())],
         "l0": [float(done["l0"].min()), float(done["l0"].max())],
+        "best_epoch": [int(done["best_epoch"].min()), int(done["best_epoch"].max())],
         "n_alive": [r["n_alive"] for r in result.runs],
         "share_0.9": [p["share_0.9"] for p in result.pairs],
         "untrained_share_0.9": [p["untrained_share_0.9"] for p in result.pairs],
@@ -84,16 +85,17 @@ def _pct(v) -> str:
 
 
 def table(summaries: list[dict]) -> str:
-    head = ("| model (latents; k) | test fvu (range) | L0 (range) | alive features per run | "
+    head = ("| model (latents; k) | test fvu (range) | L0 (range) | best epoch (range) | alive features per run | "
             "alive matched at cos ≥ 0.9: mean (min–max over pairs) | untrained starts ≥ 0.9 | ≥ 0.7 | "
             "untrained ≥ 0.7 | activation r of pairs ≥ 0.9 (median) | alive features found in all other seeds |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
+            "|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [head]
     for s in summaries:
         size = "/".join(map(str, s["n_latents"])) + (f"; k = {'/'.join(map(str, s['k']))}" if s["k"] else "")
         r = s["activation_r_median_0.9"]
         rows.append(
             f"| {s['model']} ({size}) | {s['fvu'][0]:.4f}–{s['fvu'][1]:.4f} | {s['l0'][0]:.1f}–{s['l0'][1]:.1f} | "
+            f"{s['best_epoch'][0]}–{s['best_epoch'][1]} | "
             f"{min(s['n_alive'])}–{max(s['n_alive'])} | **{_pct(s['share_0.9_mean'])}** "
             f"({_pct(s['share_0.9_min'])}–{_pct(s['share_0.9_max'])}) | {_pct(s['untrained_share_0.9_mean'])} | "
             f"{_pct(s['share_0.7_mean'])} | {_pct(s['untrained_share_0.7_mean'])} | "
