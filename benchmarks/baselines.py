@@ -99,11 +99,3 @@ def run_nmf(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
 
 def run_ica(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
     return _run("fastica", x_train, x_test, k, k, seed, x_all)
-
-
-def fvu_time(transform, x_hat, curves, channels) -> float:
-    """The time-domain fvu every method in the L0 sweep is scored by: feature vectors x̂ are
-    inverted to curves [n, C, 101], and each channel's pooled fvu (in its own unit, against its
-    own variance) is averaged over the channels. Feature scaling cannot favour a method."""
-    from gaitsae.training import metrics as M
-    return float(np.mean([1.0 - r for r in M.r2_time(curves, transform.inverse_transform(x_hat), channels).values()]))

@@ -7,11 +7,13 @@ learning + OMP, all scored in the time domain on one subject-wise split.
 Every point (method, k) is one JSON file in --results, written when it is done, so the sweep can
 be split over processes (--models) and resumed (finished points are skipped). The phantom is the
 Gutenberg-size one of benchmarks/run.py (350 SYNTHETIC subjects, seed 0), written to --data once.
-SAEs: GaitSAE(model, k=k, 100 latents, up to --epochs epochs). jumprelu has no k: its λ is
-calibrated on the VALIDATION split's L0 (fits at several λ, the next λ from a log–log fit of
+SAEs: GaitSAE(model, k=k, n_latents=--n-latents (100; passed, never the automatic size), up to
+--epochs epochs); each point records the n_latents its run saved, and the table shows it.
+jumprelu has no k: its λ is calibrated on the VALIDATION split's L0 (fits at several λ, the next λ from a log–log fit of
 λ against L0 over all fits so far; up to --calibration fits per k, stopping within ±10 %), and
 the fit whose validation L0 is nearest k is scored. OMP: 100 atoms, exactly k non-zeros. Score:
-baselines.fvu_time on the test split; L0 measured on the test split; encode time as in run.py.
+training.metrics.fvu_time on the test split (fvu_features: the same ratio on the feature vectors,
+GaitSAE.score's fvu_features); L0 measured on the test split; encode time as in run.py.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import baselines as B  # noqa: E402
-from run import N_ATOMS, SIZES, SWEEP, encode_ms_per_1000  # noqa: E402
+from run import SIZES, SWEEP, encode_ms_per_1000  # noqa: E402
 
 from gaitsae.data import load_dataset  # noqa: E402
 from gaitsae.data.phantom import write_phantom  # noqa: E402
 from gaitsae.estimator import GaitSAE  # noqa: E402
 from gaitsae.fsio import write_bytes, write_json, write_text  # noqa: E402
+from gaitsae.training import metrics as M  # noqa: E402
 from gaitsae.training.split import split_subjects  # noqa: E402
 
 SAES = ("topk", "batchtopk", "jumprelu", "matryoshka")
@@ -44,6 +47,7 @@ OMP = "dictionary+omp"
 LAMBDA_START = 1.0  # jumprelu's default λ: L0 ≈ 8 after 20 epochs
 SLOPE_GUESS = -2.0  # d log λ / d log L0 until two fits give a line
 MARKER = "l0-sweep-modern"
+N_ATOMS = 100  # latents of every SAE and atoms of OMP, passed explicitly (never the automatic size)
 
 
 def load_phantom(data: Path, subjects: int):
@@ -68,8 +72,8 @@ def l0(latents) -> float:
     return float((latents > 0).sum(dim=1).float().mean())
 
 
-def fit_sae(name, ds, split, k, epochs, **params):
-    params = params if name == "jumprelu" else {"k": k, **params}
+def fit_sae(name, ds, split, k, epochs, n_latents=N_ATOMS, **params):
+    params = {"n_latents": n_latents, **(params if name == "jumprelu" else {"k": k, **params})}
     start = time.perf_counter()
     est = GaitSAE(model=name, epochs=epochs, progress=False, **params).fit(ds)
     fit_s = time.perf_counter() - start
@@ -81,13 +85,14 @@ def fit_sae(name, ds, split, k, epochs, **params):
         h = model.encode(x_test)
         x_hat = model.decode(h).numpy()
         val_l0 = l0(model.encode(x_val))
-    return {"fvu": B.fvu_time(ft, x_hat, split.curves("test"), ds.channels), "l0": l0(h), "val_l0": val_l0,
-            "fvu_features": est.metrics_["fvu"], "dead_fraction": est.metrics_["dead_fraction"],
+    return {"fvu": M.fvu_time(split.curves("test"), ft.inverse_transform(x_hat), ds.channels), "l0": l0(h),
+            "val_l0": val_l0, "n_latents": int(est.config_.model["n_latents"]),
+            "fvu_features": est.metrics_["fvu_features"], "dead_fraction": est.metrics_["dead_fraction"],
             "encode_ms_per_1000": encode_ms_per_1000(est, x_test.numpy()), "fit_s": fit_s,
             "epochs_run": est.metrics_.get("epochs_run"), "params": params}
 
 
-def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits):
+def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits, n_latents=N_ATOMS):
     """Fits at several λ until the validation L0 is within ±10 % of k; returns the nearest."""
     fits = [json.loads(p.read_text()) for p in sorted(results.glob("jumprelu_lambda_*.json"))]
     tried = []
@@ -98,7 +103,7 @@ def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits):
         lam = next_lambda(fits + tried, k)
         if any(math.isclose(lam, f["params"]["l0_weight"], rel_tol=1e-3) for f in fits + tried):
             break
-        point = {"target": k, **fit_sae("jumprelu", ds, split, k, epochs, l0_weight=lam)}
+        point = {"target": k, **fit_sae("jumprelu", ds, split, k, epochs, n_latents, l0_weight=lam)}
         write_json(results / f"jumprelu_lambda_{lam:.6g}.json", point)
         print(f"    jumprelu λ={lam:.4g}: val L0 {point['val_l0']:.2f}, test fvu {point['fvu']:.4f}", flush=True)
         tried.append(point)
@@ -133,7 +138,8 @@ def transform_for(ds, split):
 def run_omp(ds, split, k, ft):
     x_train, x_test = ft.transform(split.curves("train")), ft.transform(split.curves("test"))
     res = B.run_dictionary(x_train, x_test, k, N_ATOMS)
-    return {"fvu": B.fvu_time(ft, res.reconstruction, split.curves("test"), ds.channels),
+    return {"fvu": M.fvu_time(split.curves("test"), ft.inverse_transform(res.reconstruction), ds.channels),
+            "fvu_features": M.fvu(x_test, res.reconstruction), "n_latents": N_ATOMS,
             "l0": float((res.codes != 0).sum(axis=1).mean()), "encode_ms_per_1000": res.encode_ms_per_1000,
             "fit_s": res.fit_seconds, "params": {"n_atoms": N_ATOMS, "n_nonzero": k}}
 
@@ -152,24 +158,26 @@ def sweep(args, results: Path) -> None:
             if name == OMP:
                 point = run_omp(ds, split, k, transform_for(ds, split))
             elif name == "jumprelu":
-                point = calibrate_jumprelu(ds, split, k, args.epochs, results, args.calibration)
+                point = calibrate_jumprelu(ds, split, k, args.epochs, results, args.calibration, args.n_latents)
             else:
-                point = fit_sae(name, ds, split, k, args.epochs)
+                point = fit_sae(name, ds, split, k, args.epochs, args.n_latents)
             write_json(out, {"method": name, "k": k, **point})
             print(f"  {name} k={k}: fvu {point['fvu']:.4f}, L0 {point['l0']:.2f} [{time.perf_counter() - t0:.0f} s]",
                   flush=True)
 
 
 def table(points) -> tuple[str, list[str]]:
-    """Markdown table: per k, each method's time-domain fvu, measured L0 and ratio to OMP; and
-    what misses the targets (best SAE within 1.2× of OMP, its encode ≥ 50× faster)."""
+    """Markdown table: per k, each method's time-domain fvu, measured L0, number of latents (atoms)
+    and ratio to OMP; and what misses the targets (best SAE within 1.2× of OMP, its encode ≥ 50×
+    faster)."""
     names = [n for n in (*SAES, OMP) if any(p["method"] == n for p in points.values())]
-    head = ("| k | " + " | ".join(f"{n} fvu (L0)" for n in names) + " | best SAE | best / OMP | OMP encode / best |\n|"
+    head = ("| k | " + " | ".join(f"{n} fvu (L0; latents)" for n in names) + " | best SAE | best / OMP | OMP encode / best |\n|"
             + "---|" * (len(names) + 4))
     rows, misses = [head], []
     for k in sorted({p["k"] for p in points.values()}):
         at = {n: points[(n, k)] for n in names if (n, k) in points}
-        cells = [f"{at[n]['fvu']:.4f} ({at[n]['l0']:.1f})" if n in at else "–" for n in names]
+        cells = [f"{at[n]['fvu']:.4f} ({at[n]['l0']:.1f}; {at[n].get('n_latents', '?')})" if n in at else "–"
+                 for n in names]
         saes = [n for n in SAES if n in at and at[n]["l0"] <= 1.1 * k]  # no credit for a denser code
         if OMP not in at or not saes:
             rows.append(f"| {k} | " + " | ".join(cells) + " | | | |")
@@ -208,8 +216,9 @@ def write_docs(results: Path, epochs: int) -> None:
         f"<!-- {MARKER} -->\n## L0 sweep: modern SAEs\n\n"
         f"Gutenberg-size SYNTHETIC phantom (350 subjects, seed 0), one subject-wise split, test split scored. "
         f"Each cell: **time-domain fvu** (per channel pooled fvu of the reconstructed curves in the channel's "
-        f"unit, averaged over the five channels: `baselines.fvu_time`) and the L0 measured on the test split. "
-        f"SAEs: 100 latents, up to {epochs} epochs (early stopping on validation loss); OMP: dictionary "
+        f"unit, averaged over the five channels: `training.metrics.fvu_time`), the L0 measured on the test split "
+        f"and the number of latents (atoms) the run saved. "
+        f"SAEs: n_latents passed explicitly (not the automatic size), up to {epochs} epochs (early stopping on validation loss); OMP: dictionary "
         f"learning with 100 atoms, exactly k non-zeros. jumprelu's λ is calibrated so that its VALIDATION L0 "
         f"matches k ({lambdas or 'not run'}). Only SAEs whose test L0 is at most 1.1 k compete for "
         f"`best`; `best / OMP` is the best SAE's fvu over OMP's "
@@ -254,6 +263,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=SIZES["gutenberg"]["subjects"],
                         help="phantom subjects (default: Gutenberg size; fewer only for a smoke test)")
     parser.add_argument("--calibration", type=int, default=3, help="max jumprelu fits per k")
+    parser.add_argument("--n-latents", type=int, default=N_ATOMS, help=f"latents of every SAE (default {N_ATOMS})")
     parser.add_argument("--write", action="store_true", help="write the docs section and figure from --results")
     args = parser.parse_args()
     torch.set_num_threads(1)

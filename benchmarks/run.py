@@ -8,8 +8,9 @@ One process, one phantom, one subject-wise split (the one GaitSAE.fit uses), one
 transform. Baselines are fitted on the training vectors and scored on the test stances by the
 same function as the SAEs (time-domain fvu, mean over channels; baselines.score). Matched
 comparison: k = the TopK model's L0 (8) and as many atoms as TopK has latents. Sweep:
-k = 2, 4, 8, 16, 32 for TopK (trained per k), PCA, dictionary learning + OMP, NMF, FastICA. Probes: ridge R² for walking speed and age from all codes of all stances (labels are never seen
-in fitting; up to 4,000 stances sampled), 5-fold cross-validated by subject.
+k = 2, 4, 8, 16, 32 for TopK (trained per k), PCA, dictionary learning + OMP, NMF, FastICA. Probes: ridge R² for walking speed and age from all codes, fitted on the training subjects'
+stances and scored on the test subjects' (labels are never seen in fitting the representations;
+up to 4,000 stances sampled per side).
 Encode time: per 1,000 test stances, batch, after fitting, median of 5 runs. Single-stance latency of
 GaitSAE.encode_stance (curves in, latents out): p50/p99 over 2,000 calls.
 """
@@ -43,17 +44,19 @@ SWEEP = (2, 4, 8, 16, 32)
 MAX_PROBE = 4000
 
 
-def probes(codes, stances, seed=0):
+def probes(codes, stances, split, seed=0):
+    """Ridge R² of all codes, fitted on the training subjects' stances (every representation was
+    fitted on them) and scored on the test subjects' (analysis.probing's protocol)."""
     rng = np.random.default_rng(seed)
     out = {}
     for column in ("walking_speed_m_per_s", "age_years"):
         y = stances[column].to_numpy(dtype=float)
-        ok = np.flatnonzero(np.isfinite(y))
-        if len(ok) > MAX_PROBE:
-            ok = np.sort(rng.choice(ok, MAX_PROBE, replace=False))
-        groups = stances["subject"].to_numpy()[ok]
-        out[column] = probe(codes[ok], y[ok], groups, "regression", None) if len(np.unique(groups)) >= 5 and \
-            np.ptp(y[ok]) > 0 else float("nan")
+        ok = np.isfinite(y)
+        fit, score = (np.flatnonzero(ok & (split == name)) for name in ("train", "test"))
+        fit, score = (np.sort(rng.choice(rows, MAX_PROBE, replace=False)) if len(rows) > MAX_PROBE else rows
+                      for rows in (fit, score))
+        usable = min(len(fit), len(score)) > 0 and np.ptp(y[fit]) > 0 and np.ptp(y[score]) > 0
+        out[column] = probe(codes[fit], y[fit], codes[score], y[score], "regression") if usable else float("nan")
     return out
 
 
@@ -123,7 +126,7 @@ def main() -> None:
     for r in results:
         est = r.pop("est")
         r["encode_ms_per_1000"] = encode_ms_per_1000(est, x_test)
-        r.update(probes(est.transform(ds.curves), ds.stances))
+        r.update(probes(est.transform(ds.curves), ds.stances, split))
     p50, p99 = stance_latency(topk, test_curves)
     print(f"  encode_stance latency: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
 
@@ -140,7 +143,7 @@ def main() -> None:
                         "r2_min": min(m["r2_time"].values()), "dead": m["dead_fraction"],
                         "low": m["low_contribution_fraction"], "fit_s": res.fit_seconds,
                         "mem_mib": mem.peak_mib, "encode_ms_per_1000": res.encode_ms_per_1000,
-                        **probes(res.all_codes, ds.stances)})
+                        **probes(res.all_codes, ds.stances, split)})
         print(f"  {name} (k=8): fvu {results[-1]['fvu']:.4f}, fit {res.fit_seconds:.1f} s", flush=True)
 
     curve = {}

@@ -11,7 +11,7 @@ from gaitsae.analysis.ground_truth import analyze_ground_truth
 from gaitsae.analysis.importance import importance, redundancy
 from gaitsae.analysis.latent_space import clusters
 from gaitsae.analysis.metadata import analyze_metadata, benjamini_hochberg
-from gaitsae.analysis.probing import analyze_probes, probe, top_columns
+from gaitsae.analysis.probing import analyze_probes, pca_arm, probe, probe_roles, top_columns
 from gaitsae.analysis.strides import top_stances
 
 
@@ -40,6 +40,19 @@ def planted():
     return latents, stances, inputs, speed
 
 
+def run_split(subjects, train=0.7, val=0.15) -> pd.DataFrame:
+    """A run's split.csv: the first 70 % of subjects train, the next 15 % val, the rest test."""
+    names = list(dict.fromkeys(subjects))
+    n_train, n_val = int(train * len(names)), int(val * len(names))
+    return pd.DataFrame({"subject": names,
+                         "split": ["train"] * n_train + ["val"] * n_val + ["test"] * (len(names) - n_train - n_val)})
+
+
+def roles_of(stances):
+    subjects = stances["subject"].to_numpy()
+    return probe_roles(subjects, run_split(subjects))
+
+
 def test_metadata__planted_speed_feature_tops_the_speed_correlation(planted):
     latents, stances, _, _ = planted
     out, figures = analyze_metadata(latents, stances)
@@ -53,8 +66,9 @@ def test_metadata__planted_speed_feature_tops_the_speed_correlation(planted):
 
 def test_probes__planted_feature_wins_the_top1_speed_probe(planted):
     latents, stances, inputs, _ = planted
-    probes = analyze_probes(latents, inputs, stances)
+    probes = analyze_probes(latents, inputs, stances, roles_of(stances))
     speed = probes["walking_speed_m_per_s"]
+    assert speed["n_subjects"] == 9 and speed["n_fit_subjects"] == 42  # test subjects scored, train fitted
     assert speed["sae_top1"] > 0.95
     assert speed["sae_top1"] > speed["pca_top1"] + 0.5  # PCA of unrelated inputs cannot do it
     assert probes["sex_code"]["metric"] == "balanced_accuracy"
@@ -81,8 +95,8 @@ def test_metadata__null_latents_give_about_5_percent_false_positives():
 
 
 def test_probes__every_arm_uses_one_selection_rule():
-    """The target follows the 4th principal direction of the inputs. Top-1 by in-fold |r| finds it
-    among the SAE's latents and among all PCA components alike; the first PC does not."""
+    """The target follows the 4th principal direction of the inputs. Top-1 by |r| on the fitting
+    subjects finds it among the SAE's latents and among all PCA components alike; the first PC does not."""
     rng = np.random.default_rng(2)
     n_subj, per = 40, 10
     groups = np.repeat(np.arange(n_subj), per)
@@ -92,11 +106,41 @@ def test_probes__every_arm_uses_one_selection_rule():
     y = scores[:, 3] + rng.normal(0, 0.1, len(groups))
     latents = scores[:, [5, 0, 3, 1, 4, 2]]  # the principal scores, shuffled: the same information
     assert list(top_columns(latents, y, 1)) == [2]
-    sae = probe(latents, y, groups, "regression", 1)
-    pca_top = probe(latents, y, groups, "regression", 1, pca_inputs=inputs)
-    pca_first = probe(latents, y, groups, "regression", 1, pca_inputs=inputs, select="first")
+    fit, score = groups < 30, groups >= 30
+    sae = probe(latents[fit], y[fit], latents[score], y[score], "regression", 1)
+    pcs = pca_arm(inputs[fit], inputs[score])
+    pca_top = probe(pcs[0], y[fit], pcs[1], y[score], "regression", 1)
+    pca_first = probe(pcs[0], y[fit], pcs[1], y[score], "regression", 1, select="first")
     assert sae > 0.95 and pca_top > 0.95 and abs(sae - pca_top) < 0.02
     assert pca_first < 0.1
+
+
+def test_probes__an_sae_that_memorised_its_training_subjects_scores_nothing_on_others():
+    """Latent 0 holds each TRAINING subject's age exactly (what a model that memorised its
+    training data could do) and noise for everyone else. Cross-validating over all stances
+    would reward it (its test folds are mostly training subjects); scored on the run's test
+    subjects it predicts nothing, while a latent that tracks age for everyone still does."""
+    rng = np.random.default_rng(4)
+    n_subj, per = 100, 8
+    subjects = np.repeat([f"gutenberg:{i}" for i in range(n_subj)], per)
+    age = np.repeat(rng.uniform(18, 80, n_subj), per)
+    stances = pd.DataFrame({"subject": subjects, "age_years": age})
+    roles = roles_of(stances)
+    memorised = np.where(roles == "fit", age, rng.normal(50, 17, len(age)))
+    latents = np.column_stack([memorised, rng.normal(size=(len(age), 3))])
+    inputs = rng.normal(size=(len(age), 6))
+    out = analyze_probes(latents, inputs, stances, roles)["age_years"]
+    assert out["sae_top1"] < 0.1 and out["sae_all"] < 0.1
+    assert out["n_subjects"] == 15 and out["n_stances"] == 15 * per
+    honest = latents.copy()
+    honest[:, 0] = age + rng.normal(0, 2, len(age))
+    assert analyze_probes(honest, inputs, stances, roles)["age_years"]["sae_top1"] > 0.9
+
+
+def test_probes__no_split_no_probes(planted):
+    latents, stances, inputs, _ = planted
+    assert probe_roles(stances["subject"].to_numpy(), None) is None
+    assert analyze_probes(latents, inputs, stances, None) == {}
 
 
 def test_activations__never_firing_latent_is_dead(planted):
@@ -140,7 +184,7 @@ def test_clusters__well_separated_groups_have_high_silhouette():
 def test_ground_truth__finds_the_planted_factor(planted):
     latents, stances, _, speed = planted
     truth = pd.DataFrame({"walking_speed_m_per_s": speed, "noise": np.random.default_rng(3).normal(size=len(speed))})
-    out = analyze_ground_truth(latents, truth, stances)
+    out = analyze_ground_truth(latents, truth, stances, roles_of(stances))
     assert out["walking_speed_m_per_s"]["best_feature"] == 3
     assert out["walking_speed_m_per_s"]["probe_r2"] > 0.9
     assert out["noise"]["probe_r2"] < 0.2

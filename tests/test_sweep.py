@@ -182,3 +182,83 @@ def test_sweep__two_points_on_a_local_ray_head(ray_head, tmp_path, tiny_phantom_
     df = pd.read_parquet(tmp_path / "out" / "sweep.parquet")
     assert sorted(df["point"]) == ["seed-0", "seed-1"] and (df["status"] == "done").all()
     assert len(result.stability) == 1
+
+
+AUTO_SPEC = """
+[model]
+name = "topk"
+k = 2
+[training]
+epochs = 2
+[grid]
+"training.seed" = [0, 1]
+"""
+
+
+@pytest.mark.slow
+def test_sweep__automatic_n_latents_resolves_and_resumes(tmp_path, tiny_phantom_dir, capsys):
+    """A spec that leaves model.n_latents out (automatic): the table, the baselines and the resume
+    check see the size the runs saved; run twice, the second run skips both points."""
+    (tmp_path / "spec.toml").write_text(AUTO_SPEC)
+    args = ["sweep", str(tmp_path / "spec.toml"), "--out", str(tmp_path / "out"), "--data", str(tiny_phantom_dir),
+            "--quiet"]
+    assert main(args) == 0
+    df = pd.read_parquet(tmp_path / "out" / "sweep.parquet")
+    saved = [GaitSAE.load(tmp_path / "out" / p, progress=False).config_.model["n_latents"] for p in df["point"]]
+    assert min(saved) > 0 and df["model.n_latents"].tolist() == saved
+    assert main(args) == 0  # no refusal: the saved configs are the points with n_latents resolved
+    assert "(0 run now in" in capsys.readouterr().out
+    result = run_sweep(tmp_path / "spec.toml", tmp_path / "out", data=str(tiny_phantom_dir), progress=False)
+    assert sorted(result.skipped) == ["seed-0", "seed-1"] and result.ran == {}
+    dictionary = result.baselines[result.baselines["method"] == "dictionary+omp"]
+    assert set(dictionary["n_atoms"]) <= set(saved) and (dictionary["n_atoms"] > 0).all()
+
+
+@pytest.mark.slow
+def test_sweep__baselines_are_scored_on_each_seeds_own_split(tmp_path, tiny_phantom_dir):
+    """The seed draws the subject split: PCA and dictionary learning are fitted and scored once per
+    seed, on that seed's training and test subjects (not the first point's split for every point)."""
+    from gaitsae.sweep.results import _baseline_rows
+
+    (tmp_path / "spec.toml").write_text(SPEC)
+    result = run_sweep(tmp_path / "spec.toml", tmp_path / "out", data=str(tiny_phantom_dir), workers=2,
+                       progress=False)
+    base = result.baselines
+    assert set(base["seed"]) == {0, 1}
+    points = {p.name: p for p in result.points}
+    for seed in (0, 1):
+        mine = base[(base["seed"] == seed) & (base["method"] == "pca")].sort_values("k")
+        reached = result.table[result.table["training.seed"] == seed]["l0"]
+        assert set(mine["k"]) == {max(round(v), 1) for v in reached}
+        expected = [r for r in _baseline_rows(points[f"k-2_seed-{seed}"].config, list(mine["k"]), 12)
+                    if r["method"] == "pca"]
+        assert mine["fvu_time"].tolist() == pytest.approx([r["fvu_time"] for r in expected])
+    pca = base[base["method"] == "pca"].pivot(index="k", columns="seed", values="fvu_time").dropna()
+    assert len(pca) and (pca[0] != pca[1]).all()  # different test subjects, different scores
+
+
+def test_sweep_worker__thread_rule_cannot_raise_its_single_thread(tmp_path, tiny_phantom_dir):
+    """A step big enough for the automatic rule to take every core (batch × inputs × latents
+    > 16 M) still trains on the sweep worker's one thread."""
+    import torch
+
+    from gaitsae.runtime import SMALL_STEP, choose_threads, limit_threads
+    from gaitsae.sweep.point import train_point
+
+    before = torch.get_num_threads()
+    mapping = {"data": {"path": str(tiny_phantom_dir)}, "model": {"name": "topk", "n_latents": 256, "k": 2},
+               "training": {"epochs": 1, "batch_size": 256}}
+    try:
+        train_point(str(tmp_path / "run"), config_to_dict_of(mapping), threads=1)
+        assert torch.get_num_threads() == 1
+        assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) == 1  # capped in this process
+    finally:
+        limit_threads(None)
+        torch.set_num_threads(before)
+    if len(os.sched_getaffinity(0)) > 1:
+        assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) > 1  # the cap was the worker's
+
+
+def config_to_dict_of(mapping: dict) -> dict:
+    from gaitsae.training.config import config_from_dict, config_to_dict
+    return config_to_dict(config_from_dict(mapping))

@@ -1,7 +1,8 @@
 """Against the phantom's known factors (phantom_truth.csv): for every true factor, the best
 single feature and its r (chosen and computed as for metadata: metadata.feature_correlations and
 metadata.strongest, over subject means, or over stances for a factor that varies mostly within
-subjects) and the all-feature probe R² (subject-wise cross-validation)."""
+subjects) and the all-feature probe R², fitted on the run's training subjects and scored on subjects
+outside its training and validation split (analysis.probing)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gaitsae.analysis.metadata import LEVELS, feature_correlations, strongest
-from gaitsae.analysis.probing import probe
+from gaitsae.analysis.probing import FIT, SCORE, probe
 
 TRUTH_FILE = "phantom_truth.csv"
 KEYS = ["SUBJECT_ID", "SESSION_ID", "TRIAL_ID", "SIDE"]
@@ -35,7 +36,8 @@ def load_truth(stances: pd.DataFrame, sources) -> pd.DataFrame | None:
     return keys.merge(truth, on=["dataset", *KEYS], how="left")
 
 
-def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame) -> dict:
+def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame, roles=None) -> dict:
+    """roles: analysis.probing.probe_roles of the stances (None: no probe R²)."""
     out = {}
     groups = stances["subject"].to_numpy()
     for column in truth.columns:
@@ -50,7 +52,7 @@ def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame) ->
         best = strongest(r)
         out[column] = {"best_feature": best, "best_r": None if best is None else float(r[best]),
                        "best_abs_r": None if best is None else float(abs(r[best])), "level": LEVELS[level], "n": n,
-                       "probe_r2": probe(latents[ok], y[ok], groups[ok], "regression", None)}
+                       "probe_r2": _held_out_r2(latents, y, ok, groups, roles)}
     return out
 
 
@@ -61,3 +63,14 @@ def between_subject_share(y: np.ndarray, groups: np.ndarray) -> float:
         return 1.0
     means = pd.Series(y).groupby(groups).transform("mean").to_numpy()
     return float(np.var(means)) / total
+
+
+def _held_out_r2(latents, y, ok, groups, roles) -> float | None:
+    """All-feature probe R² on the scoring subjects (None when a side has < 2 subjects or y is
+    constant there)."""
+    if roles is None:
+        return None
+    fit, score = ok & (roles == FIT), ok & (roles == SCORE)
+    if min(len(np.unique(groups[fit])), len(np.unique(groups[score]))) < 2 or np.ptp(y[score]) == 0:
+        return None
+    return probe(latents[fit], y[fit], latents[score], y[score], "regression")

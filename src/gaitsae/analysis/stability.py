@@ -1,13 +1,21 @@
 """Feature stability: do the features come back when the model is trained again?
 
-Features of two runs are matched one-to-one by the Hungarian algorithm on the cosine of their
-decoder directions in the TIME domain (GaitSAE.feature_directions, so runs with different
-feature transforms or scalings compare), over the channels every run models, each channel
-divided by its standard deviation in the data (so COP in metres counts as much as force in body
-weights). Per pair of runs: the share of features matched at cosine >= 0.9 and >= 0.7 (of the
-smaller dictionary), and the Pearson correlation of matched features' activations on the same
-stances (the whole dataset, loaded once). Per feature: its stability, the fraction of the other
-runs in which it reappears at cosine >= 0.9 (Paulo & Belrose 2025 use the same matching).
+Only ALIVE features take part: a latent that never fires on the compared stances (by its model's
+own activation rule, training.metrics.active with the model's active_threshold: the rule of l0
+and dead_fraction) has no feature to come back, so it is left out of the matching, of the shares'
+denominators and of the mean stability (a run with 100 latents of which 30 fire is a dictionary
+of 30 features).
+
+Alive features of two runs are matched one-to-one by the Hungarian algorithm on their feature
+cosine (analysis.feature_cosine: time-domain decoder directions, GaitSAE.feature_directions, so
+runs with different feature transforms or scalings compare; each channel divided by its
+between-stance SD), over the channels every run models. Per pair of runs: the share of features
+matched at cosine >= 0.9 and >= 0.7 (of the smaller alive dictionary), the same share for the
+two runs' UNTRAINED starts (model_init.safetensors; a start initialised from the data, e.g. ±PCA
+directions, may match well before any training, and then the trained share says little about
+training), and the Pearson correlation of matched features' activations on the same stances (the
+whole dataset, loaded once). Per feature: its stability, the fraction of the other runs in which
+it reappears at cosine >= 0.9 (Paulo & Belrose 2025 use the same matching).
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from gaitsae.analysis.feature_cosine import between_stance_sd, unit_directions
 from gaitsae.channels import CHANNELS
 from gaitsae.errors import GaitsaeError
+from gaitsae.training.metrics import firing_rates
 
 STRONG, WEAK = 0.9, 0.7  # cosine thresholds: "the same feature", "a related feature"
 MAX_STANCES = 20000  # stances encoded for the activation correlations (a deterministic sample)
@@ -38,14 +48,6 @@ class Stability:
     stances: dict  # which stances the activations were compared on
     channels: list[str]
     cosines: list[np.ndarray] = field(default_factory=list)  # matched cosines per pair (figure)
-
-
-def unit_rows(directions: np.ndarray, channel_scale: np.ndarray) -> np.ndarray:
-    """directions [n_latents, n_channels, 101] → rows [n_latents, n_channels * 101] of unit norm,
-    each channel divided by its scale first; a zero (dead) direction stays a zero row."""
-    flat = (directions / channel_scale[None, :, None]).reshape(len(directions), -1).astype(np.float64)
-    norms = np.linalg.norm(flat, axis=1, keepdims=True)
-    return np.where(norms > 1e-12, flat / np.maximum(norms, 1e-12), 0.0)
 
 
 def match(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,38 +72,70 @@ def _median(values) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
-def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names: list[str]) -> tuple:
+def alive_features(latents: np.ndarray, threshold: float) -> np.ndarray:
+    """Which latents of codes [n_stances, n_latents] fire on at least one stance, by the model's
+    own activation rule (|h| > threshold, the rule of l0 and dead_fraction)."""
+    return firing_rates(latents, threshold) > 0
+
+
+def matched_shares(a: np.ndarray, b: np.ndarray) -> dict:
+    """Shares of the smaller of two sets of unit rows matched at >= STRONG and >= WEAK (0 when one
+    set is empty: nothing comes back)."""
+    if not len(a) or not len(b):
+        return {"share_0.9": 0.0, "share_0.7": 0.0}
+    return _shares(match(a, b)[2], min(len(a), len(b)))
+
+
+def _shares(cos: np.ndarray, size: int) -> dict:
+    return {"share_0.9": float((cos >= STRONG).sum() / size), "share_0.7": float((cos >= WEAK).sum() / size)}
+
+
+def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names: list[str],
+                 alive: list[np.ndarray] | None = None, untrained: list[np.ndarray | None] | None = None) -> tuple:
     """Pairs table, per-feature table and matched cosines of runs given their unit direction rows
-    [n_latents_i, d] and latents [n_stances, n_latents_i] on the same stances."""
+    [n_latents_i, d], latents [n_stances, n_latents_i] on the same stances, which latents are alive
+    (default: all) and, per run, the unit rows of its untrained start's alive features (None: not
+    saved). Only alive features are matched and counted; a silent feature's stability is NaN."""
     n = len(directions)
+    alive = alive if alive is not None else [np.ones(len(d), dtype=bool) for d in directions]
+    untrained = untrained if untrained is not None else [None] * n
+    index = [np.flatnonzero(a) for a in alive]  # alive feature → latent
     hits = [np.zeros((len(d), n)) for d in directions]  # [feature, other run]: matched at >= STRONG
     best = [np.full((len(d), n), np.nan) for d in directions]  # matched cosine, 0 when unassigned
     pairs, cosines = [], []
     for i, j in itertools.combinations(range(n), 2):
-        rows, cols, cos = match(directions[i], directions[j])
-        r = activation_r(latents[i][:, rows], latents[j][:, cols])
-        size = min(len(directions[i]), len(directions[j]))
-        pairs.append({
-            "run_a": names[i], "run_b": names[j],
-            "n_latents_a": len(directions[i]), "n_latents_b": len(directions[j]),
-            "share_0.9": float((cos >= STRONG).sum() / size), "share_0.7": float((cos >= WEAK).sum() / size),
-            "mean_cosine": float(cos.mean()),
-            "activation_r_median_0.9": _median(r[cos >= STRONG]),
-            "activation_r_median": _median(r),
-        })
+        a, b = directions[i][index[i]], directions[j][index[j]]
+        row = {"run_a": names[i], "run_b": names[j],
+               "n_latents_a": len(directions[i]), "n_latents_b": len(directions[j]),
+               "n_alive_a": len(a), "n_alive_b": len(b), "share_0.9": 0.0, "share_0.7": 0.0}
+        start = (matched_shares(untrained[i], untrained[j]) if untrained[i] is not None and untrained[j] is not None
+                 else {"share_0.9": None, "share_0.7": None})
+        row.update({"untrained_share_0.9": start["share_0.9"], "untrained_share_0.7": start["share_0.7"]})
+        if len(a) and len(b):
+            rows, cols, cos = match(a, b)
+            row.update(_shares(cos, min(len(a), len(b))))
+            rows, cols = index[i][rows], index[j][cols]
+            r = activation_r(latents[i][:, rows], latents[j][:, cols])
+            row.update({"mean_cosine": float(cos.mean()), "activation_r_median_0.9": _median(r[cos >= STRONG]),
+                        "activation_r_median": _median(r)})
+            best[i][index[i], j], best[j][index[j], i] = 0.0, 0.0
+            best[i][rows, j], best[j][cols, i] = cos, cos
+            hits[i][rows, j], hits[j][cols, i] = cos >= STRONG, cos >= STRONG
+        else:
+            cos = np.array([])
+            best[i][index[i], j], best[j][index[j], i] = 0.0, 0.0
+            row.update({"mean_cosine": None, "activation_r_median_0.9": None, "activation_r_median": None})
+        pairs.append(row)
         cosines.append(cos)
-        best[i][:, j], best[j][:, i] = 0.0, 0.0
-        best[i][rows, j], best[j][cols, i] = cos, cos
-        hits[i][rows, j], hits[j][cols, i] = cos >= STRONG, cos >= STRONG
     rows = []
     for i, name in enumerate(names):
         others = [j for j in range(n) if j != i]
-        alive = (np.abs(latents[i]) > 0).any(axis=0)
         for f in range(len(directions[i])):
+            on = bool(alive[i][f])
             rows.append({"run": name, "feature": f,
-                         "stability": float(hits[i][f, others].mean()),
-                         "mean_matched_cosine": float(best[i][f, others].mean()),
-                         "zero_direction": bool(not directions[i][f].any()), "silent": bool(not alive[f])})
+                         "stability": float(hits[i][f, others].mean()) if on else np.nan,
+                         "mean_matched_cosine": float(best[i][f, others].mean()) if on else np.nan,
+                         "zero_direction": bool(not directions[i][f].any()), "silent": not on})
     return pairs, pd.DataFrame(rows), cosines
 
 
@@ -145,30 +179,57 @@ def _names(run_dirs) -> list[str]:
     return names
 
 
+def _untrained_rows(run_dir, dataset, channels, channel_sd) -> np.ndarray | None:
+    """Unit rows of the alive features of the run's untrained start; None for a run saved before
+    gaitsae kept it (no model_init.safetensors)."""
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.training.rundir import INIT_WEIGHTS
+
+    if not (Path(run_dir) / INIT_WEIGHTS).is_file():
+        return None
+    start = GaitSAE.load(run_dir, progress=False, untrained=True)
+    keep = [start.config_.data.channels.index(c) for c in channels]
+    on = alive_features(start.transform(dataset), start.model_.active_threshold)
+    return unit_directions(start.feature_directions()[:, keep], channel_sd)[on]
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
 def stability(run_dirs, data=None, max_stances: int = MAX_STANCES) -> Stability:
     """Match every pair of runs (see the module docstring)."""
     runs, names, dataset, channels = load_for_stability(run_dirs, data, max_stances)
-    scale = dataset.select_channels(channels).curves.std(axis=(0, 2))
-    scale = np.where(scale > 0, scale, 1.0)
-    directions, latents = [], []
-    for r in runs:
+    channel_sd = between_stance_sd(dataset.select_channels(channels).curves)
+    directions, latents, alive, untrained = [], [], [], []
+    for p, r in zip(run_dirs, runs):
         keep = [r.config_.data.channels.index(c) for c in channels]
-        directions.append(unit_rows(r.feature_directions()[:, keep], scale))
+        directions.append(unit_directions(r.feature_directions()[:, keep], channel_sd))
         latents.append(r.transform(dataset))
-    pairs, features, cosines = compare_runs(directions, latents, names)
+        alive.append(alive_features(latents[-1], r.model_.active_threshold))
+        untrained.append(_untrained_rows(p, dataset, channels, channel_sd))
+    pairs, features, cosines = compare_runs(directions, latents, names, alive, untrained)
     share = np.array([p["share_0.9"] for p in pairs])
+    live = features[~features["silent"]]
     summary = {
         "n_runs": len(runs), "n_pairs": len(pairs),
         "share_0.9_mean": float(share.mean()), "share_0.9_min": float(share.min()),
         "share_0.9_max": float(share.max()),
         "share_0.7_mean": float(np.mean([p["share_0.7"] for p in pairs])),
+        "untrained_share_0.9_mean": _mean([p["untrained_share_0.9"] for p in pairs]),
+        "untrained_share_0.7_mean": _mean([p["untrained_share_0.7"] for p in pairs]),
+        "n_pairs_with_untrained": int(sum(p["untrained_share_0.9"] is not None for p in pairs)),
         "activation_r_median_0.9": _median([p["activation_r_median_0.9"] for p in pairs
                                             if p["activation_r_median_0.9"] is not None]),
-        "feature_stability_mean": float(features["stability"].mean()),
-        "features_always_found": float((features["stability"] >= 1.0).mean()),
+        "alive_fraction": float(1.0 - features["silent"].mean()),
+        "feature_stability_mean": float(live["stability"].mean()) if len(live) else None,
+        "features_always_found": float((live["stability"] >= 1.0).mean()) if len(live) else None,
     }
     info = [{"name": n, "path": str(Path(p).resolve()), "model": r.config_.model_name,
-             "n_latents": int(r.config_.model["n_latents"])} for n, p, r in zip(names, run_dirs, runs)]
+             "n_latents": int(r.config_.model["n_latents"]), "n_alive": int(a.sum()),
+             "active_threshold": float(r.model_.active_threshold), "untrained_start": u is not None}
+            for n, p, r, a, u in zip(names, run_dirs, runs, alive, untrained)]
     stances = {"what": "every stance of the data loaded once (sides all runs use), sampled to at most "
                        f"{max_stances}", "path": str(data or runs[0].config_.data.path),
                "n_stances": int(len(dataset)), "n_subjects": int(dataset.n_subjects),
@@ -182,10 +243,11 @@ def figure(result: Stability) -> bytes:
 
     names = [r["name"] for r in result.runs]
     n = len(names)
-    share = np.eye(n)
+    share = np.eye(n)  # above the diagonal the trained runs, below their untrained starts
     for p in result.pairs:
-        i, j = names.index(p["run_a"]), names.index(p["run_b"])
-        share[i, j] = share[j, i] = p["share_0.9"]
+        i, j = sorted((names.index(p["run_a"]), names.index(p["run_b"])))
+        start = p["untrained_share_0.9"]
+        share[i, j], share[j, i] = p["share_0.9"], np.nan if start is None else start
     fig, axes = subplots(1, 2, width=3.8, height=3.2)
     ax = axes[0, 0]
     im = ax.imshow(share, vmin=0, vmax=1, cmap="viridis")
@@ -194,9 +256,10 @@ def figure(result: Stability) -> bytes:
     if n <= 12:
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, f"{share[i, j]:.0%}", ha="center", va="center", fontsize=6,
-                        color="black" if share[i, j] > 0.6 else "white")
-    ax.set_title("features matched at cosine ≥ 0.9", fontsize=8)
+                if i != j:
+                    ax.text(j, i, "n/a" if np.isnan(share[i, j]) else f"{share[i, j]:.0%}", ha="center",
+                            va="center", fontsize=6, color="black" if share[i, j] > 0.6 else "white")
+    ax.set_title("alive features matched at cosine ≥ 0.9\n(upper: trained; lower: untrained starts)", fontsize=8)
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax = axes[0, 1]
     ax.hist(np.concatenate(result.cosines), bins=np.linspace(-0.2, 1, 49), color="tab:blue")
@@ -214,12 +277,15 @@ def write(result: Stability, out) -> Path:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    per_run = {name: g["stability"].tolist() for name, g in result.features.groupby("run", sort=False)}
+    per_run = {name: [None if np.isnan(v) else v for v in g["stability"]]
+               for name, g in result.features.groupby("run", sort=False)}
     write_json(out / FILES[0], json_safe({
-        "method": "Hungarian matching of time-domain decoder directions (cosine, channels scaled by their "
-                  "standard deviation in the data); share of the smaller dictionary matched at >= 0.9 / >= 0.7; "
-                  "activation r of matched features on the same stances; feature stability = fraction of the "
-                  "other runs where the feature is matched at >= 0.9",
+        "method": "Hungarian matching of the alive features (firing on at least one stance by the model's "
+                  "activation rule) by feature cosine (time-domain decoder directions, channels divided by their "
+                  "between-stance SD); share of the smaller alive dictionary matched at >= 0.9 / >= 0.7, for the "
+                  "trained runs and for their untrained starts; activation r of matched features on the same "
+                  "stances; feature stability = fraction of the other runs where an alive feature is matched at "
+                  ">= 0.9 (silent features: null, not counted)",
         "thresholds": [STRONG, WEAK], "channels": result.channels, "stances": result.stances,
         "runs": result.runs, "summary": result.summary, "pairs": result.pairs, "feature_stability": per_run}))
     write_text(out / FILES[1], result.features.to_csv(index=False))
@@ -253,10 +319,11 @@ def stability_entry(run_dir, path=None) -> dict | None:
             continue
         name = next(r["name"] for r in doc["runs"] if r["path"] == str(run_dir))
         mine = [p for p in doc["pairs"] if name in (p["run_a"], p["run_b"])]
-        scores = doc["feature_stability"][name]
+        scores = doc["feature_stability"][name]  # None: a silent feature
         return {"file": str(candidate.resolve()), "n_runs": len(doc["runs"]),
                 "other_runs": [r["name"] for r in doc["runs"] if r["name"] != name],
-                "share_0.9_mean": float(np.mean([p["share_0.9"] for p in mine])),
-                "share_0.7_mean": float(np.mean([p["share_0.7"] for p in mine])),
-                "feature_stability_mean": float(np.mean(scores)), "feature_stability": scores}
+                "share_0.9_mean": _mean([p["share_0.9"] for p in mine]),
+                "share_0.7_mean": _mean([p["share_0.7"] for p in mine]),
+                "untrained_share_0.9_mean": _mean([p.get("untrained_share_0.9") for p in mine]),
+                "feature_stability_mean": _mean(scores), "feature_stability": scores}
     return None

@@ -33,16 +33,14 @@ def finished(run_dir: Path, config, n_stances: int) -> bool:
     them), trained on a dataset of this many stances."""
     from gaitsae.errors import GaitsaeError
     from gaitsae.estimator import GaitSAE
-    from gaitsae.models import MODELS
-    from gaitsae.training.config import config_to_dict, replace
+    from gaitsae.training.config import config_to_dict, resolve_auto
 
     try:
         old = GaitSAE.load(run_dir, progress=False)
     except GaitsaeError:
         return False
     counts = getattr(old, "metrics_", {}).get("n_stances") or {}
-    model = MODELS[config.model_name].resolve_params(config.model_params(), counts.get("train", 0))
-    wanted = replace(config, model=model)
+    wanted = resolve_auto(config, counts.get("train", 0))
     return config_to_dict(old.config_) == config_to_dict(wanted) and sum(counts.values()) == n_stances
 
 

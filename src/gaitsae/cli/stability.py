@@ -8,8 +8,8 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser("stability", help="match features between runs (seeds, models) and score their stability",
-                       description="Hungarian matching of time-domain decoder directions between every pair of runs: "
-                                   "share of features matched at cosine >= 0.9 and >= 0.7, activation correlation "
+                       description="Hungarian matching of the alive features' time-domain decoder directions between "
+                                   "every pair of runs (and of their untrained starts): share of features matched at cosine >= 0.9 and >= 0.7, activation correlation "
                                    "of matched features on the same stances, and each feature's stability.")
     p.add_argument("runs", nargs="+", help="run directories (at least two; they must share a channel)")
     p.add_argument("--out", help="output directory (default: the runs' common parent directory)")
@@ -24,9 +24,17 @@ def run(args) -> int:
     result = S.stability(args.runs, data=args.data)
     path = S.write(result, out)
     s = result.summary
-    print(f"{s['n_runs']} runs, {s['n_pairs']} pairs: features matched at cosine >= 0.9: {s['share_0.9_mean']:.0%} "
-          f"(min {s['share_0.9_min']:.0%}, max {s['share_0.9_max']:.0%}), >= 0.7: {s['share_0.7_mean']:.0%}; "
-          f"mean feature stability {s['feature_stability_mean']:.2f} → {path}")
+    start = s["untrained_share_0.9_mean"]
+    stab = s["feature_stability_mean"]
+    print(f"{s['n_runs']} runs, {s['n_pairs']} pairs, {s['alive_fraction']:.0%} of features alive: "
+          f"alive features matched at cosine >= 0.9: {s['share_0.9_mean']:.0%} "
+          f"(min {s['share_0.9_min']:.0%}, max {s['share_0.9_max']:.0%}; untrained starts: "
+          f"{'n/a' if start is None else f'{start:.0%}'}), >= 0.7: {s['share_0.7_mean']:.0%}; "
+          f"mean feature stability {'n/a' if stab is None else f'{stab:.2f}'} → {path}")
+    for p in result.pairs:
+        u = p["untrained_share_0.9"]
+        print(f"  {p['run_a']} ~ {p['run_b']}: {p['share_0.9']:.0%} of {min(p['n_alive_a'], p['n_alive_b'])} alive "
+              f"(untrained starts {'n/a' if u is None else f'{u:.0%}'})")
     if result.stances["synthetic"]:
         print("(SYNTHETIC phantom data)")
     return 0

@@ -32,8 +32,10 @@ def run(args) -> int:
           f"{len(result.skipped)} already finished) "
           f"→ {Path(args.out) / 'sweep.parquet'}, {Path(args.out) / 'sweep.html'}")
     for _, row in result.stability.iterrows():
-        print(f"  stability {row['group']}: {row['n_seeds']} seeds, features matched at cosine >= 0.9: "
-              f"{row['share_0.9_mean']:.0%} (min {row['share_0.9_min']:.0%})")
+        start = row.get("untrained_share_0.9_mean")
+        print(f"  stability {row['group']}: {row['n_seeds']} seeds, alive features matched at cosine >= 0.9: "
+              f"{row['share_0.9_mean']:.0%} (min {row['share_0.9_min']:.0%}; untrained starts "
+              f"{'n/a' if start is None or start != start else f'{start:.0%}'})")
     if "synthetic" in df and df["synthetic"].fillna(False).any():
         print("(SYNTHETIC phantom data)")
     return 0

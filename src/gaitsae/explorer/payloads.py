@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from gaitsae.analysis.feature_cosine import sd_from_pointwise, unit_directions
 from gaitsae.channels import CHANNEL_DESCRIPTIONS
 from gaitsae.explorer.retrieval import neighbours
 
@@ -110,10 +111,7 @@ def _unit_directions(store) -> np.ndarray:
 
 
 def _make_unit_directions(store) -> np.ndarray:
-    scale = np.sqrt((store.arrays["sd"] ** 2).mean(1))[None, :, None]
-    flat = (store.arrays["directions"] / np.where(scale > 0, scale, 1)).reshape(len(store.arrays["directions"]), -1)
-    norms = np.linalg.norm(flat, axis=1, keepdims=True)
-    return np.divide(flat, norms, out=np.zeros_like(flat), where=norms > 0)
+    return unit_directions(store.arrays["directions"], sd_from_pointwise(store.arrays["sd"]))
 
 
 def similar_features(store, latent: int, others) -> list[dict]:

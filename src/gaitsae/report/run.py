@@ -4,8 +4,9 @@ and analysis_figures.json (figures), both keyed by what they were computed from 
 files, the analysed curves, the options and gaitsae's version), so an analysis that is still
 current is read back instead of redone.
 
-All stances of the run's data are described (the analyses are descriptive; the probes
-cross-validate by subject); the reconstruction metrics in metrics.json are on the test split.
+All stances of the run's data are described (the analyses are descriptive), except the probes:
+fitted on the run's training subjects, scored on subjects outside its training and validation
+split (analysis.probing); the reconstruction metrics in metrics.json are on the test split.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gaitsae.analysis.ground_truth import analyze_ground_truth, load_truth
 from gaitsae.analysis.importance import analyze_importance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
 from gaitsae.analysis.metadata import analyze_metadata
-from gaitsae.analysis.probing import analyze_probes
+from gaitsae.analysis.probing import analyze_probes, probe_roles
 from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
 from gaitsae.analysis.truth import analyze_planted, find_patterns
@@ -147,12 +148,13 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     numbers["clusters"], figures["clusters"] = clusters(latents, ds.stances, seed=seed)
     steps.update()
     step("probes")
-    numbers["probes"] = analyze_probes(latents, inputs, ds.stances, seed)
+    roles = probe_roles(ds.stances["subject"].to_numpy(), getattr(est, "split_", None))
+    numbers["probes"] = analyze_probes(latents, inputs, ds.stances, roles, seed)
     steps.update()
     step("ground truth")
     truth = load_truth(ds.stances, ds.sources)
     if truth is not None:
-        numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
+        numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances, roles)
     if (patterns := find_patterns(ds.sources, ds.channels)) is not None:
         numbers["planted"], figures["planted"] = analyze_planted(est, ds, inputs, latents, patterns, truth, seed=seed)
     if has_classes(ds.stances):

@@ -39,17 +39,30 @@ def _without_path(mapping: dict) -> dict:
     return {**mapping, "data": {k: v for k, v in mapping["data"].items() if k != "path"}}
 
 
+def _same_point(run_dir: Path, point: Point) -> bool:
+    """Whether the run saved in run_dir is this point: its saved config against the point's with
+    the automatic values resolved for the run's training stances (training.config.resolve_auto)."""
+    from gaitsae.training.config import config_to_dict, load_config, resolve_auto
+    from gaitsae.training.rundir import read_metrics
+
+    try:
+        n_train = read_metrics(run_dir).get("n_stances", {}).get("train")
+    except GaitsaeError:
+        n_train = None  # no metrics yet: nothing was resolved by a finished training
+    wanted = resolve_auto(point.config, n_train) if n_train else point.config
+    return _without_path(config_to_dict(load_config(run_dir / "config.toml"))) == _without_path(config_to_dict(wanted))
+
+
 def plan(points: list[Point], out: Path) -> tuple[list, list[str]]:
     """(points to run as (name, run_dir, config mapping), names already finished). A run directory
     whose saved config differs from its point (the spec changed) is refused, not overwritten."""
     from gaitsae.sweep.point import is_finished
-    from gaitsae.training.config import config_to_dict, load_config
 
     todo, skipped = [], []
     for p in points:
         run_dir = out / p.name
         saved = run_dir / "config.toml"
-        if saved.is_file() and _without_path(config_to_dict(load_config(saved))) != _without_path(p.mapping):
+        if saved.is_file() and not _same_point(run_dir, p):
             raise GaitsaeError(f"{saved}: differs from the spec's point {p.name}; "
                                f"sweep into a new --out or delete that run directory")
         if is_finished(run_dir):

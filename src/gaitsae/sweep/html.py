@@ -28,13 +28,17 @@ Grid: {{ grid }}. gaitsae {{ version }}.</p>
 <h2>Reconstruction against sparsity</h2>
 <p>Time-domain FVU (mean over channels of 1 − R², test split) against the measured L0 of each point;
 lines join each model's best points (the frontier). PCA and dictionary learning + OMP
-({{ n_atoms }} atoms) are fitted on the first point's data, split and feature transform, at the L0 values the points reached.</p>
+({{ n_atoms }} atoms) are fitted on each point's own data, split and feature transform (once per seed: the seed draws
+the subject split), at the L0 values the points of that split reached; the figure shows their mean over seeds, the
+table each seed.</p>
 {% if figure %}<img src="{{ figure }}" alt="fvu against L0">{% else %}<p>No finished point yet.</p>{% endif %}
 {% if baselines %}<table><tr>{% for h in baselines[0] %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in baselines[1:] %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
 <h2>Stability across seeds</h2>
-{% if stability %}<p>Features of runs that differ only in their seed, matched by the Hungarian algorithm on the cosine
-of their time-domain decoder directions: share of features matched at cosine ≥ 0.9 and ≥ 0.7 (mean over pairs), activation
+{% if stability %}<p>Alive features (firing on some stance) of runs that differ only in their seed, matched by the Hungarian
+algorithm on their feature cosine (time-domain decoder directions, channels divided by their between-stance SD): share of
+alive features matched at cosine ≥ 0.9 and ≥ 0.7 (mean over pairs), the same share for the runs' untrained starts (– when
+not saved), activation
 correlation of the pairs matched at ≥ 0.9 (median), mean feature stability (fraction of other seeds where a feature reappears at ≥ 0.9).</p>
 <table><tr>{% for h in stability[0] %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in stability[1:] %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
@@ -88,6 +92,7 @@ def figure(df: pd.DataFrame, base: pd.DataFrame) -> bytes | None:
         f = front[front["model.name"] == model]
         ax.plot(f["l0"], f["fvu_time"], color=color, marker="o", label=model)
     for j, (method, g) in enumerate(base.groupby("method")):
+        g = g.groupby("k", as_index=False)["fvu_time"].mean()  # mean over the seeds (splits) that reached k
         ax.plot(g["k"], g["fvu_time"], color="grey", linestyle=("--", ":")[j % 2], marker="s", markersize=4,
                 label=method)
     ax.set_xscale("log", base=2)
@@ -111,7 +116,8 @@ def render(df: pd.DataFrame, base: pd.DataFrame, stab: pd.DataFrame, grid: dict,
         grid=", ".join(f"{k} = {v}" for k, v in grid.items()) or "(none)",
         n_atoms=int(base.loc[base["method"] == "dictionary+omp", "n_atoms"].max()) if len(base) else "–",
         figure=png_uri(png) if png else None,
-        baselines=_rows(base, ["method", "k", "n_atoms", "fvu_time", "fvu_features"]),
+        baselines=_rows(base, ["method", "seed", "k", "n_atoms", "fvu_time", "fvu_features"]),
         stability=_rows(stab, ["group", "model", "n_seeds", "share_0.9_mean", "share_0.9_min", "share_0.9_max",
-                               "share_0.7_mean", "activation_r_median_0.9", "feature_stability_mean"]),
+                               "untrained_share_0.9_mean", "share_0.7_mean", "activation_r_median_0.9",
+                               "feature_stability_mean"]),
         points=_rows(df, point_cols))

@@ -40,14 +40,17 @@ def dataset_of(config):
 
 
 def train_point(run_dir: str, mapping: dict, threads: int = 1) -> dict:
-    """Train the point's run into run_dir with `threads` torch threads, resuming from its
-    checkpoint when one exists. Returns {"status": "trained"|"resumed", "seconds": wall time}."""
+    """Train the point's run into run_dir with `threads` torch threads (the automatic thread rule
+    may not raise it), resuming from its checkpoint when one exists. Returns {"status":
+    "trained"|"resumed", "seconds": wall time}."""
     import torch
 
     from gaitsae.estimator import GaitSAE
+    from gaitsae.runtime import limit_threads
     from gaitsae.training.config import config_from_dict
 
     torch.set_num_threads(threads)
+    limit_threads(threads)
     start = time.perf_counter()
     config = config_from_dict(mapping)
     resume = checkpoint_path(run_dir).is_file()

@@ -1,8 +1,9 @@
 """What a sweep's runs add up to: one flat table, the classical baselines at the L0 values the
-points reached, and feature stability across the points that differ only in their seed.
+points reached (on each point's own split), and feature stability across the points that differ
+only in their seed.
 
-The frontier compares reconstructions by the time-domain FVU (mean over channels of
-1 − r2_time), which every run's metrics.json holds and which the baselines get the same way.
+The frontier compares reconstructions by the time-domain FVU (training.metrics.fvu_time, the
+"fvu" of every run's metrics.json), which the baselines get from the same function.
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ def flatten(mapping: dict, prefix: str = "") -> dict:
     return out
 
 
-def fvu_time(r2_time: dict) -> float:
-    return float(1.0 - np.mean(list(r2_time.values())))
+def saved_config(run_dir: Path) -> dict | None:
+    """The config a finished point's run saved (its automatic values resolved), as a mapping."""
+    from gaitsae.training.config import load_config
+
+    path = run_dir / "config.toml"
+    return config_to_dict(load_config(path)) if path.is_file() else None
 
 
 def table(points: list[Point], out: Path, failures: dict) -> pd.DataFrame:
-    """One row per point: point, status, run_dir, every config key ("model.k", ...) and every
-    metric ("fvu", "r2_time.F_V", ...), plus fvu_time."""
+    """One row per point: point, status, run_dir, every config key ("model.k", ...; a finished
+    point's as its run saved them, automatic values resolved: model.n_latents = 0 becomes the size
+    trained) and every metric ("fvu", "r2_time.F_V", ...), plus fvu_time (= fvu, named for the plots)."""
     rows = []
     for p in points:
         run_dir = out / p.name
@@ -50,39 +56,60 @@ def table(points: list[Point], out: Path, failures: dict) -> pd.DataFrame:
         if metrics_path.is_file() and p.name not in failures:
             metrics = json.loads(metrics_path.read_text())
             row["status"] = "done"
+            row.update(flatten({"model": saved_config(run_dir)["model"]}))
             row.update(flatten(metrics))
-            row["fvu_time"] = fvu_time(metrics["r2_time"])
+            row["fvu_time"] = metrics["fvu"]
         elif p.name in failures:
             row["error"] = failures[p.name]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def split_key(config) -> dict:
+    """What a baseline fit depends on besides k: the data, the feature transform and the subject
+    split (fractions and the seed that draws it)."""
+    mapping = config_to_dict(config)
+    t = config.training
+    return {"data": mapping["data"], "features": mapping["features"],
+            "split": [t.val_fraction, t.test_fraction, t.seed]}
+
+
 def baselines(points: list[Point], df: pd.DataFrame, out: Path) -> pd.DataFrame:
-    """PCA and dictionary learning + OMP on the first point's data, split and feature transform,
-    at every (rounded) L0 the finished points reached; dictionary atoms = the most common
-    n_latents. Rows: method, k, n_atoms, fvu_time, fvu_features. Kept in out/baselines.json and
-    reused by later runs of the sweep while the data, split, transform and atoms are the same."""
+    """PCA and dictionary learning + OMP on each finished point's OWN data, split and feature
+    transform (the seed draws the subject split, so points of different seeds are scored on
+    different test subjects), fitted once per distinct split, at every (rounded) L0 the points of
+    that split reached; dictionary atoms = the most common n_latents among them (resolved). Rows:
+    method, seed, k, n_atoms, fvu_time, fvu_features. Kept in out/baselines.json and reused by later
+    runs of the sweep while a split's key (data, transform, split, atoms) is the same."""
     from gaitsae.fsio import write_json
 
-    columns = ["method", "k", "n_atoms", "fvu_time", "fvu_features"]
+    columns = ["method", "seed", "k", "n_atoms", "fvu_time", "fvu_features"]
     done = df[df["status"] == "done"]
     if done.empty:
         return pd.DataFrame(columns=columns)
-    config = points[0].config
-    n_atoms = int(done["model.n_latents"].mode().iloc[0])
-    key = {"data": config_to_dict(config)["data"], "features": config_to_dict(config)["features"],
-           "split": [config.training.val_fraction, config.training.test_fraction, config.training.seed],
-           "n_atoms": n_atoms}
+    by_point = {p.name: p for p in points}
+    groups: dict[str, tuple] = {}
+    for _, row in done.iterrows():
+        config = by_point[row["point"]].config
+        name = json.dumps(split_key(config), sort_keys=True)
+        groups.setdefault(name, (config, []))[1].append(row)
     cache = out / "baselines.json"
     saved = json.loads(cache.read_text()) if cache.is_file() else {}
-    rows = saved.get("rows", []) if saved.get("key") == key else []
-    ks = sorted({max(round(v), 1) for v in done["l0"]})
-    missing = [k for k in ks if k not in {r["k"] for r in rows}]
-    if missing:
-        rows += _baseline_rows(config, missing, n_atoms)
-        write_json(cache, {"key": key, "rows": rows})
-    return pd.DataFrame([r for r in rows if r["k"] in ks], columns=columns).sort_values(["method", "k"])
+    saved = {json.dumps(e["key"], sort_keys=True): e for e in saved.get("splits", [])}
+    entries, shown = [], []
+    for name, (config, rows_done) in groups.items():
+        n_atoms = int(pd.Series([r["model.n_latents"] for r in rows_done]).mode().iloc[0])
+        key = {**split_key(config), "n_atoms": n_atoms}
+        entry = dict(saved.get(json.dumps(key, sort_keys=True), {"key": key, "rows": []}))
+        ks = sorted({max(round(r["l0"]), 1) for r in rows_done})
+        missing = [k for k in ks if k not in {r["k"] for r in entry["rows"]}]
+        if missing:
+            entry["rows"] = entry["rows"] + _baseline_rows(config, missing, n_atoms)
+        entries.append(entry)
+        shown += [{**r, "seed": config.training.seed} for r in entry["rows"] if r["k"] in ks]
+    if entries != list(saved.values()):
+        write_json(cache, {"splits": entries})
+    return pd.DataFrame(shown, columns=columns).sort_values(["method", "seed", "k"]).reset_index(drop=True)
 
 
 def _baseline_rows(config, ks: list[int], n_atoms: int) -> list[dict]:
@@ -110,7 +137,7 @@ def _baseline_rows(config, ks: list[int], n_atoms: int) -> list[dict]:
         for method, x_hat, width in candidates:
             recon = transform.inverse_transform(x_hat.astype(np.float32))
             rows.append({"method": method, "k": k, "n_atoms": width,
-                         "fvu_time": fvu_time(M.r2_time(curves, recon, ds.channels)),
+                         "fvu_time": M.fvu_time(curves, recon, ds.channels),
                          "fvu_features": M.fvu(x_test, x_hat)})
     return rows
 
@@ -152,6 +179,7 @@ def stability_table(points: list[Point], df: pd.DataFrame, out: Path) -> pd.Data
         rows.append({"group": group, "model": members[0].config.model_name, "n_seeds": len(members),
                      "share_0.9_mean": s["share_0.9_mean"], "share_0.9_min": s["share_0.9_min"],
                      "share_0.9_max": s["share_0.9_max"], "share_0.7_mean": s["share_0.7_mean"],
+                     "untrained_share_0.9_mean": s.get("untrained_share_0.9_mean"),
                      "activation_r_median_0.9": s["activation_r_median_0.9"],
                      "feature_stability_mean": s["feature_stability_mean"],
                      "file": str(doc_path.relative_to(out))})

@@ -154,6 +154,15 @@ def save_config(config: RunConfig, path) -> None:
     write_text(path, config_to_toml(config))
 
 
+def resolve_auto(config: RunConfig, n_train: int) -> RunConfig:
+    """The config with its automatic model values (e.g. n_latents = 0) filled in as training fills
+    them for n_train training stances: what a finished run saves. The one way to compare a
+    requested config with a saved run."""
+    from gaitsae.models import MODELS
+
+    return replace(config, model=MODELS[config.model_name].resolve_params(config.model_params(), n_train))
+
+
 def replace(config: RunConfig, **sections) -> RunConfig:
     """A copy with some sections' fields changed, re-validated: replace(c, training={"epochs": 5})."""
     mapping = config_to_dict(config)

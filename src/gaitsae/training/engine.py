@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from gaitsae.errors import CheckpointError
-from gaitsae.models import MODELS, GaitModel, build_model
+from gaitsae.models import GaitModel, build_model
 from gaitsae.progress import progress as progress_bar
 from gaitsae.runtime import use_threads
 from gaitsae.training import checkpoint
-from gaitsae.training.config import RunConfig, config_to_dict, replace
+from gaitsae.training.config import RunConfig, config_to_dict, resolve_auto
 
 EVAL_CHUNK = 8192
 INIT_SAMPLE = 4096  # training stances shown to init_from_data
@@ -123,7 +123,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     """Train config.model on feature vectors float32 [n, n_features]; returns the model with the
     weights of its best validation epoch. With checkpoint_dir, a checkpoint is written there
     every `training.checkpoint_every` epochs and on stopping; resume=True continues from it."""
-    config = replace(config, model=MODELS[config.model_name].resolve_params(config.model_params(), len(x_train)))
+    config = resolve_auto(config, len(x_train))
     t = config.training
     epochs, patience = budget(t, len(x_train))
     device = resolve_device(t.device)
