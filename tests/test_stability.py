@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gaitsae.analysis import stability as S
-from gaitsae.analysis.feature_cosine import unit_directions
+from gaitsae.features.cosine import unit_directions
 from gaitsae.cli import main
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
@@ -185,11 +185,11 @@ def test_stability__untrained_starts_share_beside_the_trained_one(base_run, tmp_
 
 
 def test_stability__cosines_are_the_shared_feature_cosine(base_run, tmp_path, tiny_phantom_dir):
-    """The matched cosines are analysis.feature_cosine's (channels divided by their between-stance
+    """The matched cosines are features.cosine's (channels divided by their between-stance
     SD), not a second definition (the pooled SD weights channels by their mean curve's shape)."""
     from scipy.optimize import linear_sum_assignment
 
-    from gaitsae.analysis.feature_cosine import between_stance_sd, cosine_matrix
+    from gaitsae.features.cosine import between_stance_sd, cosine_matrix
 
     other = derived_run(base_run, tmp_path / "random", np.arange(N_LATENTS), random_decoder=True)
     result = S.stability([base_run, other])

@@ -7,7 +7,7 @@ denominators and of the mean stability (a run with 100 latents of which 30 fire 
 of 30 features).
 
 Alive features of two runs are matched one-to-one by the Hungarian algorithm on their feature
-cosine (analysis.feature_cosine: time-domain decoder directions, GaitSAE.feature_directions, so
+cosine (features.cosine: time-domain decoder directions, GaitSAE.feature_directions, so
 runs with different feature transforms or scalings compare; each channel divided by its
 between-stance SD), over the channels every run models. Per pair of runs: the share of features
 matched at cosine >= 0.9 and >= 0.7 (of the smaller alive dictionary), the same share for the
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from gaitsae.analysis.feature_cosine import between_stance_sd, unit_directions
+from gaitsae.features.cosine import between_stance_sd, unit_directions
 from gaitsae.channels import CHANNELS
 from gaitsae.errors import GaitsaeError
 from gaitsae.training.metrics import firing_rates

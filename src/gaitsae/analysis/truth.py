@@ -1,7 +1,7 @@
 """Planted-pattern recovery: does ONE feature carry each pattern the phantom planted?
 
 Scored against the generator's own patterns (phantom_patterns.csv, data/phantom/patterns.py), with
-the shared feature cosine (analysis/feature_cosine.py: all channels, each divided by its
+the shared feature cosine (features/cosine.py: all channels, each divided by its
 between-stance SD on the run's training stances). Per pattern:
 - best_cos: the largest |cos| of one feature's time-domain direction with the pattern, and which
   feature (best_feature);
@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from gaitsae.analysis.baselines import METHODS, encode_quietly, fit_decomposition
-from gaitsae.analysis.feature_cosine import between_stance_sd, unit_directions
+from gaitsae.features.cosine import between_stance_sd, unit_directions
 from gaitsae.data.phantom.curves import CLASSES
 from gaitsae.data.phantom.patterns import load_patterns
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from gaitsae.analysis.feature_cosine import sd_from_pointwise, unit_directions
+from gaitsae.features.cosine import sd_from_pointwise, unit_directions
 from gaitsae.channels import CHANNEL_DESCRIPTIONS
 from gaitsae.explorer.retrieval import neighbours
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from gaitsae.analysis.feature_cosine import between_stance_sd, cosine_matrix, unit_directions
+from gaitsae.features.cosine import between_stance_sd, cosine_matrix, unit_directions
 
 
 def test_between_stance_sd__ignores_the_mean_curve_shape():
