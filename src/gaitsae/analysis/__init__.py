@@ -1,5 +1,6 @@
 """Analysis stage: each analysis is a function on arrays returning numbers and a figure.
 
-`gaitsae.analysis.run.analyze_run` gathers the arrays of a run (latents, curves, directions,
-metadata) and calls every analysis; the report layer lays the results out.
+`gaitsae.report.run.analyze_run` (one layer up, above the clinical stage) gathers the arrays of
+a run (latents, curves, directions, metadata), calls every analysis and the clinical section,
+and the report lays the results out.
 """

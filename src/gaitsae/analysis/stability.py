@@ -210,13 +210,12 @@ def figure(result: Stability) -> bytes:
 
 def write(result: Stability, out) -> Path:
     """out/stability.json, out/stability_features.csv and out/stability.png (each atomic)."""
-    from gaitsae.analysis.run import _clean
-    from gaitsae.fsio import write_bytes, write_json, write_text
+    from gaitsae.fsio import json_safe, write_bytes, write_json, write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     per_run = {name: g["stability"].tolist() for name, g in result.features.groupby("run", sort=False)}
-    write_json(out / FILES[0], _clean({
+    write_json(out / FILES[0], json_safe({
         "method": "Hungarian matching of time-domain decoder directions (cosine, channels scaled by their "
                   "standard deviation in the data); share of the smaller dictionary matched at >= 0.9 / >= 0.7; "
                   "activation r of matched features on the same stances; feature stability = fraction of the "

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gaitsae import outdir
-    from gaitsae.analysis.run import analyze_run
+    from gaitsae.report.run import analyze_run
     from gaitsae.report.build import write_comparison
     from gaitsae.report.html import render_feature_card
     from gaitsae.training.rundir import load_run, run_data

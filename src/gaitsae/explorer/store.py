@@ -44,9 +44,9 @@ def data_path(run_dir, data=None) -> str:
     """The data directory to index: `data`, else the run's config data.path."""
     if data:
         return str(data)
-    from gaitsae.training.config import load_config
+    from gaitsae.training.rundir import read_config
 
-    path = load_config(Path(run_dir) / "config.toml").data.path
+    path = read_config(run_dir).data.path
     if not path:
         raise DataError(f"{run_dir}/config.toml: data.path is empty; give --data DIR")
     return path
@@ -72,9 +72,9 @@ def ensure_index(run_dir, data=None, progress: bool = True) -> tuple[Path, bool]
     """The store of a run, built when missing or stale; returns (store dir, whether it was built)."""
     run_dir = Path(run_dir)
     _check_run(run_dir)
-    from gaitsae.training.config import load_config
+    from gaitsae.training.rundir import read_config
 
-    config = load_config(run_dir / "config.toml")
+    config = read_config(run_dir)
     path = data_path(run_dir, data)
     key = store_key(run_dir, path, config.data.channels, config.data.sides)
     out = run_dir / STORE_DIR

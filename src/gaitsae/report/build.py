@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gaitsae.analysis.compare import comparison_rows
-from gaitsae.analysis.run import RunAnalysis, analyze_run
+from gaitsae.report.compare import comparison_rows
+from gaitsae.report.run import RunAnalysis, analyze_run
 from gaitsae.errors import GaitsaeError
 from gaitsae.fsio import write_json
 from gaitsae.report.html import render_report

@@ -16,8 +16,8 @@ import numpy as np
 from markupsafe import Markup
 
 from gaitsae import __version__
-from gaitsae.analysis.compare import COLUMNS, comparison_rows, format_cell
-from gaitsae.analysis.run import RunAnalysis
+from gaitsae.report.compare import COLUMNS, comparison_rows, format_cell
+from gaitsae.report.run import RunAnalysis
 from gaitsae.channels import CHANNEL_UNITS
 from gaitsae.analysis.figures import CHANNEL_COLOURS
 from gaitsae.fsio import write_text

@@ -10,8 +10,8 @@ Verdict rules (stated once):
 
 from __future__ import annotations
 
-from gaitsae.analysis.compare import signed_best_r
-from gaitsae.analysis.run import RunAnalysis
+from gaitsae.report.compare import signed_best_r
+from gaitsae.report.run import RunAnalysis
 
 NAMES = {"topk": "TopK sparse autoencoder", "sae": "sparse autoencoder (report baseline)",
          "sae-disent": "sparse autoencoder with disentanglement loss", "svae": "sparse variational autoencoder",

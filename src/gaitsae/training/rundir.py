@@ -127,6 +127,21 @@ def read_split(path) -> pd.DataFrame:
     return split
 
 
+def read_config(path) -> RunConfig:
+    """The config of a finished run directory (checked to be one), without loading its weights."""
+    path = Path(path)
+    missing = [f for f in REQUIRED if not (path / f).is_file()]
+    if not (path / "config.toml").is_file() and (path / "checkpoint").is_dir():
+        raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "
+                              f"gaitsae train --out {path} --resume")
+    if missing:
+        raise CheckpointError(f"{path}: not a gaitsae run directory (missing {missing[0]})")
+    try:
+        return load_config(path / "config.toml")
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
 def load_run(path, untrained: bool = False) -> tuple[RunConfig, GaitModel, FeatureTransform]:
     """Rebuild config, model and transform; every mismatch is a CheckpointError naming the file.
     untrained=True loads the run's untrained start (model_init.safetensors) instead of its weights."""
@@ -135,16 +150,7 @@ def load_run(path, untrained: bool = False) -> tuple[RunConfig, GaitModel, Featu
     if untrained and not weights.is_file() and (path / "config.toml").is_file():
         raise CheckpointError(f"{path}: no {INIT_WEIGHTS} (the run was trained before gaitsae kept the untrained "
                               f"start); train it again to compare it with its start")
-    missing = [f for f in REQUIRED if not (path / f).is_file()]
-    if not (path / "config.toml").is_file() and (path / "checkpoint").is_dir():
-        raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "
-                              f"gaitsae train --out {path} --resume")
-    if missing:
-        raise CheckpointError(f"{path}: not a gaitsae run directory (missing {missing[0]})")
-    try:
-        config = load_config(path / "config.toml")
-    except ConfigError as exc:
-        raise CheckpointError(str(exc)) from None
+    config = read_config(path)
     info = _read_json(path / "model.json")
     if info.get("name") != config.model_name or info.get("config") != config.model_params():
         raise CheckpointError(f"{path / 'model.json'}: model {info.get('name')!r} with {info.get('config')} does not "

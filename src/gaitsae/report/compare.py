@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaitsae.analysis.run import RunAnalysis
+from gaitsae.report.run import RunAnalysis
 
 PROBES = (("walking_speed_m_per_s", "top1"), ("walking_speed_m_per_s", "all"), ("sex_code", "all"))
 

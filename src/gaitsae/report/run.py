@@ -1,4 +1,5 @@
-"""Analyse one run: gather its arrays once, call every analysis, write analysis.json (numbers)
+"""Analyse one run: gather its arrays once, call every analysis and the clinical section (so this
+module sits above both stages), write analysis.json (numbers)
 and analysis_figures.json (figures), both keyed by what they were computed from (the run's
 files, the analysed curves, the options and gaitsae's version), so an analysis that is still
 current is read back instead of redone.
@@ -31,7 +32,7 @@ from gaitsae.clinical.pipeline import Encoded
 from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
-from gaitsae.fsio import write_json
+from gaitsae.fsio import json_safe, write_json
 from gaitsae.progress import progress as progress_bar
 
 N_SHOWN = 6  # features with full figures in the report
@@ -166,20 +167,6 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     write_json(run_dir / FIGURES_FILE, {"key": key, "figures": figures, "cards": {str(j): v for j, v in cards.items()},
                                         "channels": list(ds.channels), "mean_curves": mean_curves.round(6).tolist()})
     write_json(run_dir / ANALYSIS_FILE, {"key": key, "model": analysis.model, "synthetic": analysis.synthetic,
-                                         "metrics": analysis.metrics, **_clean(numbers)})
+                                         "metrics": analysis.metrics, **json_safe(numbers)})
     return analysis
 
-
-def _clean(obj):
-    """JSON-safe: numpy scalars to Python, NaN to None."""
-    return json.loads(json.dumps(obj, default=_default).replace("NaN", "null"))
-
-
-def _default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o))
