@@ -113,3 +113,19 @@ def test_bad_settings_and_shapes_are_user_errors(curves):
     ft = FeatureTransform().fit(c, channels)
     with pytest.raises(DataError, match=r"5 channels .* got shape \(4, 3, 101\)"):
         ft.transform(c[:4, :3])
+
+
+@pytest.mark.parametrize("scaling", ["channel", "coefficient"])
+def test_fit_and_transform_block_by_block_match_the_whole(curves, scaling, monkeypatch):
+    """Large datasets are transformed in blocks (bounded float64 memory); the result must not change."""
+    from gaitsae.features import transform as module
+    data, channels = curves
+    whole = FeatureTransform(scaling=scaling)
+    x_whole = whole.fit_transform(data, channels)
+    monkeypatch.setattr(module, "BLOCK", 7)
+    blocks = FeatureTransform(scaling=scaling)
+    x_blocks = blocks.fit_transform(data, channels)
+    assert len(data) > 3 * 7
+    np.testing.assert_allclose(blocks.mean_, whole.mean_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocks.scale_, whole.scale_, rtol=1e-12)
+    np.testing.assert_allclose(x_blocks, x_whole, rtol=1e-5, atol=1e-6)

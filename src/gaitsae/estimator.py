@@ -90,8 +90,9 @@ class GaitSAE:
         missing = [c for c in config.data.channels if c not in dataset.channels]
         if missing:
             raise DataError(f"channel {missing[0]} is not in the data (loaded: {', '.join(dataset.channels)})")
-        ds = dataset.select_channels(config.data.channels)
-        ds = ds.subset(ds.stances["side"].isin(config.data.sides).to_numpy())
+        ds = dataset if tuple(config.data.channels) == dataset.channels else dataset.select_channels(config.data.channels)
+        sides = ds.stances["side"].isin(config.data.sides).to_numpy()
+        ds = ds if sides.all() else ds.subset(sides)  # no copy of the whole dataset when nothing is dropped
         if len(ds) == 0:
             raise DataError(f"no stances on sides {config.data.sides}")
         return ds

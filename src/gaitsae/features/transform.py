@@ -23,6 +23,11 @@ from gaitsae.features import wavelet as wv
 DOMAINS = ("wavelet", "time")
 MAX_LEVEL = 8  # 101 points halve to 1 after 7 levels; beyond, coefficients only grow
 SCALINGS = ("channel", "coefficient")
+BLOCK = 8192  # stances transformed at once (their float64 coefficients are ~40 MB)
+
+
+def _blocks(n: int):
+    return [slice(start, min(n, start + BLOCK)) for start in range(0, max(n, 1), BLOCK)]
 
 
 class FeatureTransform:
@@ -75,19 +80,28 @@ class FeatureTransform:
         return out.astype(np.float32)
 
     def fit(self, curves: np.ndarray, channels) -> "FeatureTransform":
-        """Learn mean_ and scale_ from training curves [n, len(channels), 101] (never the test split)."""
+        """Learn mean_ and scale_ from training curves [n, len(channels), 101] (never the test split).
+
+        Block by block (two passes: sums, then centred sums of squares), so fitting on 100k+ stances
+        never holds their float64 coefficients at once."""
         self._check()
         self.channels_ = tuple(channels)
-        raw = self._raw(curves)
-        self.n_features_ = raw.shape[1]
-        self.mean_ = raw.mean(axis=0)
-        centred = raw - self.mean_
+        n = len(curves)
+        total = None
+        for block in _blocks(n):
+            raw = self._raw(curves[block])
+            total = raw.sum(axis=0) if total is None else total + raw.sum(axis=0)
+        self.n_features_ = len(total)
+        self.mean_ = total / n
+        per = self.n_features_ // len(self.channels_)
+        squares = np.zeros(self.n_features_)
+        for block in _blocks(n):
+            squares += ((self._raw(curves[block]) - self.mean_) ** 2).sum(axis=0)
         if self.scaling == "coefficient":
-            sd = centred.std(axis=0)
+            sd = np.sqrt(squares / n)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
         else:
-            per = self.n_features_ // len(self.channels_)
-            rms = np.sqrt((centred.reshape(len(raw), len(self.channels_), per) ** 2).mean(axis=(0, 2)))
+            rms = np.sqrt(squares.reshape(len(self.channels_), per).sum(axis=1) / (n * per))
             self.scale_ = np.repeat(np.where(rms > 1e-12, rms, 1.0), per)
         self.layout_ = self._layout()
         return self
@@ -103,8 +117,14 @@ class FeatureTransform:
         return out
 
     def transform(self, curves: np.ndarray) -> np.ndarray:
-        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features]."""
-        return ((self._raw(curves) - self.mean_) / self.scale_).astype(np.float32)
+        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features] (block by block:
+        only one block is ever float64)."""
+        if len(curves) <= BLOCK:
+            return ((self._raw(curves) - self.mean_) / self.scale_).astype(np.float32)
+        out = np.empty((len(curves), self.n_features_), dtype=np.float32)
+        for block in _blocks(len(curves)):
+            out[block] = (self._raw(curves[block]) - self.mean_) / self.scale_
+        return out
 
     def fit_transform(self, curves: np.ndarray, channels) -> np.ndarray:
         return self.fit(curves, channels).transform(curves)
