@@ -187,6 +187,19 @@ class GaitSAE:
         x_hat = self.model_.decode(latents).numpy()
         return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
 
+    def select(self, dataset: GaitDataset) -> GaitDataset:
+        """The stances (sides) and channels of `dataset` this model reads (no copy when that is all of it)."""
+        self._check_fitted()
+        return self._select(dataset, self.config_)
+
+    def round_trips(self, dataset: GaitDataset, block: int = 8192):
+        """round_trip block by block: yields (slice of the selected dataset's stances, Pass of those
+        stances), so a pass over 100k+ stances never holds all vectors and reconstructions at once."""
+        ds = self.select(dataset)
+        for start in range(0, len(ds), block):
+            rows = slice(start, min(len(ds), start + block))
+            yield rows, self.round_trip(ds.subset(np.arange(rows.start, rows.stop)))
+
     def score(self, dataset: GaitDataset) -> dict:
         """The metrics of gaitsae.training.metrics on a dataset (the test split in fit): time-domain
         reconstruction, sparsity with the model's encode, and each latent's contribution."""
