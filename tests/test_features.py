@@ -129,3 +129,7 @@ def test_fit_and_transform_block_by_block_match_the_whole(curves, scaling, monke
     np.testing.assert_allclose(blocks.mean_, whole.mean_, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(blocks.scale_, whole.scale_, rtol=1e-12)
     np.testing.assert_allclose(x_blocks, x_whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(blocks.inverse_transform(x_blocks), whole.inverse_transform(x_whole), rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(blocks.inverse_direction(x_blocks), whole.inverse_direction(x_whole), rtol=1e-4,
+                               atol=1e-5)

@@ -131,12 +131,21 @@ class FeatureTransform:
 
     def inverse_transform(self, vectors: np.ndarray) -> np.ndarray:
         """Vectors → curves [n, n_channels, 101] (un-scale, add the mean, inverse wavelet)."""
-        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_ + self.mean_)
+        return self._inverse(vectors, self.mean_)
 
     def inverse_direction(self, vectors: np.ndarray) -> np.ndarray:
         """The linear part of the inverse (no mean): maps a decoder direction, or a latent's
         contribution activation × direction, into the time domain."""
-        return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_)
+        return self._inverse(vectors, 0.0)
+
+    def _inverse(self, vectors: np.ndarray, mean) -> np.ndarray:
+        """Block by block, like transform: only one block is ever float64."""
+        if len(vectors) <= BLOCK:
+            return self._unraw(np.asarray(vectors, dtype=np.float64) * self.scale_ + mean)
+        out = np.empty((len(vectors), len(self.channels_), N_POINTS), dtype=np.float32)
+        for block in _blocks(len(vectors)):
+            out[block] = self._unraw(np.asarray(vectors[block], dtype=np.float64) * self.scale_ + mean)
+        return out
 
     # Persistence without pickle: arrays for safetensors, the rest as JSON.
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:

@@ -43,8 +43,11 @@ def r2_time(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[s
 
 def rmse(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
     """Per channel, root-mean-square error over stances and points, in the channel's unit."""
-    err = np.asarray(curves, dtype=np.float64) - np.asarray(reconstructions, dtype=np.float64)
-    return {ch: float(np.sqrt((err[:, c] ** 2).mean())) for c, ch in enumerate(channels)}
+    out = {}
+    for c, ch in enumerate(channels):  # a channel at a time: no float64 copy of all channels
+        err = np.asarray(curves[:, c], dtype=np.float64) - np.asarray(reconstructions[:, c], dtype=np.float64)
+        out[ch] = float(np.sqrt((err ** 2).mean()))
+    return out
 
 
 def reconstruction_scores(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict:
@@ -91,8 +94,9 @@ def contribution_shares(curves: np.ndarray, removal_changes) -> np.ndarray:
 
     curves: [n, C, 101]; removal_changes: an iterable of Δ, one per latent, each [m, C, 101]
     over the stances where the latent changes anything (rows of zeros may be left out)."""
-    x = np.asarray(curves, dtype=np.float64)
-    total = ((x - x.mean(axis=0)) ** 2).sum(axis=(0, 2))  # [C]
+    curves = np.asarray(curves)
+    total = np.array([((x - x.mean(axis=0)) ** 2).sum() for x in
+                      (np.asarray(curves[:, c], dtype=np.float64) for c in range(curves.shape[1]))])  # [C]
     total = np.where(total > 0, total, np.nan)
     return np.array([np.nanmean((np.asarray(d, dtype=np.float64) ** 2).sum(axis=(0, 2)) / total)
                      for d in removal_changes])
