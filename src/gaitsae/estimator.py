@@ -112,6 +112,7 @@ class GaitSAE:
         started = time.perf_counter()
         result = train_model(config, x_train, x_val, Path(run_dir) / "checkpoint" if run_dir else None,
                              resume=resume, progress=self.progress)
+        del x_train, x_val  # the training vectors are not needed for scoring: free them first
         self.config_ = config = result.config  # data-dependent defaults resolved
         self.model_ = result.model.cpu()
         self.init_state_ = {k: v.cpu() for k, v in result.init_state.items()}
