@@ -171,3 +171,33 @@ def test_hostile_requests__4xx_json_never_500_or_a_file_and_the_server_still_ans
 def test_bad_input__json_message_naming_the_parameter(client, url, status, message):
     r = client.get(url)
     assert r.status_code == status and message in r.json()["error"]
+
+
+def test_search__class_by_code_or_shown_name(client, stores):
+    s = stores[0].stances
+    expected = s[s["class_label"] == "HC"]["stance"].tolist()
+    assert expected and set(s.loc[s["class_label"] == "HC", "class"]) == {"healthy control"}
+    for value in ("HC", "healthy control", "Healthy Control"):
+        d = client.get("/api/runs/topk/search", params={"class": value, "limit": 1000}).json()
+        assert [r["stance"] for r in d["stances"]] == expected, value
+
+
+def test_search__filter_on_a_missing_column_matches_no_stance(stores):
+    from gaitsae.explorer import payloads
+
+    store = stores[0]
+    saved = store.stances
+    store.stances = saved.drop(columns=["walking_speed_m_per_s"], errors="ignore")
+    try:
+        assert payloads.search(store, {"speed_min": 0.0}, None, 10)["total"] == 0
+    finally:
+        store.stances = saved
+
+
+def test_search__negative_above_returns_inactive_stances(client, stores):
+    store = stores[0]
+    j = int(store.features["firing_rate"].idxmin())
+    inactive = int((np.abs(store.latents[:, j]) <= store.threshold).sum())
+    assert inactive > 0
+    d = client.get("/api/runs/topk/search", params={"feature": j, "above": -1e-9, "limit": 1000}).json()
+    assert d["total"] == int((store.latents[:, j] > -1e-9).sum()) >= inactive

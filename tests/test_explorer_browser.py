@@ -163,3 +163,23 @@ def test_browser__unknown_stance_shows_the_message(server, browser):
     assert "stance must be from 0" in browser.find_element("tag name", "body").text
     browser.get_log("browser")  # the 404 is expected here; clear it
 
+
+
+def test_browser__plot_toolbar_leaves_panel_titles_free(server, browser):
+    """The plot toolbar (shown on hover) never covers a panel's title."""
+    from selenium.webdriver.common.by import By
+
+    base, run = server
+    page = _open(browser, base + f"/runs/{run}/stances/3")
+    overlaps = browser.execute_script("""
+      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const out = [];
+      for (const plot of document.querySelectorAll("div.js-plotly-plot")) {
+        const bar = plot.querySelector(".modebar"), title = plot.querySelector(".gtitle");
+        if (!bar || !title) continue;
+        if (hit(bar.getBoundingClientRect(), title.getBoundingClientRect())) out.push(title.textContent);
+      }
+      return [out, document.querySelectorAll("div.js-plotly-plot .gtitle").length,
+              document.querySelectorAll("div.js-plotly-plot .modebar").length];""")
+    assert overlaps[1] > 0 and overlaps[2] > 0 and overlaps[0] == [], overlaps
+    _check(browser, page, "stance-toolbar", 1)

@@ -48,9 +48,11 @@ def test_store__feature_summaries_and_healthy_norm_band(store):
     hc = store.stances["class_label"].eq("HC").to_numpy()
     assert store.meta["n_reference"] == hc.sum()
     np.testing.assert_allclose(store.arrays["norm_mean"], np.asarray(store.curves)[hc].mean(0), rtol=1e-4, atol=1e-6)
-    # walking speed is known for the healthy Gutenberg-style stances only, so it is correlated over those
+    # walking speed is known for the healthy Gutenberg-style stances only, so it is correlated over
+    # those subjects' means (as every r in the report)
     speed = store.correlations[store.correlations["variable"] == "walking_speed_m_per_s"]
-    assert (speed["n"] == store.stances["walking_speed_m_per_s"].notna().sum()).all()
+    with_speed = store.stances.loc[store.stances["walking_speed_m_per_s"].notna(), "subject"].nunique()
+    assert (speed["n"] == with_speed).all() and set(speed["level"]) == {"subject means"}
 
 
 def test_store__rebuilt_only_when_the_data_or_the_run_change(explorer_runs, tiny_patients_dir, tmp_path):

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from gaitsae import outdir
 from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError, GaitsaeError
@@ -99,7 +100,14 @@ class GaitSAE:
 
     def fit(self, dataset: GaitDataset, run_dir=None, resume: bool = False) -> "GaitSAE":
         """Split by subject, fit the transform on train, train, score on test; with run_dir,
-        checkpoint every epoch there and save the run when done."""
+        checkpoint every epoch there and save the run when done, holding the lock the CLI takes
+        (a second writer of the same run directory is refused)."""
+        if run_dir is None:
+            return self._fit(dataset, None, resume)
+        with outdir.lock(Path(run_dir)):
+            return self._fit(dataset, run_dir, resume)
+
+    def _fit(self, dataset: GaitDataset, run_dir, resume: bool) -> "GaitSAE":
         config = getattr(self, "config_", None) or self.to_config(",".join(dataset.sources))
         self.config_ = config
         ds = self._select(dataset, config)

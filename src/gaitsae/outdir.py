@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -67,10 +68,18 @@ def _refuse_foreign(directory: Path, names: list[str]) -> None:
                       f"or pass --overwrite")
 
 
+_HELD: dict[Path, int] = {}  # directories this process has locked → the thread that holds each
+
+
 @contextlib.contextmanager
 def lock(directory: Path) -> Iterator[None]:
-    """Hold `.NAME.lock` beside `directory` (created if needed) for the duration, or refuse."""
+    """Hold `.NAME.lock` beside `directory` (created if needed) for the duration, or refuse.
+    Re-entrant within a thread: the CLI claims a run directory and GaitSAE.fit, which locks the
+    run directory it is given, then writes into it."""
     directory = Path(directory).absolute()
+    if _HELD.get(directory) == threading.get_ident():
+        yield
+        return
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -93,14 +102,20 @@ def lock(directory: Path) -> Iterator[None]:
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 break
         os.close(fd)
+    _HELD[directory] = threading.get_ident()
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        # We hold the lock, so temporary siblings of this name belong to writers that died.
+        # We hold the lock, so temporary siblings of this name (and the locks GaitSAE.fit took on
+        # them) belong to writers that died.
         for stale in directory.parent.glob(f".{directory.name}.new-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for stale in directory.parent.glob(f"..{directory.name}.new-*.lock"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         yield
     finally:
+        _HELD.pop(directory, None)
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)

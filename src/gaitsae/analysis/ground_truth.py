@@ -1,5 +1,7 @@
 """Against the phantom's known factors (phantom_truth.csv): for every true factor, the best
-single feature's |r| and the all-feature probe R² (subject-wise cross-validation)."""
+single feature and its r (chosen and computed as for metadata: metadata.feature_correlations and
+metadata.strongest, over subject means, or over stances for a factor that varies mostly within
+subjects) and the all-feature probe R² (subject-wise cross-validation)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gaitsae.analysis.metadata import correlate
+from gaitsae.analysis.metadata import LEVELS, feature_correlations, strongest
 from gaitsae.analysis.probing import probe
 
 TRUTH_FILE = "phantom_truth.csv"
@@ -43,8 +45,19 @@ def analyze_ground_truth(latents, truth: pd.DataFrame, stances: pd.DataFrame) ->
         ok = np.isfinite(y)
         if ok.sum() < 20 or np.nanstd(y) == 0 or len(np.unique(groups[ok])) < 5:
             continue
-        r, _, _ = correlate(latents, y)
-        best = int(np.nanargmax(np.abs(r))) if np.isfinite(r).any() else None
-        out[column] = {"best_feature": best, "best_abs_r": None if best is None else float(abs(r[best])),
+        level = "subject" if between_subject_share(y[ok], groups[ok]) >= 0.5 else "stance"
+        r, _, n = feature_correlations(latents[ok], y[ok], groups[ok], level)
+        best = strongest(r)
+        out[column] = {"best_feature": best, "best_r": None if best is None else float(r[best]),
+                       "best_abs_r": None if best is None else float(abs(r[best])), "level": LEVELS[level], "n": n,
                        "probe_r2": probe(latents[ok], y[ok], groups[ok], "regression", None)}
     return out
+
+
+def between_subject_share(y: np.ndarray, groups: np.ndarray) -> float:
+    """Share of y's variance that lies between subjects (1 for a person's constant attribute)."""
+    total = float(np.var(y))
+    if total == 0:
+        return 1.0
+    means = pd.Series(y).groupby(groups).transform("mean").to_numpy()
+    return float(np.var(means)) / total

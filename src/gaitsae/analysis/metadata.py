@@ -61,6 +61,29 @@ def _rank(a):
     return np.apply_along_axis(stats.rankdata, 0, a) if a.ndim == 2 else stats.rankdata(a)
 
 
+def strongest(r: np.ndarray) -> int | None:
+    """The feature with the largest |r| (None when no r is defined): the one rule behind every
+    "best feature for X" (report, ground truth, explorer)."""
+    r = np.asarray(r, dtype=float)
+    return int(np.nanargmax(np.abs(r))) if np.isfinite(r).any() else None
+
+
+def feature_correlations(latents: np.ndarray, values: np.ndarray, subjects: np.ndarray,
+                         level: str = "subject") -> tuple[np.ndarray, np.ndarray, int]:
+    """Pearson r, p and n of every feature with `values` (one per stance): level "subject"
+    correlates each subject's mean activation (over all their stances) with the mean of their
+    values (NaN skipped), n = subjects; "stance" correlates stances, n = stances (for factors
+    that vary within a subject, which subject means would average away)."""
+    if level == "stance":
+        return correlate(latents, np.asarray(values, dtype=float))
+    per_subject = pd.DataFrame(latents).groupby(subjects).mean()
+    y = pd.Series(np.asarray(values, dtype=float)).groupby(subjects).mean().loc[per_subject.index]
+    return correlate(per_subject.to_numpy(), y.to_numpy())
+
+
+LEVELS = {"subject": "subject means", "stance": "stances"}  # how a level is labelled wherever r is shown
+
+
 def subject_means(latents: np.ndarray, stances: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per subject: mean activation of every latent [n_subjects, n_latents] and mean of every
     metadata column (NaN skipped), rows in the same subject order."""
@@ -89,12 +112,11 @@ def analyze_metadata(latents: np.ndarray, stances: pd.DataFrame) -> tuple[dict, 
         m = len(res["pearson_r"])
         res["pearson_q"], res["spearman_q"] = flat[i:i + m], flat[i + m:i + 2 * m]
         i += 2 * m
-        r = np.nan_to_num(np.abs(res["pearson_r"]), nan=-1)
-        best = int(np.argmax(r))
+        best = strongest(res["pearson_r"])
         out[column] = {"label": res["label"], "level": res["level"], "n": res["n"],
                        **{k: _json(res[k]) for k in ("pearson_r", "pearson_p", "pearson_q", "spearman_r", "spearman_q")},
-                       "best_feature": best, "best_abs_r": float(abs(res["pearson_r"][best])) if r[best] >= 0 else None,
-                       "best_q": _scalar(res["pearson_q"][best])}
+                       "best_feature": best, "best_abs_r": None if best is None else float(abs(res["pearson_r"][best])),
+                       "best_q": None if best is None else _scalar(res["pearson_q"][best])}
     figures = {"metadata_scatter": _scatter(per_subject, subject_meta, out)}
     sex = subject_meta["sex_code"].to_numpy()
     out["mean_activation_by_sex"] = {
@@ -114,7 +136,7 @@ def _json(a):
 def _scatter(per_subject, subject_meta, out) -> str:
     """Per attribute, its best feature's subject means against it: a scatter for numbers, one
     strip per category for sex. Attributes with no data (e.g. no walking speed) get no panel."""
-    shown = [c for c in VARIABLES if out[c]["n"] >= 4]
+    shown = [c for c in VARIABLES if out[c]["n"] >= 4 and out[c]["best_feature"] is not None]
     ncols = min(3, max(len(shown), 1))
     fig, axes = subplots(int(np.ceil(len(shown) / ncols)) or 1, ncols, width=3.2, height=2.7)
     for ax, column in zip(axes.flat, shown):

@@ -10,12 +10,12 @@ def add_parser(sub) -> None:
                        description="Print every config key with its default value, ready to edit and pass to "
                                    "`gaitsae train --config FILE`.")
     p.add_argument("--print", action="store_true", dest="show", help="print the default config (the only action)")
-    p.add_argument("--model", choices=MODEL_NAMES, default="topk", help="model whose hyperparameters to include (default topk)")
+    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES, default="topk", help="model whose hyperparameters to include (default topk)")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     from gaitsae.training.config import config_to_toml, default_config
 
-    print(config_to_toml(default_config(args.model)), end="")
+    print(config_to_toml(default_config(args.model), explain_zeros=True), end="")
     return 0

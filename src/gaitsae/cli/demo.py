@@ -53,7 +53,7 @@ def run(args) -> int:
     from gaitsae.estimator import GaitSAE
     from gaitsae.report.build import analyze_runs, write_comparison
 
-    models = names(args.models, MODEL_NAMES, "models")
+    models = names(args.models.lower(), MODEL_NAMES, "models")
     out = Path(args.out)
     start = time.perf_counter()
     # OUT is new or an earlier demo's; its data and each run are rebuilt beside and swapped in.

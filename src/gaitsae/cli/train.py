@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
                                    "(`gaitsae config --print` shows them); the complete config is saved as "
                                    "RUN/config.toml, so `gaitsae train --config RUN/config.toml --out RUN2` reruns it.")
     p.add_argument("--data", help="data directory (default: the config's data.path)")
-    p.add_argument("--model", choices=MODEL_NAMES, help="model (default: the config's, else topk)")
+    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES, help="model (default: the config's, else topk)")
     p.add_argument("--out", required=True, help="run directory to write (new, or an existing run with "
                                                 "--resume or --overwrite)")
     p.add_argument("--config", help="TOML or JSON config file (sections data, features, model, training)")
@@ -104,12 +104,13 @@ def run(args) -> int:
         raise ConfigError("--resume continues OUT, --overwrite replaces it: give one of them")
     if args.resume and not (out / "checkpoint").exists():
         raise ConfigError(f"--resume: {out}/checkpoint does not exist")
-    dataset = load_dataset(config.data.path.split(","), channels=config.data.channels, sides=config.data.sides)
     # A resumed run continues in place (its checkpoint is checked against this config and data);
     # a new run is refused on a non-empty directory, and --overwrite builds it beside the old one.
+    # The output is claimed before the data are read, so a refused --out costs no reading.
     claim = (outdir.filling(out, "run", trusted=True) if args.resume else
              outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False, resumable=True))
     with claim as where:
+        dataset = load_dataset(config.data.path.split(","), channels=config.data.channels, sides=config.data.sides)
         est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=where, resume=args.resume)
     m = est.metrics_
     print(f"{config.model_name}: test fvu {m['fvu']:.4f} (time domain), r2_time "

@@ -212,28 +212,36 @@ def subject(store, name: str) -> dict:
                   "n_sessions": rows["session"].nunique(), "stances": records(table)})
 
 
-# Search filters: query parameter → (SQL condition with bound parameters, how many values it binds).
+# Search filters: query parameter → (SQL condition with bound parameters, each ? binding the
+# filter's value; the columns it needs). The class filter matches the code (HC) or the label the
+# pages show ("healthy control"), in any case.
 SEARCH_FILTERS = {
-    "subject": "subject = ?", "session": "session = ?", "trial": "trial_id = ?", "side": "side = ?",
-    "sex": "sex = ?", "class": "class_label = ?", "age_min": "age_years >= ?", "age_max": "age_years <= ?",
-    "speed_min": "walking_speed_m_per_s >= ?", "speed_max": "walking_speed_m_per_s <= ?",
+    "subject": ("subject = ?", ("subject",)), "session": ("session = ?", ("session",)),
+    "trial": ("trial_id = ?", ("trial_id",)), "side": ("side = ?", ("side",)), "sex": ("sex = ?", ("sex",)),
+    "class": ("(lower(class_label) = lower(?) OR lower(class) = lower(?))", ("class_label", "class")),
+    "age_min": ("age_years >= ?", ("age_years",)), "age_max": ("age_years <= ?", ("age_years",)),
+    "speed_min": ("walking_speed_m_per_s >= ?", ("walking_speed_m_per_s",)),
+    "speed_max": ("walking_speed_m_per_s <= ?", ("walking_speed_m_per_s",)),
 }
-FEATURE_FILTER = "stance IN (SELECT stance FROM latents WHERE latent = ? AND value > ?)"
+FEATURE_FILTER = "list_contains(?, stance)"  # the stances whose activation (dense, inactive ones too) is above x
 
 
 def search(store, filters: dict, feature: tuple[int, float] | None, limit: int) -> dict:
     """Stances matching every filter (values already validated); SQL text is built only from the
-    constant conditions above, values are bound."""
+    constant conditions above, values are bound. A filter on a column this data lacks (e.g. no
+    walking speed) matches no stance. feature (j, x): stances whose activation of feature j is
+    above x, inactive stances included (their activation, usually 0, counts: x < 0 finds them)."""
     where, params = [], []
     for name, value in filters.items():
-        column = SEARCH_FILTERS[name].split()[0]
-        if column not in store.stances:
-            continue  # e.g. no walking speed in this data: the filter cannot match anything
-        where.append(SEARCH_FILTERS[name])
-        params.append(value)
+        condition, needs = SEARCH_FILTERS[name]
+        if not set(needs) <= set(store.stances.columns):
+            where.append("FALSE")
+            continue
+        where.append(condition)
+        params += [value] * condition.count("?")
     if feature is not None:
         where.append(FEATURE_FILTER)
-        params += [feature[0], feature[1]]
+        params.append(np.flatnonzero(store.latents[:, feature[0]] > feature[1]).tolist())
     columns = [c for c in ("stance", "subject", "session", "trial_id", "side", "class", "sex", "age_years",
                            "walking_speed_m_per_s", "split") if c in store.stances]
     condition = " AND ".join(where) if where else "TRUE"

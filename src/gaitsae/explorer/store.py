@@ -34,7 +34,7 @@ from gaitsae.channels import CHANNEL_UNITS, STANCE_COLUMNS
 from gaitsae.data import cache as content
 from gaitsae.errors import CheckpointError, DataError
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: every metadata r over subjects' means
 STORE_DIR = "explorer"
 RUN_FILES = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -198,7 +198,7 @@ def _reference(stances: pd.DataFrame) -> tuple[np.ndarray, str]:
 
 
 def _feature_tables(latents, active, stances, types, imp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from gaitsae.analysis.metadata import VARIABLES, correlate
+    from gaitsae.analysis.metadata import LEVELS, VARIABLES, feature_correlations
 
     n_latents = latents.shape[1]
     features = pd.DataFrame({"latent": np.arange(n_latents), "firing_rate": active.mean(0), "type": types,
@@ -215,24 +215,20 @@ def _feature_tables(latents, active, stances, types, imp) -> tuple[pd.DataFrame,
         features[f"q{round(q * 100)}"] = column
     features["max_activation"] = np.where(active.any(0), np.abs(latents).max(0), 0.0)
     subject = stances["subject"].to_numpy()
-    per_subject = pd.DataFrame(latents).groupby(subject).mean()
     rows = []
     variables = dict(VARIABLES)
     if "class_label" in stances and stances["class_label"].nunique() > 1 and stances["class_label"].eq("HC").any():
         stances = stances.assign(patient=stances["class_label"].ne("HC").astype(float))
         variables["patient"] = ("patient (0 healthy control, 1 patient)", "subject")
-    for column, (label, level) in variables.items():
+    for column, (label, _) in variables.items():
         if column not in stances:
             continue
-        if level == "stance":
-            r, _, n = correlate(latents, stances[column].to_numpy(dtype=float))
-        else:
-            y = stances.groupby("subject")[column].first().loc[per_subject.index].to_numpy(dtype=float)
-            r, _, n = correlate(per_subject.to_numpy(), y)
+        # every r as in the report's "Features and the person": subjects' means (metadata.feature_correlations)
+        r, _, n = feature_correlations(latents, stances[column].to_numpy(dtype=float), subject, "subject")
         if n < 4 or not np.isfinite(r).any():
             continue  # no such metadata here (e.g. no walking speed): no empty column
         rows.append(pd.DataFrame({"latent": np.arange(n_latents), "variable": column, "label": label,
-                                  "level": level, "n": n, "r": r}))
+                                  "level": LEVELS["subject"], "n": n, "r": r}))
     correlations = (pd.concat(rows, ignore_index=True) if rows else
                     pd.DataFrame({"latent": [], "variable": [], "label": [], "level": [], "n": [], "r": []}))
     best = (correlations.dropna(subset=["r"]).assign(abs_r=lambda d: d["r"].abs())

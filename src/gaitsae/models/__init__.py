@@ -17,8 +17,14 @@ MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledS
                                                            JumpReLUSAE, MatryoshkaSAE)}
 
 
+def canonical_name(name):
+    """A model name as MODELS spells it: names are case-insensitive ("TopK" is topk)."""
+    return name.lower() if isinstance(name, str) else name
+
+
 def model_config(name: str, params: dict | None = None):
     """The model's Config filled from `params` (unknown keys and bad values refused)."""
+    name = canonical_name(name)
     if name not in MODELS:
         raise ConfigError(f"model.name must be one of {list(MODELS)}, got {name!r}")
     return from_dict(MODELS[name].Config, params, "model")
@@ -26,7 +32,7 @@ def model_config(name: str, params: dict | None = None):
 
 def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitModel:
     config = model_config(name, params)
-    return MODELS[name](n_inputs, config)
+    return MODELS[canonical_name(name)](n_inputs, config)
 
 
-__all__ = ["MODELS", "GaitModel", "build_model", "model_config"]
+__all__ = ["MODELS", "GaitModel", "build_model", "canonical_name", "model_config"]

@@ -24,7 +24,8 @@ COLUMNS = [  # key, header, format
     ("height_r", "best r height", "{:+.2f}"), ("weight_r", "best r weight", "{:+.2f}"),
     *[(f"probe_{t}_{s}", f"{'speed R²' if t.startswith('walking') else 'sex bal. acc.'} {s}", "{:.2f}")
       for t, s in PROBES],
-    *[(f"probe_{t}_{s}_pca", f"… PCA {s}", "{:.2f}") for t, s in PROBES],
+    *[(f"probe_{t}_{s}_pca", f"{'speed R²' if t.startswith('walking') else 'sex bal. acc.'} {s}, PCA", "{:.2f}")
+      for t, s in PROBES],
     ("train_seconds", "train s", "{:.0f}"), ("n_test_stances", "test stances", "{:,}"),
     ("n_analysed_stances", "analysed stances", "{:,}"),
 ]

@@ -21,7 +21,7 @@ from gaitsae.report.run import RunAnalysis
 from gaitsae.channels import CHANNEL_UNITS
 from gaitsae.analysis.figures import CHANNEL_COLOURS
 from gaitsae.fsio import write_text
-from gaitsae.report.summary import NAMES, summary_sentences
+from gaitsae.report.summary import NAMES, VERDICT_RULES, summary_sentences
 
 CARDS_IN_REPORT = 2  # top-stance figures per run; every feature has a card with its effect
 FACTOR_NOTES = {  # phantom_truth.csv columns that need words
@@ -58,6 +58,8 @@ def _signed(values, j):
 def feature_rows(a: RunAnalysis) -> list[dict]:
     n = a.numbers
     act, imp, direc, meta = n["activations"], n["importance"], n["directions"], n["metadata"]
+    # the largest change per channel, in its unit: what each of the card's panels shows
+    largest = np.abs(a.effects).max(axis=-1) if a.effects is not None else None  # [n_latents, C]
     rows = []
     for j, rate in enumerate(act["firing_rate"]):
         r = {col: _signed(meta[col].get("pearson_r"), j) for col in
@@ -67,7 +69,9 @@ def feature_rows(a: RunAnalysis) -> list[dict]:
             "channel": direc["main_channel"][j], "peak": direc["peak_percent_of_stance"][j],
             "change": direc["max_change"][j], "unit": direc["max_change_unit"][j],
             "speed": r.get("walking_speed_m_per_s"), "age": r.get("age_years"), "height": r.get("height_cm"),
-            "weight": r.get("body_weight_n")})
+            "weight": r.get("body_weight_n"),
+            "changes": [] if largest is None else [(ch, float(largest[j, c]), CHANNEL_UNITS[ch])
+                                                   for c, ch in enumerate(a.channels)]})
     return rows
 
 
@@ -112,7 +116,7 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
     rows = comparison_rows(runs)
     context = {
         "title": title, "version": __version__, "synthetic": synthetic,
-        "summary": summary_sentences(runs),
+        "summary": summary_sentences(runs), "verdict_rules": VERDICT_RULES,
         "comparison_header": [h for _, h, _ in COLUMNS],
         "comparison": [[format_cell(k, row[k]) for k, _, _ in COLUMNS] for row in rows],
         "runs": [{

@@ -1,11 +1,11 @@
 """A short plain-language summary with a verdict per run, written from the numbers (nothing
-here is hand-typed). Each sentence says which stances its numbers cover.
+here is hand-typed). Each sentence says which stances its numbers cover. The verdict rules are
+stated once, in VERDICT_RULES, which the report prints under the summary.
 
-Verdict rules (stated once):
-- failures: test FVU of 0.15 or more (poor reconstruction); L0 above 25 % of the features (not
-  sparse); more than 5 % of the features silent on the test stances; PCA with as many
-  components beating the features on a probe by more than 0.05;
-- verdict: weak with poor reconstruction or two failures or more, mixed with one, else good.
+A difference between two probes counts only when it is larger than its noise: PCA must beat the
+features by more than PROBE_MARGIN AND score more than PROBE_MARGIN above chance itself (R² 0,
+balanced accuracy 0.5). Two probes that both predict nothing (R² 0.02 against −0.06) differ by
+noise, not by representation, and are no failure.
 """
 
 from __future__ import annotations
@@ -21,6 +21,14 @@ FAIR_FVU = 0.15
 DENSE_SHARE = 0.25
 SILENT_FLAG = 0.05
 PROBE_MARGIN = 0.05
+CHANCE = {"r2": 0.0, "balanced_accuracy": 0.5}  # a probe's score when it predicts nothing
+VERDICT_RULES = (
+    f"a run fails a check when its test FVU is {FAIR_FVU} or more (poor reconstruction), its L0 is above "
+    f"{DENSE_SHARE:.0%} of its features (not sparse), more than {SILENT_FLAG:.0%} of its features are silent on the "
+    f"test stances, or PCA with as many components beats its features on a probe by more than {PROBE_MARGIN} while "
+    f"PCA itself scores more than {PROBE_MARGIN} above chance (R² 0, balanced accuracy 0.5): a difference between "
+    f"two probes that both predict nothing is noise and does not count. Verdict: weak with poor reconstruction or "
+    f"two failures or more, mixed with one, else good.")
 PROBE_NAMES = {"walking_speed_m_per_s": "walking speed", "age_years": "age", "height_cm": "height",
                "body_weight_n": "body weight", "sex_code": "sex"}
 
@@ -38,9 +46,10 @@ def verdict(a: RunAnalysis) -> tuple[str, list[str]]:
     if (m.get("dead_fraction") or 0) > SILENT_FLAG:
         failures.append(f"{m['dead_fraction']:.0%} of its features never fire on the test stances")
     for target, p in n.get("probes", {}).items():
+        chance = CHANCE.get(p.get("metric"), 0.0)
         for size in ("top1", "top5", "all"):
             sae, pca = p.get(f"sae_{size}"), p.get(f"pca_{size}")
-            if sae is not None and pca is not None and pca > sae + PROBE_MARGIN:
+            if sae is not None and pca is not None and pca > sae + PROBE_MARGIN and pca > chance + PROBE_MARGIN:
                 failures.append(f"PCA predicts {PROBE_NAMES.get(target, target)} better from {size.replace('top', 'the top ')}"
                                 f" components ({pca:.2f} vs {sae:.2f})")
                 break

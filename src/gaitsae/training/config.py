@@ -6,7 +6,9 @@ TOML/JSON files or dicts; unknown keys and bad values raise ConfigError naming t
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dic
 from gaitsae.errors import ConfigError
 from gaitsae.features.transform import DOMAINS, MAX_LEVEL, SCALINGS
 from gaitsae.fsio import write_text
-from gaitsae.models import model_config
+from gaitsae.models import MODELS, canonical_name, model_config
 
 
 @dataclass
@@ -79,7 +81,7 @@ def config_from_dict(mapping: dict) -> RunConfig:
         raise ConfigError(f"unknown section {unknown[0]} (known: data, features, model, training)")
     sections = {name: from_dict(cls, mapping.get(name), name) for name, cls in SECTIONS.items()}
     model = dict(mapping.get("model") or {"name": "topk"})
-    name = model.pop("name", "topk")
+    name = canonical_name(model.pop("name", "topk"))
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
     return RunConfig(model=model, **sections)
 
@@ -120,8 +122,26 @@ def default_config(model: str = "topk") -> RunConfig:
     return config_from_dict({"model": {"name": model}})
 
 
-def config_to_toml(config: RunConfig) -> str:
-    return tomli_w.dumps(config_to_dict(config))
+def config_to_toml(config: RunConfig, explain_zeros: bool = False) -> str:
+    """The config as TOML; explain_zeros: a key set to 0 gets its help as a comment, because 0
+    often means "automatic" or "off" (n_latents, epochs, threads, max_seconds) and says neither."""
+    text = tomli_w.dumps(config_to_dict(config))
+    if not explain_zeros:
+        return text
+    helps = {name: _helps(cls) for name, cls in SECTIONS.items()}
+    helps["model"] = _helps(MODELS[config.model_name].Config)
+    lines, section = [], ""
+    for line in text.splitlines():
+        if m := re.fullmatch(r"\[(\w+)\]", line):
+            section = m.group(1)
+        elif (m := re.fullmatch(r"(\w+) = 0(\.0)?", line)) and helps.get(section, {}).get(m.group(1)):
+            line = f"{line}  # {helps[section][m.group(1)]}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _helps(cls) -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
 
 
 def save_config(config: RunConfig, path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -162,6 +163,11 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
         # A run that used up its epochs or time may be continued with a larger budget;
         # one that stopped early or diverged is done.
         stop_reason = state["stop_reason"] if state["stop_reason"] in ("early_stop", "diverged") else ""
+        done = len(history)
+        print(f"resume {path.parent.parent}: " + (
+            f"training had stopped ({stop_reason}) after epoch {done}; keeping its best epoch {best_epoch + 1}"
+            if stop_reason else f"continuing from epoch {done + 1} of {epochs} (the checkpoint holds {done} "
+                                f"epoch{'s' if done != 1 else ''})"), file=sys.stderr)
 
     start = time.perf_counter() - elapsed
     bar = progress_bar(epochs, f"train {config.model_name}", "epoch", progress and not stop_reason, len(history))

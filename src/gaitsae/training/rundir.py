@@ -130,6 +130,9 @@ def read_split(path) -> pd.DataFrame:
 def read_config(path) -> RunConfig:
     """The config of a finished run directory (checked to be one), without loading its weights."""
     path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: {'is not a directory' if path.exists() else 'no such directory'}; "
+                              f"give a run directory written by gaitsae train")
     missing = [f for f in REQUIRED if not (path / f).is_file()]
     if not (path / "config.toml").is_file() and (path / "checkpoint").is_dir():
         raise CheckpointError(f"{path}: training has not finished (only a checkpoint); continue it with: "

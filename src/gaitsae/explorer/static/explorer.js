@@ -38,6 +38,7 @@ function layout(xTitle, yTitle, extra) {
     legend: {orientation: "h", x: 0, y: -0.3, yanchor: "top", font: {size: 12}},
     xaxis: Object.assign({title: {text: xTitle}, zeroline: false}, stance ? {range: [0, 100], dtick: 20} : {}),
     yaxis: {title: {text: yTitle}, zeroline: false},
+    modebar: {orientation: "v"},  // down the right edge: a horizontal toolbar covers the panel's title
   }, extra || {});
   if (lay.title) lay.title = Object.assign({x: 0.01, xanchor: "left", font: {size: 13}}, lay.title);
   return lay;
@@ -137,7 +138,7 @@ async function overview(main) {
       {key: "importance", title: "importance"},
       {key: "typical_activation", title: "typical activation"},
       {key: "best_variable", title: "strongest metadata"},
-      {key: "best_r", title: "r (signed)"},
+      {key: "best_r", title: "r (signed, subject means)"},
     ], features, "filter features (type, metadata, number…)"));
   }
 }
@@ -147,7 +148,7 @@ async function feature(main, run, latent) {
   const s = d.summary, ch = d.run.channels;
   main.append(synthetic(d.run), el("p", {text: `type ${s.type} · firing rate ${fmt(s.firing_rate)} · importance ` +
     `${fmt(s.importance)} · typical activation ${fmt(s.typical_activation)} · strongest metadata ` +
-    `${s.best_variable || "–"} (r ${fmt(s.best_r)})`}));
+    `${s.best_variable || "–"} (r ${fmt(s.best_r)} over subjects' means)`}));
   const eff = section(`what feature ${latent} does (mean stance, and mean stance + typical activation × direction)`);
   const grid = el("div", {class: "grid"});
   eff.append(grid);
@@ -169,7 +170,7 @@ async function feature(main, run, latent) {
     main.append(section(`${title} (${ch[0].name}, ${ch[0].unit})`,
       el("div", {class: "cards"}, ...list.map(x => card(run, x, ch[0], `${x.subject} ${x.side} · ${fmt(x.value)}`)))));
   }
-  if (d.correlations.length) main.append(section("metadata correlations (Pearson r; person-level variables use subject means)",
+  if (d.correlations.length) main.append(section("metadata correlations (Pearson r over subjects' means, as in the report)",
     table([{key: "label", title: "variable"}, {key: "level", title: "level"}, {key: "n", title: "n"}, {key: "r", title: "r"}], d.correlations)));
   const sim = section("most similar features (decoder cosine, channels scaled by their SD)");
   for (const group of d.similar) {
@@ -267,7 +268,7 @@ async function subject(main, run, name) {
 
 const SEARCH_FIELDS = [
   ["subject", "subject (e.g. gutenberg:12)", "text"], ["session", "session", "text"], ["trial", "trial", "number"],
-  ["side", "side (left/right)", "text"], ["sex", "sex (female/male)", "text"], ["class", "class label (HC, H, K, A, C)", "text"],
+  ["side", "side (left/right)", "text"], ["sex", "sex (female/male)", "text"], ["class", "class (code HC, H, K, A, C or its name, e.g. healthy control)", "text"],
   ["age_min", "age ≥", "number"], ["age_max", "age ≤", "number"], ["speed_min", "speed ≥ (m/s)", "number"],
   ["speed_max", "speed ≤ (m/s)", "number"], ["feature", "feature N", "number"], ["above", "activation > x", "number"],
 ];
