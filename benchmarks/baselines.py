@@ -1,15 +1,11 @@
-"""Classical decompositions a biomechanist would reach for, behind one small interface.
+"""Classical decompositions a biomechanist would reach for, timed and scored like the SAEs.
 
-Each baseline is fitted on training feature vectors and returns codes and reconstructions for
-test vectors; `score` maps them back to curves and scores them with the same function as the
-SAEs (gaitsae.training.metrics.score_codes: time-domain fvu per channel, codes' silence, each
-code's contribution), so every method is measured in one space.
-- PCA with k components (Deluzio & Astephen 2007): dense codes, L0 = k.
-- Dictionary learning (scikit-learn MiniBatchDictionaryLearning) with `n_atoms` atoms, codes by
-  orthogonal matching pursuit with exactly k non-zeros: the classical sparse-coding rival.
-- NMF with k components. NMF needs non-negative input and our vectors are centred, so it runs
-  on the split [max(x, 0), max(-x, 0)] (twice the width) and reconstructs as the difference.
-- FastICA with k components.
+Each baseline (fitted by gaitsae.analysis.baselines.fit_decomposition: PCA, dictionary learning
+with `n_atoms` atoms and OMP codes with exactly k non-zeros, NMF, FastICA) is fitted on training
+feature vectors and returns codes and reconstructions for test vectors; `score` maps them back to
+curves and scores them with the same function as the SAEs (gaitsae.training.metrics.score_codes:
+time-domain fvu per channel, codes' silence, each code's contribution), so every method is
+measured in one space.
 """
 
 from __future__ import annotations
@@ -18,10 +14,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import NMF, PCA, FastICA
-
 from gaitsae.analysis.baselines import expected_warnings as _expected_warnings
-from gaitsae.analysis.baselines import fit_dictionary, omp_coder
+from gaitsae.analysis.baselines import fit_decomposition
 from gaitsae.training import metrics as M
 
 
@@ -77,19 +71,19 @@ def _timed(fn):
     return out, time.perf_counter() - start
 
 
+def _run(method, x_train, x_test, k, n_atoms, seed, x_all, **fit) -> BaselineResult:
+    d, fit_s = _timed(lambda: fit_decomposition(method, x_train, n_atoms, k=k, seed=seed, **fit))
+    codes = _codes(d.encode, x_test)
+    return BaselineResult(method, k, n_atoms, d.decode(codes), codes, fit_s, _encode_ms(d.encode, x_test), d.atoms,
+                          _codes(d.encode, x_all))
+
+
 def run_pca(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
-    model, fit_s = _timed(lambda: PCA(n_components=k, random_state=seed).fit(x_train))
-    codes = model.transform(x_test)
-    return BaselineResult("pca", k, k, model.inverse_transform(codes), codes, fit_s,
-                          _encode_ms(model.transform, x_test), model.components_, _codes(model.transform, x_all))
+    return _run("pca", x_train, x_test, k, k, seed, x_all)
 
 
 def run_dictionary(x_train, x_test, k, n_atoms, seed=0, max_iter=30, x_all=None) -> BaselineResult:
-    atoms, fit_s = _timed(lambda: fit_dictionary(x_train, n_atoms, seed, max_iter))
-    coder = omp_coder(atoms, k)
-    codes = _codes(coder.transform, x_test)
-    return BaselineResult("dictionary+omp", k, n_atoms, codes @ atoms, codes, fit_s,
-                          _encode_ms(coder.transform, x_test), atoms, _codes(coder.transform, x_all))
+    return _run("dictionary+omp", x_train, x_test, k, n_atoms, seed, x_all, max_iter=max_iter)
 
 
 def _codes(encode, x):
@@ -99,27 +93,12 @@ def _codes(encode, x):
         return encode(x)
 
 
-def _split_signs(x):
-    return np.hstack([np.maximum(x, 0), np.maximum(-x, 0)])
-
-
 def run_nmf(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
-    d = x_train.shape[1]
-    model, fit_s = _timed(lambda: NMF(n_components=k, init="nndsvda", max_iter=300,
-                                      random_state=seed).fit(_split_signs(x_train)))
-    encode = lambda x: model.transform(_split_signs(x))  # noqa: E731
-    codes = _codes(encode, x_test)
-    atoms = model.components_[:, :d] - model.components_[:, d:]
-    return BaselineResult("nmf", k, k, codes @ atoms, codes, fit_s, _encode_ms(encode, x_test), atoms,
-                          _codes(encode, x_all))
+    return _run("nmf", x_train, x_test, k, k, seed, x_all)
 
 
 def run_ica(x_train, x_test, k, seed=0, x_all=None) -> BaselineResult:
-    model, fit_s = _timed(lambda: FastICA(n_components=k, whiten="unit-variance", max_iter=500,
-                                          random_state=seed).fit(x_train))
-    codes = model.transform(x_test)
-    return BaselineResult("fastica", k, k, model.inverse_transform(codes), codes, fit_s,
-                          _encode_ms(model.transform, x_test), model.mixing_.T, _codes(model.transform, x_all))
+    return _run("fastica", x_train, x_test, k, k, seed, x_all)
 
 
 def fvu_time(transform, x_hat, curves, channels) -> float:

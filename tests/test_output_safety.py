@@ -112,11 +112,12 @@ def out_argv(command, target: Path, data: Path, run: Path) -> list[str]:
             "phantom": ["phantom", "--out", str(target)],
             "analyze": ["analyze", str(run), "--out", str(target)],
             "compare": ["compare", str(run), "--out", str(target)],
+            "truth": ["truth", str(run), "--data", str(data), "--out", str(target)],
             "demo": ["demo", "--out", str(target)],
             "download": ["download", "gutenberg", "--to", str(target), "--api-url", "http://127.0.0.1:9"]}[command]
 
 
-@pytest.mark.parametrize("command", ["train", "phantom", "analyze", "compare", "demo", "download"])
+@pytest.mark.parametrize("command", ["train", "phantom", "analyze", "compare", "truth", "demo", "download"])
 def test_cli__out_naming_a_file_is_one_line(tiny_phantom_dir, shared_run, tmp_path, command, capsys):
     target = tmp_path / "a_file"
     target.write_text("keep me")
@@ -125,7 +126,7 @@ def test_cli__out_naming_a_file_is_one_line(tiny_phantom_dir, shared_run, tmp_pa
     assert target.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("command", ["analyze", "compare", "demo", "download"])
+@pytest.mark.parametrize("command", ["analyze", "compare", "truth", "demo", "download"])
 def test_cli__report_and_download_directories_refuse_a_users_folder(tiny_phantom_dir, shared_run, real_folder,
                                                                      command, capsys):
     before = snapshot(real_folder)

@@ -28,7 +28,7 @@ def test_phantom__same_arguments_give_identical_bytes(tmp_path):
     write_phantom(tmp_path / "c", n_subjects=3, seed=8, progress=False)
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
-    assert len(a) == 2 * 2 * 5 + 4  # PRO+RAW × sides × channels + metadata, speed, truth, marker
+    assert len(a) == 2 * 2 * 5 + 5  # PRO+RAW × sides × channels + metadata, speed, truth, patterns, marker
     assert a["GRF_F_V_PRO_left.csv"] != c["GRF_F_V_PRO_left.csv"]
 
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -129,6 +130,7 @@ class GaitSAE:
                        .reset_index(drop=True))
         test = ds.subset(split == "test")
         self.metrics_ = self.score(test)
+        self.metrics_.update(self._against_pca_and_start(test, ds.curves[split == "train"]))
         # Training time as trained (a resumed run adds the time before the interruption).
         self.metrics_["train_seconds"] = result.seconds if result.history else time.perf_counter() - started
         self.metrics_["epochs_run"] = len(result.history)
@@ -216,6 +218,31 @@ class GaitSAE:
         th = self.model_.active_threshold
         return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th),
                 "fvu_features": M.fvu(x, x_hat), "active_threshold": th}
+
+    def untrained_start(self) -> "GaitSAE":
+        """This fitted model with its untrained start's weights (what GaitSAE.load(run, untrained=True)
+        gives for a saved run): every trained result can be held against it."""
+        self._check_fitted()
+        if not getattr(self, "init_state_", None):
+            raise GaitsaeError("this GaitSAE holds no untrained start; load a saved run with untrained=True")
+        start = copy.copy(self)
+        start.model_ = copy.deepcopy(self.model_)
+        start.model_.load_state_dict(self.init_state_)
+        return start
+
+    @torch.no_grad()
+    def _against_pca_and_start(self, test: GaitDataset, train_curves: np.ndarray) -> dict:
+        """Is it more than PCA, and did training help? pca_likeness of the alive features (see
+        training/metrics.py), and the test fvu of the untrained start (fvu_untrained) with
+        training_gain = fvu_untrained − fvu (> 0: training improved on its start)."""
+        x = self.transform_.transform(test.curves)
+        alive = M.active(self._encode(x).numpy(), self.model_.active_threshold).any(axis=0)
+        out = {"pca_likeness": M.pca_likeness(self.feature_directions(), alive, train_curves)}
+        if getattr(self, "init_state_", None):
+            recon = self.untrained_start().reconstruct(test.curves)
+            out["fvu_untrained"] = float(np.mean(list(M.fvu_channel(test.curves, recon, test.channels).values())))
+            out["training_gain"] = out["fvu_untrained"] - self.metrics_["fvu"]
+        return out
 
     @torch.no_grad()
     def _removal_changes(self, latents: np.ndarray, recon: np.ndarray):

@@ -1,40 +1,6 @@
-"""The one definition of "feature cosine", shared by stability, planted-pattern recovery and the
-explorer.
+"""The shared feature cosine, under the name analysis code knows it by; the definition lives in
+gaitsae.features.cosine so that training (metrics.json's pca_likeness) can use it too."""
 
-A feature is compared by its time-domain direction [n_channels, 101] (what it adds to a stance).
-Channels differ in units (body weights, metres), so each channel is first divided by its
-**between-stance SD**: the root mean over the 101 points of the variance across stances. That is the
-spread the features have to explain; a pooled SD that includes the mean curve's shape would weight a
-channel by how large its average curve is, not by how much stances differ in it.
-"""
+from gaitsae.features.cosine import between_stance_sd, cosine_matrix, sd_from_pointwise, unit_directions
 
-from __future__ import annotations
-
-import numpy as np
-
-
-def between_stance_sd(curves: np.ndarray) -> np.ndarray:
-    """curves [n_stances, n_channels, 101] → [n_channels]: sqrt(mean_t Var_stances(x[:, c, t])).
-    A channel with no spread gets 1 (so it is neither blown up nor divided by zero)."""
-    sd = np.sqrt(np.asarray(curves, dtype=np.float64).var(axis=0).mean(axis=1))
-    return np.where(sd > 0, sd, 1.0)
-
-
-def sd_from_pointwise(sd: np.ndarray) -> np.ndarray:
-    """The same channel scale from a stored per-point SD [n_channels, 101] across stances."""
-    scale = np.sqrt((np.asarray(sd, dtype=np.float64) ** 2).mean(axis=1))
-    return np.where(scale > 0, scale, 1.0)
-
-
-def unit_directions(directions: np.ndarray, channel_sd: np.ndarray) -> np.ndarray:
-    """directions [n, n_channels, 101] → rows [n, n_channels * 101] of unit norm, each channel
-    divided by its between-stance SD first; a zero (dead) direction stays a zero row."""
-    directions = np.asarray(directions, dtype=np.float64)
-    flat = (directions / np.asarray(channel_sd, dtype=np.float64)[None, :, None]).reshape(len(directions), -1)
-    norms = np.linalg.norm(flat, axis=1, keepdims=True)
-    return np.divide(flat, norms, out=np.zeros_like(flat), where=norms > 1e-12)
-
-
-def cosine_matrix(a: np.ndarray, b: np.ndarray, channel_sd: np.ndarray) -> np.ndarray:
-    """Feature cosines [n_a, n_b] of two sets of time-domain directions [n, n_channels, 101]."""
-    return unit_directions(a, channel_sd) @ unit_directions(b, channel_sd).T
+__all__ = ["between_stance_sd", "cosine_matrix", "sd_from_pointwise", "unit_directions"]

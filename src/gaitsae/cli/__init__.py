@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "compare",
     "config",
     "stability",
+    "truth",
     "sweep",
     "index",
     "serve",

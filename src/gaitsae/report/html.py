@@ -130,7 +130,7 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
             "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],
         "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note, "probe_label": probe_label,
-        "isfinite": lambda v: isinstance(v, (int, float)) and np.isfinite(v),
+        "isfinite": lambda v: isinstance(v, (int, float)) and np.isfinite(v), "zip": zip,
     }
     html = _env.get_template("report.html").render(**context)
     write_text(out_path, html)

@@ -28,6 +28,7 @@ from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes
 from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
+from gaitsae.analysis.truth import analyze_planted, find_patterns
 from gaitsae.clinical.pipeline import Encoded
 from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
@@ -152,6 +153,8 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     truth = load_truth(ds.stances, ds.sources)
     if truth is not None:
         numbers["ground_truth"] = analyze_ground_truth(latents, truth, ds.stances)
+    if (patterns := find_patterns(ds.sources, ds.channels)) is not None:
+        numbers["planted"], figures["planted"] = analyze_planted(est, ds, inputs, latents, patterns, truth, seed=seed)
     if has_classes(ds.stances):
         numbers["clinical"], f = analyze_clinical(Encoded(est, ds, inputs, latents, directions), seed)
         figures.update({k: png_uri(v) for k, v in f.items()})  # PNG (also written by classify) as text

@@ -6,6 +6,9 @@ A difference between two probes counts only when it is larger than its noise: PC
 features by more than PROBE_MARGIN AND score more than PROBE_MARGIN above chance itself (R² 0,
 balanced accuracy 0.5). Two probes that both predict nothing (R² 0.02 against −0.06) differ by
 noise, not by representation, and are no failure.
+Beside the verdict, "is it more than PCA?" (metrics.json, see training/metrics.py): a run whose
+alive features are mostly (PCA_LIKE_SHARE or more) principal directions, or whose training did not
+lower the test FVU of its untrained start, is told so in words (more_than_pca).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ VERDICT_RULES = (
     f"PCA itself scores more than {PROBE_MARGIN} above chance (R² 0, balanced accuracy 0.5): a difference between "
     f"two probes that both predict nothing is noise and does not count. Verdict: weak with poor reconstruction or "
     f"two failures or more, mixed with one, else good.")
+PCA_LIKE_SHARE = 0.5
 PROBE_NAMES = {"walking_speed_m_per_s": "walking speed", "age_years": "age", "height_cm": "height",
                "body_weight_n": "body weight", "sex_code": "sex"}
 
@@ -58,6 +62,20 @@ def verdict(a: RunAnalysis) -> tuple[str, list[str]]:
     return word, failures
 
 
+def more_than_pca(m: dict) -> list[str]:
+    """Sentences for a run that PCA or its own untrained start would have given (none otherwise)."""
+    out = []
+    share = m.get("pca_likeness")
+    if share is not None and share >= PCA_LIKE_SHARE:
+        out.append(f"These features are mostly principal directions ({share:.0%} of the active ones lie within "
+                   f"cosine 0.9 of the top 20 principal components of the training curves); PCA gives the same.")
+    gain = m.get("training_gain")
+    if gain is not None and gain <= 0:
+        out.append(f"Training did not improve on its start: the untrained model's test FVU is "
+                   f"{m['fvu_untrained']:.4f}, the trained one's {m['fvu']:.4f}.")
+    return out
+
+
 def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
     out = []
     for a in runs:
@@ -76,6 +94,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         text += f", with {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features active per stance."
         if failures:
             text += " Problems: " + "; ".join(failures) + "."
+        text += "".join(" " + sentence for sentence in more_than_pca(m))
         speed = n["metadata"].get("walking_speed_m_per_s", {})
         r = signed_best_r(speed)
         if r is not None:

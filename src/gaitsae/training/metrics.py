@@ -8,6 +8,10 @@ every model, feature domain, scaling and baseline is measured in the same space:
   its unit (BW or m) and size. r2_time = 1 − fvu_channel; rmse in the channel's unit.
 - fvu_features: the same pooled ratio on the feature vectors (secondary; a wavelet run has more
   coefficients than samples, so it also counts directions that are not curves).
+- pca_likeness: the share of alive features (active on some evaluated stance) whose time-domain
+  direction lies within |cos| >= 0.9 of one of the top 20 principal directions of the training
+  curves, both compared with the shared feature cosine (gaitsae.features.cosine): features that
+  PCA gives as well.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from gaitsae.channels import N_POINTS
+from gaitsae.features.cosine import between_stance_sd, cosine_matrix
 
 # Windows (in % of stance) in which the two vGRF peaks are looked for.
 PEAKS = {"first": slice(10, 51), "second": slice(50, 91)}
+PCA_DIRECTIONS, PCA_LIKE = 20, 0.9  # pca_likeness: top principal directions, and the |cos| that counts as one
 # A latent is of low contribution when zeroing it on every evaluated stance changes the
 # reconstructed curves by less than this share of their variance (mean over channels).
 LOW_CONTRIBUTION = 1e-3
@@ -140,3 +146,26 @@ def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dic
         rel = (recon - true) / true
         out[name] = {"signed": float(rel.mean()), "absolute": float(np.abs(rel).mean())}
     return out
+
+
+def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS) -> np.ndarray:
+    """The top n principal directions [n, C, 101] of curves [n_stances, C, 101], in physical units,
+    found with each channel divided by its between-stance SD (the feature cosine's scaling)."""
+    x = np.asarray(curves, dtype=np.float64)
+    sd = between_stance_sd(x)
+    flat = (x / sd[None, :, None]).reshape(len(x), -1)
+    flat = flat - flat.mean(axis=0)
+    _, vectors = np.linalg.eigh(flat.T @ flat)  # ascending eigenvalues
+    top = vectors[:, ::-1][:, :n].T.reshape(-1, *x.shape[1:])
+    return top * sd[None, :, None]
+
+
+def pca_likeness(directions: np.ndarray, alive: np.ndarray, train_curves: np.ndarray) -> float:
+    """Share of alive features (directions [n_latents, C, 101], alive [n_latents] bool) within
+    |cos| >= PCA_LIKE of one of the top PCA_DIRECTIONS principal directions of the training curves
+    (NaN when no feature is alive)."""
+    if not np.any(alive):
+        return float("nan")
+    sd = between_stance_sd(train_curves)
+    cos = cosine_matrix(np.asarray(directions)[alive], principal_directions(train_curves), sd)
+    return float((np.abs(cos).max(axis=1) >= PCA_LIKE).mean())

@@ -4,8 +4,9 @@
 adults; with `with_patients=True` it writes `out_dir/gutenberg/` and `out_dir/gaitrec/` (GaitRec
 layout: patients with hip, knee, ankle or calcaneus impairments plus controls). Every directory
 gets `PHANTOM.txt` and every session is dated in 1901 (either makes the reader mark the data
-synthetic; the date travels with the metadata), and `phantom_truth.csv` holds the true factors
-of every stance. Same arguments → byte-identical files. See docs/phantom.md.
+synthetic; the date travels with the metadata), `phantom_truth.csv` holds the true factors of
+every stance and `phantom_patterns.csv` the generator's planted patterns (patterns.py). Same
+arguments → byte-identical files. See docs/phantom.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from gaitsae.channels import CHANNELS, METADATA_FILE, N_POINTS, SIDES, WALKING_SPEED_FILE, signal_file
 from gaitsae.data.phantom.curves import stance_curves, stance_time_s
+from gaitsae.data.phantom.patterns import PATTERNS_FILE, patterns_csv
 from gaitsae.data.phantom.population import (
     GRAVITY, SPEED_NAN_FRACTION, UNKNOWN_DEMOGRAPHICS_FRACTION, sample_population,
 )
@@ -162,6 +164,7 @@ def _write_set(out: Path, pop, rng, gutenberg: bool, seed: int, bar) -> None:
         truth_parts.append(truth)
     truth = pd.concat(truth_parts).sort_values(id_cols + ["SIDE"], kind="stable")
     write_text(out / TRUTH_FILE, truth.to_csv(index=False, float_format="%.6g"))
+    write_text(out / PATTERNS_FILE, patterns_csv())
     write_metadata(out / METADATA_FILE, _metadata_table(s, rng, gutenberg), id_cols[:-1])
     if gutenberg:
         speed = np.round(t["walking_speed_m_per_s"].to_numpy(), 2)
