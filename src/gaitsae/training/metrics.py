@@ -151,12 +151,20 @@ def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dic
 def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS) -> np.ndarray:
     """The top n principal directions [n, C, 101] of curves [n_stances, C, 101], in physical units,
     found with each channel divided by its between-stance SD (the feature cosine's scaling)."""
-    x = np.asarray(curves, dtype=np.float64)
-    sd = between_stance_sd(x)
-    flat = (x / sd[None, :, None]).reshape(len(x), -1)
-    flat = flat - flat.mean(axis=0)
-    _, vectors = np.linalg.eigh(flat.T @ flat)  # ascending eigenvalues
-    top = vectors[:, ::-1][:, :n].T.reshape(-1, *x.shape[1:])
+    curves = np.asarray(curves)
+    sd = between_stance_sd(curves)
+    blocks = [slice(i, i + ROWS) for i in range(0, len(curves), ROWS)]  # float64 a block at a time
+
+    def scaled(b):
+        return (np.asarray(curves[b], dtype=np.float64) / sd[None, :, None]).reshape(len(curves[b]), -1)
+
+    mean = sum(scaled(b).sum(axis=0) for b in blocks) / len(curves)
+    scatter = 0.0
+    for b in blocks:
+        centred = scaled(b) - mean
+        scatter = scatter + centred.T @ centred
+    _, vectors = np.linalg.eigh(scatter)  # ascending eigenvalues
+    top = vectors[:, ::-1][:, :n].T.reshape(-1, *curves.shape[1:])
     return top * sd[None, :, None]
 
 
