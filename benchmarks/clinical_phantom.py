@@ -66,9 +66,14 @@ def main(cls_dir, data_dir, run_dir=None) -> None:
     summary = json.loads((cls_dir / "clinical.json").read_text())
     table = pd.read_csv(cls_dir / "classification.csv")
     print(f"split: {summary['split']}; sessions train {summary['n_sessions']['train']}, test "
-          f"{summary['n_sessions']['test']}; reference {summary['reference']} ({summary['n_reference_stances']} "
+          f"{summary['n_sessions']['test']} (test subjects: "
+          f"{', '.join(f'{k} {v}' for k, v in summary.get('n_test_subjects', {}).items())}); reference "
+          f"{summary.get('reference_label', summary['reference'])} ({summary['n_reference_stances']} "
           f"stances, {summary['n_reference_subjects']} subjects); {summary['n_latents']} latents, "
-          f"{summary['n_coefficients']} coefficients per side\n")
+          f"{summary['n_coefficients']} coefficients per side; test subjects the run saw: "
+          f"{summary.get('overlap_subjects', 'not checked')}\n")
+    for w in summary.get("warnings", []):
+        print(f"**Warning:** {w}\n")
     for task in ("class", "affected_side"):
         t = table[table["task"].eq(task)]
         classes = summary["classes"] if task == "class" else summary["affected_sides"]

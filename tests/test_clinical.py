@@ -12,9 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from gaitsae.cli import main
+from gaitsae.clinical.classify import split_sessions
 from gaitsae.clinical.deviation import cross_fit, fit_model
 from gaitsae.clinical.explain import distinguishing_features
-from gaitsae.clinical.reference import fit_reference, reference_folds, select_reference
+from gaitsae.clinical.reference import (MIN_ACTIVE, MIN_SUBJECTS, Z_TYPICAL_FIRING_MAX, fit_reference, reference_folds,
+                                        select_reference)
 from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.errors import DataError
@@ -32,14 +34,66 @@ def _latents(n_subjects=30, per_subject=8, n_latents=12, seed=0):
 
 
 # -- reference and index ---------------------------------------------------------------------
-def test_reference__sparse_latents_get_a_positive_scale_and_their_firing_rate():
+def test_reference__sparse_latents_get_their_firing_shares_and_strength():
     subjects, latents, curves = _latents()
     latents[:, 0] = 0.0  # silent in the reference
     ref = fit_reference(latents, curves, ("F_V", "F_AP"), subjects)
-    assert (ref.scale > 0).all()
-    assert ref.firing_rate[0] == 0 and np.isnan(ref.active_median[0])
+    assert ref.firing_rate[0] == 0 and np.isnan(ref.active_median[0]) and np.isnan(ref.active_scale[0, 0])
     assert np.allclose(ref.firing_rate[1:], (latents[:, 1:] > 0).mean(0))
+    assert np.allclose(ref.share[0], ref.firing_rate) and (ref.share[1] == 0).all()  # no negative firings
+    assert (ref.active_scale[0, 1:] > 0).all()
     assert ref.band_mean.shape == (2, 101) and ref.n_subjects == 30
+    z = ref.z(latents)
+    assert np.isfinite(z).all() and np.all(z[:, 0] == z[0, 0])  # a silent latent: every silent stance alike
+
+
+def _rare_latent_reference(seed=0, n_subjects=100, per_subject=20, n_latents=100):
+    """The simulation of issue 21: a topk-like code (most latents fire 8 % of the time), latent 0
+    fires 3 % of the time, latent 1 fires 45 % of the time; firings ~ Gamma(8, 1/8)."""
+    rng = np.random.default_rng(seed)
+    subjects = np.repeat([f"s{i}" for i in range(n_subjects)], per_subject)
+    rates = np.full(n_latents, 0.08)
+    rates[0], rates[1] = 0.03, 0.45
+    fires = rng.random((len(subjects), n_latents)) < rates
+    latents = np.where(fires, rng.gamma(8, 1 / 8, size=fires.shape), 0.0)
+    return subjects, latents, np.zeros((len(subjects), 1, 101))
+
+
+@pytest.mark.parametrize("rate", [0.001, 0.01, 0.03, 0.1, 0.45, 0.9])
+def test_reference__a_firing_at_typical_strength_counts_at_most_z_max_however_rare(rate):
+    rng = np.random.default_rng(1)
+    latents = np.where(rng.random((5000, 2)) < rate, rng.gamma(8, 1 / 8, size=(5000, 2)), 0.0)
+    ref = fit_reference(latents, np.zeros((5000, 1, 101)), ("F_V",), np.arange(5000) // 10)
+    typical = np.array([[np.median(latents[latents[:, 0] > 0, 0]), 0.0]])
+    z = ref.z(typical)[0, 0]
+    assert 0 < z <= Z_TYPICAL_FIRING_MAX + 1e-9
+    assert abs(ref.z(np.zeros((1, 2)))[0, 0]) <= Z_TYPICAL_FIRING_MAX + 1e-9  # silence, however usual the firing
+    stronger = ref.z(typical * 3)[0, 0]
+    if (latents[:, 0] > 0).sum() >= MIN_ACTIVE:
+        assert stronger > z  # how strongly it fires counts too, beyond the reference's range
+    else:
+        assert stronger == z  # too few firings to know a typical strength: only the firing counts
+
+
+def test_index__one_rare_latent_moves_a_stance_index_by_at_most_the_documented_amount():
+    subjects, latents, curves = _rare_latent_reference()
+    dev = cross_fit(latents, curves, ("F_V",), subjects, np.ones(len(subjects), bool))
+    m = dev.model
+    typical = np.median(latents[latents[:, 0] > 0, 0])
+    z_rare = m.profile(np.eye(1, latents.shape[1]) * typical)[0, 0]
+    z_common = m.profile(np.eye(1, latents.shape[1], 1) * np.median(latents[latents[:, 1] > 0, 1]))[0, 1]
+    assert z_rare <= Z_TYPICAL_FIRING_MAX and z_common < 1  # was 5.8 and 1.8 with (a − median) / SD
+    silent = latents[latents[:, 0] == 0]
+    fired = silent.copy()
+    fired[:, 0] = typical
+    before, shift = m.index(m.profile(silent)), m.index(m.profile(silent)) - m.index(m.profile(fired))
+    assert (shift >= 0).all()
+    # docs/clinical.md: for a stance at least as far from the typical stance as the average
+    # reference stance (index <= 100), one latent firing at its typical strength moves the
+    # index by at most (5 / sigma) ln(1 + Z_max^2 / (n e^(2 mu))) points (5.0 here).
+    bound = 5 / m.log_d_sd * np.log1p(Z_TYPICAL_FIRING_MAX ** 2 / (latents.shape[1] * np.exp(2 * m.log_d_mean)))
+    assert bound < 5.0
+    assert shift[before <= 100].max() <= bound
 
 
 def test_index__reference_scores_100_on_average_with_sd_10_and_its_median_stance_scores_highest():
@@ -56,7 +110,7 @@ def test_index__reference_scores_100_on_average_with_sd_10_and_its_median_stance
     at_median = m.index(m.profile(m.reference.location[None]))[0]
     assert at_median >= dev.index.max() and at_median > 130
     # Further from the reference: a lower index, a higher score.
-    far = m.reference.location + 5 * m.reference.scale
+    far = np.nan_to_num(m.reference.active_location[0] + 5 * m.reference.active_scale[0], nan=5.0)
     assert m.index(m.profile(far[None]))[0] < dev.index.min()
     assert m.score(m.profile(far[None]))[0] > np.percentile(dev.score, 99)
 
@@ -81,10 +135,12 @@ def test_cross_fitting__no_reference_subject_is_in_its_own_reference():
     assert not np.allclose(dev.z[held], dev.model.profile(latents[held]))
 
 
-def test_select_reference__filters_and_refuses_an_empty_reference():
+def test_select_reference__every_healthy_subject_by_default_filters_and_refuses_an_empty_reference():
     st = pd.DataFrame({"dataset": ["gaitrec"] * 4 + ["gutenberg"] * 2, "class_label": ["HC", "K", "A", "HC", "HC", "HC"],
-                       "age_years": [30, 50, 60, 70, 20, 25]})
-    assert select_reference(st, "auto").tolist() == [True, False, False, True, False, False]
+                       "age_years": [30, 50, 60, 70, 20, 25], "subject": list("abcdef")})
+    assert select_reference(st).tolist() == [True, False, False, True, True, True]  # GaitRec HC and Gutenberg
+    assert select_reference(st, "auto").tolist() == select_reference(st).tolist()
+    assert select_reference(st, "gaitrec-hc").tolist() == [True, False, False, True, False, False]
     assert select_reference(st, "gutenberg").sum() == 2
     assert select_reference(st, "class_label == 'HC' and age_years < 40").tolist() == [
         True, False, False, False, True, True]
@@ -94,6 +150,36 @@ def test_select_reference__filters_and_refuses_an_empty_reference():
         select_reference(st, "age_years >>> 1")
     with pytest.raises(DataError, match="no healthy reference"):
         select_reference(st[st["class_label"] != "HC"], "auto")
+
+
+# -- the classification split ----------------------------------------------------------------
+def _sessions(published: bool):
+    """Ten subjects with one session each; GaitRec's published TEST on s0-s2 when `published`."""
+    return pd.DataFrame({"subject": [f"s{i}" for i in range(10)], "session": [f"x{i}" for i in range(10)],
+                         "dataset": "gaitrec" if published else "gutenberg",
+                         "test": [1.0] * 3 + [0.0] * 7 if published else np.nan,
+                         "train": [0.0] * 3 + [1.0] * 7, "train_balanced": [0.0] * 3 + [1.0] * 7})
+
+
+def test_split_sessions__test_subjects_the_run_saw_are_an_error_naming_how_many():
+    sessions = _sessions(published=True)
+    split, name, overlap = split_sessions(sessions, seen={"s5", "s6", "s7", "s8", "s9"})
+    assert split.tolist() == ["test"] * 3 + ["train"] * 7 and overlap == 0 and "TRAIN_BALANCED" in name
+    with pytest.raises(DataError, match="2 of 3 test subjects .* were in the run's train/validation split"):
+        split_sessions(sessions, seen={"s1", "s2", "s5"})
+    _, _, overlap = split_sessions(sessions, seen={"s1", "s2", "s5"}, allow_overlap=True)
+    assert overlap == 2
+    with pytest.raises(DataError, match="records no split"):
+        split_sessions(sessions, seen=None)
+
+
+def test_split_sessions__without_a_published_split_the_test_subjects_are_the_runs_own():
+    sessions = _sessions(published=False)
+    seen = {f"s{i}" for i in range(7)}  # the run's train/validation subjects
+    split, name, overlap = split_sessions(sessions, seen=seen, seed=4)
+    assert split.tolist() == ["train"] * 7 + ["test"] * 3 and overlap == 0 and "split.csv" in name
+    split, name, _ = split_sessions(sessions, seen={"other"}, seed=4)  # the run saw none of this data
+    assert (split == "test").sum() == 3 and name.startswith("subject-wise")
 
 
 # -- explanations ----------------------------------------------------------------------------
@@ -136,7 +222,7 @@ def clinic(tmp_path_factory):
     return data, run
 
 
-def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path):
+def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path, capsys):
     data, run = clinic
     out = tmp_path / "dev.parquet"
     assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 0
@@ -144,7 +230,13 @@ def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path):
     assert set(t["level"]) == {"stance", "session"}
     st = t[t["level"] == "stance"]
     ref = st[st["in_reference"]]
-    assert set(ref["dataset"]) == {"gaitrec"} and set(ref["class_label"]) == {"HC"}  # auto: GaitRec controls
+    assert set(ref["dataset"]) == {"gaitrec", "gutenberg"} and set(ref["class_label"]) == {"HC"}  # every healthy one
+    assert st.loc[st["class_label"].eq("HC"), "in_reference"].all()
+    # the choice and its size are printed; fewer than 20 subjects is a visible warning
+    printed = capsys.readouterr()
+    n = ref["subject"].nunique()
+    assert f"reference: all healthy subjects (GaitRec HC and Gutenberg), {len(ref)} stances of {n} subjects" in printed.out
+    assert f"warning: the healthy reference holds only {n} subjects" in printed.err and n < MIN_SUBJECTS
     assert ref["index"].mean() == pytest.approx(100, abs=1e-6)
     assert (ref["fold"] >= 0).all() and (st.loc[~st["in_reference"] & st["dataset"].eq("gaitrec"), "fold"] == -1).all()
     assert st[~st["in_reference"] & st["dataset"].eq("gaitrec")]["index"].mean() < 100  # patients deviate
@@ -152,7 +244,8 @@ def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path):
     sess = t[t["level"] == "session"]
     assert sess["asym_0"].notna().all() and st["asym_0"].isna().all()
     meta = json.loads(pq.read_schema(out).metadata[b"gaitsae"])
-    assert len(meta["feature_meanings"]) == 16 and meta["reference"] == "auto"
+    assert len(meta["feature_meanings"]) == 16 and meta["reference"] == "healthy"
+    assert meta["n_reference_subjects"] == n
 
 
 def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
@@ -161,7 +254,7 @@ def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
     assert main(["classify", str(run), "--data", str(data), "--out", str(out), "--train-set", "full",
                  "--bootstrap", "20", "--healthy-run", str(run), "--quiet"]) == 0
     table = pd.read_csv(out / "classification.csv")
-    assert set(table["representation"]) == {"sae", "pca", "coefficients"}
+    assert set(table["representation"]) == {"topk", "pca", "coefficients"}  # the run's model, not "sae"
     assert set(table["model"]) == {"logistic", "boosting"} and set(table["task"]) == {"class", "affected_side"}
     ba = table[table["metric"] == "balanced_accuracy"]
     assert ((ba["low"] <= ba["value"] + 1e-9) & (ba["value"] <= ba["high"] + 1e-9)).all()
@@ -171,6 +264,7 @@ def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
     assert set(features["class_label"]) <= {"H", "K", "A", "C"} and features["meaning"].str.contains("% of stance").all()
     summary = json.loads((out / "clinical.json").read_text())
     assert summary["split"].startswith("GaitRec published (TRAIN /") and summary["synthetic"] is True
+    assert summary["overlap_subjects"] == 0 and summary["model"] == "topk"
     assert (out / "classification.png").stat().st_size > 0 and list(out.glob("class_*.png"))
 
 
@@ -204,7 +298,7 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
         args, expect = ["--data", str(copy)], "no healthy reference"
     elif case == "missing_class":  # no K session in TRAIN_BALANCED
         copy = _gaitrec_copy(data, tmp_path, "TRAIN_BALANCED", "0", "K")
-        args, expect = ["--data", str(copy)], "class K has no session in the training split"
+        args, expect = ["--data", str(copy)], "class K has no session in the training split (GaitRec published (TRAIN_BALANCED"
     elif case == "empty_filter":
         args, expect = args + ["--reference", "age_years > 500"], "matches no stance"
     else:
@@ -219,16 +313,27 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
                     else [command, str(run), *args, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and expect in err, err
+        if case == "missing_class":
+            assert "--train-set full" in err and "more patients" in err  # the fix, named
         assert not out.exists()
 
 
-def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path):
+def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path, capsys):
     data, run = clinic
     assert main(["analyze", str(run), "--data", str(data), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr()
+    assert "clinical: split GaitRec published (TRAIN_BALANCED / TEST); reference all healthy subjects" in printed.out
+    assert "warning: the healthy reference holds only" in printed.err
     html = (tmp_path / "report.html").read_text()
     assert 'id="clinical"' in html and "deviation index" in html and "Hedges" in html
     numbers = json.loads((run / "analysis.json").read_text())["clinical"]
-    assert numbers["split"].startswith("GaitRec published (TRAIN /")
+    assert numbers["split"] == "GaitRec published (TRAIN_BALANCED / TEST)"  # as `classify` by default
+    assert {b["representation"] for b in numbers["balanced_accuracy"]} == {"topk", "pca", "coefficients"}
+    # the reference (8 healthy subjects) and the test groups are small: said, in red
+    assert numbers["n_reference_subjects"] < MIN_SUBJECTS and numbers["reference"] == "healthy"
+    assert any("healthy reference holds only" in w for w in numbers["warnings"])
+    assert '<p style="color:#b00020"><strong>Warning:</strong> the healthy reference holds only' in html
+    assert "all healthy subjects (GaitRec HC and Gutenberg)" in html
     assert {d["measure"] for d in numbers["detection"]} == {"index", "score"}
 
 
@@ -238,3 +343,54 @@ def test_deviations_cli__refuses_to_replace_a_file_it_did_not_write(clinic, tmp_
     out.write_text("a user's file")
     assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 2
     assert "not a gaitsae Parquet output" in capsys.readouterr().err and out.read_text() == "a user's file"
+
+
+def test_explorer_norm_band__uses_the_same_healthy_reference_as_deviations(clinic):
+    from gaitsae.clinical.pipeline import deviations, encode
+    from gaitsae.explorer.store import _reference
+
+    data, run = clinic
+    dev = deviations(encode(run, data))
+    mask, label = _reference(load_dataset(data).stances)
+    assert mask.tolist() == dev.stances["in_reference"].tolist()
+    n = dev.reference["n_reference_subjects"]
+    assert label.startswith(f"all healthy subjects (GaitRec HC and Gutenberg), {n} subjects — warning:")
+
+
+def _run_copy(run, tmp_path, relabel: dict):
+    """A copy of the run whose split.csv has subjects moved between splits (e.g. test → train)."""
+    copy = tmp_path / "run_copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("explorer", "analysis*", "figures*", "report*"))
+    split = pd.read_csv(copy / "split.csv")
+    split["split"] = split["split"].replace(relabel)
+    split.to_csv(copy / "split.csv", index=False)
+    return copy, split
+
+
+def test_classify_cli__test_subjects_the_run_saw_are_an_error_unless_allowed_and_then_said(clinic, tmp_path, capsys):
+    data, run = clinic
+    copy, split = _run_copy(run, tmp_path, {"test": "train"})
+    stances = load_dataset(data).stances
+    test = set(stances.loc[stances["dataset"].eq("gaitrec") & stances["test"].eq(1), "subject"])
+    out = tmp_path / "cls"
+    args = ["classify", str(copy), "--data", str(data), "--out", str(out), "--bootstrap", "10", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{len(test)} of {len(test)} test subjects" in err and "--allow-overlap" in err
+    assert not out.exists()
+    assert main([*args, "--allow-overlap"]) == 0
+    assert f"warning: {len(test)} test subjects were in the run's train/validation split" in capsys.readouterr().err
+    summary = json.loads((out / "clinical.json").read_text())
+    assert summary["overlap_subjects"] == len(test) and "optimistic" in summary["warnings"][0]
+
+
+def test_deviations_cli__a_healthy_run_with_other_sides_is_a_one_line_error(clinic, tmp_path, capsys):
+    data, run = clinic
+    one_side = tmp_path / "left_only"
+    GaitSAE(model="topk", k=4, n_latents=16, epochs=1, batch_size=64, sides=("left",), progress=False).fit(
+        load_dataset(data, cache=False), run_dir=one_side)
+    out = tmp_path / "d.parquet"
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(out), "--healthy-run", str(one_side)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "models sides left, the run models left,right" in err, err
+    assert not out.exists()

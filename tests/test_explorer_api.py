@@ -81,7 +81,7 @@ def test_api_stance__curves_norm_reconstruction_contributions_and_sections(clien
     expected = store.latents[7, c["latent"]] * store.arrays["directions"][c["latent"]]
     np.testing.assert_allclose(c["curves"], expected, rtol=1e-4, atol=1e-6)
     assert d["sections"] == [{"title": "test section", "rows": [{"stance": 7, "n_active": len(store.active(7))}]}]
-    assert d["norm"]["reference"] == "healthy controls"
+    assert d["norm"]["reference"] == stores[0].meta["reference"]
 
 
 def test_api_akin__same_results_as_python(client, stores):

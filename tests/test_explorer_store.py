@@ -44,7 +44,7 @@ def test_store__feature_summaries_and_healthy_norm_band(store):
     np.testing.assert_allclose(f["firing_rate"], active.mean(0))
     assert set(f["type"]) <= {"dead", "sparse-bimodal", "dense-unimodal"}
     assert f["best_r"].abs().max() <= 1
-    assert store.meta["reference"] == "healthy controls"
+    assert store.meta["reference"].startswith("all healthy subjects (GaitRec HC and Gutenberg), ")  # as `deviations`
     hc = store.stances["class_label"].eq("HC").to_numpy()
     assert store.meta["n_reference"] == hc.sum()
     np.testing.assert_allclose(store.arrays["norm_mean"], np.asarray(store.curves)[hc].mean(0), rtol=1e-4, atol=1e-6)

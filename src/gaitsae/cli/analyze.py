@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 
 from gaitsae.cli.options import add_overwrite_option
@@ -22,6 +23,20 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="redo the analysis even if analysis.json is current")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
+
+
+def print_clinical(clinical) -> None:
+    """The Clinical section's split and reference on stdout; its warnings (or why it was not
+    computed) on stderr, as `classify` and `deviations` print them."""
+    if not clinical:
+        return
+    if "skipped" in clinical:
+        print(f"clinical section not computed: {clinical['skipped']}", file=sys.stderr)
+        return
+    print(f"clinical: split {clinical['split']}; reference {clinical.get('reference_label', clinical['reference'])}, "
+          f"{clinical['n_reference_stances']} stances of {clinical['n_reference_subjects']} subjects")
+    for w in clinical.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -50,6 +65,7 @@ def run(args) -> int:
     print(f"analysis → {Path(args.run) / 'analysis.json'}; report → {report}")
     for f, card in zip(features, cards):
         print(f"feature {f} → {card}")
+    print_clinical(analysis.numbers.get("clinical"))
     if analysis.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

@@ -4,7 +4,7 @@ patient detection by the deviation index and score, and each class's distinguish
 
 from __future__ import annotations
 
-from gaitsae.cli.deviations import add_reference_options, check_folds
+from gaitsae.cli.deviations import add_reference_options, check_folds, print_reference
 from gaitsae.cli.options import add_overwrite_option
 
 
@@ -15,7 +15,11 @@ def add_parser(sub) -> None:
     add_reference_options(p)
     p.add_argument("--out", required=True, help="directory to write")
     p.add_argument("--train-set", choices=("balanced", "full"), default="balanced",
-                   help="GaitRec training sessions: TRAIN_BALANCED (default, as published) or all TRAIN")
+                   help="GaitRec training sessions: TRAIN_BALANCED (default, as published; the report uses it too) "
+                        "or all TRAIN")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="classify even when test subjects were in the run's train/validation split "
+                        "(the outputs then carry a warning)")
     p.add_argument("--bootstrap", type=int, default=500, help="bootstrap resamples for the 95 %% intervals")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_overwrite_option(p)
@@ -24,6 +28,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import json
+    import sys
     from pathlib import Path
 
     from gaitsae import outdir
@@ -37,7 +42,8 @@ def run(args) -> int:
         raise GaitsaeError(f"--bootstrap must be an int >= 10, got {args.bootstrap}")
     enc = encode(args.run, args.data)
     dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
-    study = run_study(enc, dev, args.train_set, seed=args.seed, n_boot=args.bootstrap, progress=not args.quiet)
+    study = run_study(enc, dev, args.train_set, seed=args.seed, n_boot=args.bootstrap, progress=not args.quiet,
+                      allow_overlap=args.allow_overlap)
     # Everything is computed before the first file is written, into a new directory that
     # replaces OUT by one rename: a bad input or a kill leaves OUT as it was.
     with outdir.replacing(args.out, "clinical", overwrite=args.overwrite) as where:
@@ -59,6 +65,9 @@ def run(args) -> int:
     for r in study.detection.itertuples():
         print(f"healthy vs patient AUC, {r.measure}: {r.auc:.3f} [{r.low:.3f}, {r.high:.3f}]")
     print(f"split: {study.summary['split']} → {out}")
+    print_reference(dev.reference, warn=False)  # the study's warnings include the reference's
+    for w in study.summary["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     if enc.dataset.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

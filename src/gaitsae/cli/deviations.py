@@ -10,9 +10,10 @@ def add_reference_options(p) -> None:
     """Options `deviations` and `classify` share."""
     p.add_argument("run", help="run directory")
     p.add_argument("--data", required=True, help="data directory")
-    p.add_argument("--reference", default="auto",
-                   help="healthy reference: auto (GaitRec HC, else every Gutenberg stance), gaitrec-hc, gutenberg, "
-                        "hc, or a filter over the stance table, e.g. \"class_label == 'HC' and age_years < 40\"")
+    p.add_argument("--reference", default="healthy",
+                   help="healthy reference: healthy (default: every healthy subject, GaitRec HC and Gutenberg), "
+                        "gaitrec-hc, gutenberg, or a filter over the stance table, e.g. "
+                        "\"class_label == 'HC' and age_years < 40\"")
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds over reference subjects (default 5)")
     p.add_argument("--healthy-run", help="a run trained on healthy stances only: adds its reconstruction error")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and bootstrap resamples (default 0)")
@@ -28,6 +29,16 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="Parquet file to write (new, or an earlier gaitsae Parquet output)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
+
+
+def print_reference(about: dict, warn: bool = True) -> None:
+    """The reference rule and its size on stdout; a warning on stderr when it is small."""
+    import sys
+
+    print(f"reference: {about['reference_label']}, {about['n_reference_stances']} stances of "
+          f"{about['n_reference_subjects']} subjects")
+    if warn and "warning" in about:
+        print(f"warning: {about['warning']}", file=sys.stderr)
 
 
 def check_folds(folds: int) -> None:
@@ -51,9 +62,8 @@ def run(args) -> int:
     enc = encode(args.run, args.data)
     dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
     write_parquet(dev, args.out, enc.meanings)
-    ref = dev.stances["in_reference"]
-    print(f"{len(dev.stances)} stances, {len(dev.sessions)} session sides; reference {args.reference}: "
-          f"{int(ref.sum())} stances of {dev.stances.loc[ref, 'subject'].nunique()} subjects → {args.out}")
+    print(f"{len(dev.stances)} stances, {len(dev.sessions)} session sides → {args.out}")
+    print_reference(dev.reference)
     if enc.dataset.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

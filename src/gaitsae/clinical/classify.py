@@ -2,9 +2,10 @@
 all scaled wavelet coefficients, each with logistic regression and gradient boosting.
 
 A session's feature vector is [mean over its left stances, mean over its right stances], so
-the affected side stays visible. Split: GaitRec's published one when the data has it (train on
-TRAIN_BALANCED — or TRAIN — sessions, test on TEST sessions; Gutenberg sessions are in
-neither), else a subject-wise split (30 % of subjects test). Intervals: 95 % bootstrap over
+the affected side stays visible. Test subjects are never ones the run trained or validated on:
+GaitRec's published split when the data has it (train on TRAIN_BALANCED — or TRAIN — sessions,
+test on TEST sessions, checked against the run's split.csv; Gutenberg sessions are in
+neither), else the run's own test subjects. Intervals: 95 % bootstrap over
 test subjects (a subject's sessions are resampled together).
 """
 
@@ -44,28 +45,56 @@ def session_means(stances: pd.DataFrame, x: np.ndarray) -> tuple[pd.DataFrame, n
     return table, np.hstack([b.loc[both].to_numpy() for b in blocks])
 
 
-def split_sessions(sessions: pd.DataFrame, train_set: str = "balanced", seed: int = 0) -> tuple[np.ndarray, str]:
-    """("train" | "test" | "" per session, description). GaitRec's published split where it
-    exists, else subject-wise."""
+def split_sessions(sessions: pd.DataFrame, seen: set | None, train_set: str = "balanced", seed: int = 0,
+                   allow_overlap: bool = False) -> tuple[np.ndarray, str, int]:
+    """("train" | "test" | "" per session, description, number of test subjects the run saw).
+
+    Test subjects must be unseen by the run (outside `seen`, its train/validation subjects;
+    None: the run recorded no split): GaitRec's published TEST where the data has it (checked
+    against `seen`: an overlap is an error unless allow_overlap), else the subjects outside
+    `seen` (the run's own test subjects), else — when the run saw none of the data — 30 % of
+    subjects drawn with the seed."""
+    subject = sessions["subject"]
     published = sessions["dataset"].eq("gaitrec") & sessions["test"].notna()
     if published.any() and sessions.loc[published, "test"].nunique() > 1:
         train_col = "train_balanced" if train_set == "balanced" else "train"
-        train = published & sessions[train_col].eq(1)
         test = published & sessions["test"].eq(1)
-        return np.where(test, "test", np.where(train, "train", "")), f"GaitRec published ({train_col.upper()} / TEST)"
-    subjects = np.array(sorted(sessions["subject"].unique()))
-    np.random.default_rng(seed).shuffle(subjects)
-    test_subjects = set(subjects[: max(1, int(round(TEST_FRACTION * len(subjects))))])
-    return (np.where(sessions["subject"].isin(test_subjects), "test", "train"),
-            f"subject-wise ({TEST_FRACTION:.0%} of subjects test, seed {seed})")
+        split = np.where(test, "test", np.where(published & sessions[train_col].eq(1), "train", ""))
+        name = f"GaitRec published ({train_col.upper()} / TEST)"
+    elif seen is not None and subject.isin(seen).any():
+        test = ~subject.isin(seen)
+        if not test.any():
+            raise DataError("every subject of the data was in the run's train/validation split (split.csv): "
+                            "no unseen subject to test on; train the run with a test split on this data")
+        split = np.where(test, "test", "train")
+        name = f"the run's test subjects (split.csv; {subject[test].nunique()} subjects test)"
+    else:
+        subjects = np.array(sorted(subject.unique()))
+        np.random.default_rng(seed).shuffle(subjects)
+        test = subject.isin(set(subjects[: max(1, int(round(TEST_FRACTION * len(subjects))))]))
+        split = np.where(test, "test", "train")
+        name = f"subject-wise ({TEST_FRACTION:.0%} of subjects test, seed {seed})"
+    test_subjects = set(subject[split == "test"])
+    if seen is None:
+        if not allow_overlap:
+            raise DataError("the run records no split (split.csv), so its test subjects cannot be checked "
+                            "to be unseen; pass --allow-overlap to classify anyway")
+        return split, name, -1
+    overlap = len(test_subjects & set(seen))
+    if overlap and not allow_overlap:
+        raise DataError(f"{overlap} of {len(test_subjects)} test subjects ({name}) were in the run's "
+                        "train/validation split: its features saw them; train the run on this data "
+                        "(its split keeps GaitRec's TEST out) or pass --allow-overlap")
+    return split, name, overlap
 
 
-def check_classes(y_train, classes, what: str) -> None:
+def check_classes(y_train, classes, what: str, split_name: str = "", fix: str = "use data with more patients") -> None:
     counts = pd.Series(y_train).value_counts()
     missing = [c for c in classes if counts.get(c, 0) == 0]
     if missing:
-        raise DataError(f"{what}: class {missing[0]} has no session in the training split "
-                        f"(training counts: {', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'})")
+        where = f" ({split_name})" if split_name else ""
+        raise DataError(f"{what}: class {missing[0]} has no session in the training split{where} "
+                        f"(training counts: {', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}); {fix}")
 
 
 def make_model(name: str, seed: int = 0):
@@ -75,12 +104,12 @@ def make_model(name: str, seed: int = 0):
                                           random_state=seed)
 
 
-def representations(latents, inputs, fit_rows, seed: int = 0) -> dict[str, np.ndarray]:
-    """Per-stance feature sets: the SAE latents, PCA of the scaled coefficients with as many
+def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: int = 0) -> dict[str, np.ndarray]:
+    """Per-stance feature sets: the run's latents (named by its model), PCA of the scaled coefficients with as many
     components as latents (fitted on `fit_rows` stances only), and all scaled coefficients."""
     n = min(latents.shape[1], inputs.shape[1], int(fit_rows.sum()))
     pca = PCA(n_components=n, random_state=seed).fit(inputs[fit_rows])
-    return {"sae": latents, "pca": pca.transform(inputs).astype(np.float32), "coefficients": inputs}
+    return {model_name: latents, "pca": pca.transform(inputs).astype(np.float32), "coefficients": inputs}
 
 
 def metrics(y, proba, classes) -> dict:

@@ -1,9 +1,10 @@
 """Deviation from healthy walking, per stance and per session (definitions: docs/clinical.md).
 
-- profile: z_j = (a_j − location_j) / scale_j, the signed deviation of feature j in reference
-  scale units (reference.py says how zeros of sparse latents are handled);
-- distance d = sqrt(mean_j z_j²), the RMS deviation over features from the reference's typical
-  stance (its per-feature medians), floored at 1 % of the reference's median d;
+- profile: z_j, the firing-aware signed deviation of feature j (a normal score: where the
+  stance's activation falls in the reference's distribution of firing and strength; see
+  reference.py — a firing at typical strength counts at most 2.58, however rare the latent);
+- distance d = sqrt(mean_j z_j²), the RMS deviation over features, floored at 1 % of the
+  reference's median d;
 - index (GDI scale) = 100 − 10 · (ln d − μ) / σ with μ, σ the mean and SD of ln d over the
   reference stances, each cross-fitted: the reference averages 100 and 10 points are one
   reference SD; lower is further from healthy (as the Gait Deviation Index);

@@ -11,7 +11,7 @@ import pandas as pd
 
 from gaitsae.clinical.deviation import (DeviationModel, cross_fit, feature_meanings, reconstruction_error,
                                         session_table)
-from gaitsae.clinical.reference import select_reference
+from gaitsae.clinical.reference import describe_reference, select_reference
 from gaitsae.data import load_dataset
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.data.reader import available_channels, resolve_directories
@@ -69,24 +69,23 @@ class Deviations:
     stances: pd.DataFrame   # one row per stance: IDs, in_reference, fold, index, score, z_*
     sessions: pd.DataFrame  # one row per session and side: means, n_stances, asym_*
     model: DeviationModel   # the full reference (for stances not in the data)
-    reference: str
+    reference: dict         # describe_reference: rule, label, size and a warning when small
 
 
-def deviations(enc: Encoded, reference: str = "auto", n_folds: int = 5, seed: int = 0,
+def deviations(enc: Encoded, reference: str = "healthy", n_folds: int = 5, seed: int = 0,
                healthy_run=None) -> Deviations:
     """Cross-fitted deviations of every stance. healthy_run: a run trained on healthy stances
     only; adds its reconstruction error (`recon_error`) and whether that model trained on the
     subject (`healthy_model_saw`: such errors are optimistic)."""
     st = enc.dataset.stances
     is_ref = select_reference(st, reference)
+    about = describe_reference(st, is_ref, reference)
     dev = cross_fit(enc.latents, enc.dataset.curves, enc.dataset.channels, st["subject"].to_numpy(), is_ref,
                     n_folds, seed, enc.est.model_.active_threshold)
     values = pd.DataFrame({"index": dev.index, "score": dev.score})
     if healthy_run is not None:
         healthy = GaitSAE.load(healthy_run, progress=False)
-        if tuple(healthy.config_.data.channels) != tuple(enc.dataset.channels):
-            raise DataError(f"healthy run {healthy_run} models channels {','.join(healthy.config_.data.channels)}, "
-                            f"run models {','.join(enc.dataset.channels)}")
+        check_same_inputs(healthy_run, healthy, enc.est)
         recon = healthy.round_trip(enc.dataset).curves
         values["recon_error"] = reconstruction_error(enc.dataset.curves, recon, dev.model.reference)
         split = getattr(healthy, "split_", None)
@@ -98,7 +97,17 @@ def deviations(enc: Encoded, reference: str = "auto", n_folds: int = 5, seed: in
                          pd.DataFrame(z, columns=[f"z_{j}" for j in range(z.shape[1])])], axis=1)
     sess_ids = st[[c for c in ID_COLUMNS if c in st and c != "trial_id"]].assign(in_reference=is_ref, fold=dev.fold)
     sessions = session_table(sess_ids, values, z).assign(level="session")
-    return Deviations(stances, sessions, dev.model, reference)
+    return Deviations(stances, sessions, dev.model, about)
+
+
+def check_same_inputs(healthy_run, healthy: GaitSAE, est: GaitSAE) -> None:
+    """The healthy run must model the run's channels and sides (else its reconstructions
+    cannot be compared stance by stance)."""
+    for what in ("channels", "sides"):
+        theirs, ours = getattr(healthy.config_.data, what), getattr(est.config_.data, what)
+        if tuple(theirs) != tuple(ours):
+            raise DataError(f"--healthy-run {healthy_run} models {what} {','.join(theirs)}, "
+                            f"the run models {','.join(ours)}: train it with the same {what}")
 
 
 def write_parquet(dev: Deviations, path, meanings) -> Path:
@@ -113,7 +122,7 @@ def write_parquet(dev: Deviations, path, meanings) -> Path:
 
     table = pd.concat([dev.stances, dev.sessions], ignore_index=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    meta = {"reference": dev.reference, "log_d_mean": dev.model.log_d_mean, "log_d_sd": dev.model.log_d_sd,
+    meta = {**dev.reference, "log_d_mean": dev.model.log_d_mean, "log_d_sd": dev.model.log_d_sd,
             "feature_meanings": list(meanings)}
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"gaitsae": json.dumps(meta).encode()})
     with atomic_path(path) as tmp:

@@ -1,11 +1,16 @@
-"""The healthy reference: which stances it holds, its folds for cross-fitting, and what it
-knows about each feature (firing rate, robust location and scale) and each channel (norm band).
+"""The healthy reference: which stances it holds (one rule for `deviations`, the report and the
+explorer's norm band), its folds for cross-fitting, and what it knows about each feature
+(firing shares, the typical strength of a firing) and each channel (norm band).
 
-Zeros of sparse latents are observations ("feature absent"), so location and scale are taken
-over all reference stances, zeros included: location = median, scale = 1.4826 · MAD. A latent
-silent in more than half the reference has MAD 0; its scale is then the standard deviation
-over all reference stances, and a latent that never fires in the reference gets the median
-scale of the others (any activation of it is then read in typical units, not divided by 0).
+Per-feature z is firing-aware (a normal score): z_j = Φ⁻¹(F_j(a)), where F_j is the
+reference's distribution of feature j seen as three parts — negative firings, silence
+(|a| ≤ the model's activation threshold) and positive firings. Silence is as typical as its
+share allows (z = 0 when the reference is silent at least half of the time, else the edge of
+the silent share nearest the middle); a firing is placed by its share and by how strong it is against
+the reference's firings of that sign (normal with their median and 1.4826 · MAD, so z keeps
+growing beyond the reference's range). Each share is floored at P_FLOOR in the tails, so
+firing at its typical strength counts at most Φ⁻¹(1 − P_FLOOR/2) = 2.58, however rare the
+latent (a plain (a − median) / SD gives ≈ 1/√p: 5.8 for a latent firing 3 % of the time).
 """
 
 from __future__ import annotations
@@ -14,32 +19,64 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import log_ndtr, ndtri, ndtri_exp
 
 from gaitsae.errors import DataError
 
 MAD_TO_SD = 1.4826  # MAD of a normal distribution × this = its SD
-REFERENCES = ("auto", "gaitrec-hc", "gutenberg", "hc")
+P_FLOOR = 0.01  # smallest share of a tail: a firing at typical strength gives |z| ≤ Φ⁻¹(1 − P_FLOOR/2)
+Z_TYPICAL_FIRING_MAX = float(ndtri(1 - P_FLOOR / 2))  # 2.58
+MIN_ACTIVE = 10  # fewer reference firings of a sign: their strength is not modelled (only firing counts)
+SCALE_FLOOR = 0.1  # the scale of firing strengths is at least this fraction of their |median|
+MIN_SUBJECTS = 20  # a reference or test group with fewer subjects gets a warning
+REFERENCES = ("healthy", "gaitrec-hc", "gutenberg")
+SYNONYMS = {"auto": "healthy", "hc": "healthy"}  # earlier spellings of the default
+LABELS = {"healthy": "all healthy subjects (GaitRec HC and Gutenberg)", "gaitrec-hc": "GaitRec healthy controls",
+          "gutenberg": "Gutenberg subjects"}
 
 
 @dataclass
 class Reference:
-    """location, scale, firing_rate, active_median: [n_latents] (activation units; active_median
-    is the median of the non-zero activations, NaN if silent); band_mean, band_sd:
+    """Per feature [n_latents]: location (median over all reference stances: the typical
+    stance), firing_rate, active_median (median of the firings, NaN if silent); per sign of
+    firing (row 0 positive, row 1 negative) [2, n_latents]: share of stances, median and scale
+    of their activations (NaN: fewer than MIN_ACTIVE firings). band_mean, band_sd:
     [n_channels, 101] in each channel's unit; counts of reference stances and subjects."""
 
     location: np.ndarray
-    scale: np.ndarray
     firing_rate: np.ndarray
     active_median: np.ndarray
+    share: np.ndarray
+    active_location: np.ndarray
+    active_scale: np.ndarray
+    threshold: float
     band_mean: np.ndarray
     band_sd: np.ndarray
     channels: tuple[str, ...]
     n_stances: int
     n_subjects: int
 
-    def z(self, latents: np.ndarray) -> np.ndarray:
-        """Signed deviation of each feature [n, n_latents] in reference scale units."""
-        return (np.asarray(latents, dtype=np.float64) - self.location) / self.scale
+    def z(self, latents) -> np.ndarray:
+        """Firing-aware signed deviation (normal score) of each feature, [n, n_latents]."""
+        a = np.asarray(latents, dtype=np.float64)
+        p_pos, p_neg = self.share
+        silent = np.clip(np.clip(0.5, p_neg, 1 - p_pos), P_FLOOR / 2, 1 - P_FLOOR / 2)
+        z = np.broadcast_to(ndtri(silent), a.shape).copy()
+        for sign, share in ((0, p_pos), (1, p_neg)):  # only the firings are computed: codes are sparse
+            rows, cols = np.nonzero(a > self.threshold) if sign == 0 else np.nonzero(a < -self.threshold)
+            g = np.nan_to_num((a[rows, cols] - self.active_location[sign, cols]) / self.active_scale[sign, cols])
+            log_tail = np.log(np.maximum(share[cols], P_FLOOR)) + log_ndtr(-g if sign == 0 else g)
+            z[rows, cols] = -ndtri_exp(log_tail) if sign == 0 else ndtri_exp(log_tail)
+        return z
+
+
+def _firing_strength(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust scale of one sign's firings (NaN, NaN when too few to model)."""
+    if len(values) < MIN_ACTIVE:
+        return np.nan, np.nan
+    m = float(np.median(values))
+    s = MAD_TO_SD * float(np.median(np.abs(values - m)))
+    return m, max(s, SCALE_FLOOR * abs(m), 1e-12)
 
 
 def fit_reference(latents, curves, channels, subjects, threshold: float = 0.0) -> Reference:
@@ -47,37 +84,32 @@ def fit_reference(latents, curves, channels, subjects, threshold: float = 0.0) -
     latents = np.asarray(latents, dtype=np.float64)
     if not len(latents):
         raise DataError("the healthy reference holds no stances")
-    location = np.median(latents, axis=0)
-    scale = MAD_TO_SD * np.median(np.abs(latents - location), axis=0)
-    sd = latents.std(axis=0)
-    scale = np.where(scale > 0, scale, sd)
-    positive = scale[scale > 0]
-    scale = np.where(scale > 0, scale, np.median(positive) if len(positive) else 1.0)
-    active = np.abs(latents) > threshold
+    pos, neg = latents > threshold, latents < -threshold
+    active = pos | neg
+    strength = np.array([[_firing_strength(latents[on[:, j], j]) for j in range(latents.shape[1])]
+                         for on in (pos, neg)])  # [2, L, 2]
     with np.errstate(invalid="ignore"):
         active_median = np.array([np.median(latents[a, j]) if a.any() else np.nan
                                   for j, a in enumerate(active.T)])
-    return Reference(location, scale, active.mean(axis=0), active_median,
-                     curves.mean(axis=0), curves.std(axis=0), tuple(channels),
+    return Reference(np.median(latents, axis=0), active.mean(axis=0), active_median,
+                     np.stack([pos.mean(axis=0), neg.mean(axis=0)]), strength[..., 0], strength[..., 1],
+                     float(threshold), curves.mean(axis=0), curves.std(axis=0), tuple(channels),
                      int(len(latents)), int(pd.Series(subjects).nunique()))
 
 
-def select_reference(stances: pd.DataFrame, spec: str = "auto") -> np.ndarray:
-    """Boolean mask of reference stances. spec: "auto" (GaitRec healthy controls when the data
-    has any, else every Gutenberg stance, else every HC stance), "gaitrec-hc", "gutenberg",
-    "hc" (every HC stance), or a pandas query over the stance table, e.g.
+def select_reference(stances: pd.DataFrame, spec: str = "healthy") -> np.ndarray:
+    """Boolean mask of reference stances. spec: "healthy" (default: every stance labelled HC —
+    GaitRec healthy controls and every Gutenberg subject; "auto" and "hc" are synonyms),
+    "gaitrec-hc", "gutenberg", or a pandas query over the stance table, e.g.
     "class_label == 'HC' and age_years < 40"."""
+    spec = SYNONYMS.get(spec, spec)
     is_hc = stances["class_label"].eq("HC")
-    gaitrec_hc = stances["dataset"].eq("gaitrec") & is_hc
-    gutenberg = stances["dataset"].eq("gutenberg")
-    if spec == "auto":
-        mask = gaitrec_hc if gaitrec_hc.any() else gutenberg if gutenberg.any() else is_hc
-    elif spec == "gaitrec-hc":
-        mask = gaitrec_hc
-    elif spec == "gutenberg":
-        mask = gutenberg
-    elif spec == "hc":
+    if spec == "healthy":
         mask = is_hc
+    elif spec == "gaitrec-hc":
+        mask = stances["dataset"].eq("gaitrec") & is_hc
+    elif spec == "gutenberg":
+        mask = stances["dataset"].eq("gutenberg")
     else:
         try:
             mask = stances.eval(spec)
@@ -90,6 +122,27 @@ def select_reference(stances: pd.DataFrame, spec: str = "auto") -> np.ndarray:
         raise DataError(f"--reference {spec!r} matches no stance: the data has no healthy reference "
                         f"({len(stances)} stances; classes {sorted(stances['class_label'].unique())})")
     return mask
+
+
+def describe_reference(stances: pd.DataFrame, mask, spec: str = "healthy") -> dict:
+    """What the CLI prints and the report shows: the rule in words, its size, and a warning
+    when it holds fewer than MIN_SUBJECTS subjects."""
+    spec = SYNONYMS.get(spec, spec)
+    mask = np.asarray(mask, dtype=bool)
+    n_subjects = int(stances.loc[mask, "subject"].nunique())
+    out = {"reference": spec, "reference_label": LABELS.get(spec, f"filter {spec!r}"),
+           "n_reference_stances": int(mask.sum()), "n_reference_subjects": n_subjects}
+    if n_subjects < MIN_SUBJECTS:
+        out["warning"] = (f"the healthy reference holds only {n_subjects} subjects (fewer than {MIN_SUBJECTS}): "
+                          "its norm and the index are uncertain")
+    return out
+
+
+def small_group_warning(what: str, n_subjects: int) -> str | None:
+    """The warning for a test group of fewer than MIN_SUBJECTS subjects (None otherwise)."""
+    if n_subjects < MIN_SUBJECTS:
+        return f"{what}: only {n_subjects} subjects (fewer than {MIN_SUBJECTS}): its numbers are uncertain"
+    return None
 
 
 def reference_folds(subjects, is_reference, n_folds: int = 5, seed: int = 0) -> np.ndarray:

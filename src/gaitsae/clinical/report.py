@@ -1,11 +1,11 @@
 """The report's Clinical section, when the data has classes: deviations, healthy vs patient
-detection, classification (logistic regression only, to stay quick, trained on all TRAIN
-sessions) and each class's distinguishing features."""
+detection, classification (logistic regression only, to stay quick; the same training and test
+sessions as `gaitsae classify` with its defaults) and each class's distinguishing features."""
 
 from __future__ import annotations
 
 from gaitsae.clinical.pipeline import Encoded, deviations
-from gaitsae.clinical.study import run_study
+from gaitsae.clinical.study import DEFAULT_TRAIN_SET, run_study
 from gaitsae.errors import GaitsaeError
 
 N_BOOT = 200
@@ -20,10 +20,14 @@ def analyze_clinical(enc: Encoded, seed: int = 0) -> tuple[dict, dict]:
     """(numbers, figures); a data set the study refuses (e.g. a class missing from the
     training split) gives {"skipped": reason} instead of failing the whole report."""
     try:
-        dev = deviations(enc, "auto", seed=seed)
-        study = run_study(enc, dev, "full", models=("logistic",), seed=seed, n_boot=N_BOOT, progress=False)
+        dev = deviations(enc, seed=seed)
+        study = run_study(enc, dev, DEFAULT_TRAIN_SET, models=("logistic",), seed=seed, n_boot=N_BOOT, progress=False)
     except GaitsaeError as exc:
-        return {"skipped": str(exc)}, {}
+        reason = str(exc)
+        if "--train-set full" in reason:
+            reason += (" (the report trains as `gaitsae classify` does by default; "
+                       "`gaitsae classify RUN --data DIR --out DIR --train-set full` gives these numbers)")
+        return {"skipped": reason}, {}
     ba = study.classification[study.classification["metric"].eq("balanced_accuracy")]
     numbers = {
         **study.summary,

@@ -12,7 +12,10 @@ from tqdm.auto import tqdm
 from gaitsae.clinical import classify as C
 from gaitsae.clinical.explain import class_figure, distinguishing_features, landmark_changes
 from gaitsae.clinical.pipeline import Deviations, Encoded
+from gaitsae.clinical.reference import small_group_warning
 from gaitsae.errors import DataError
+
+DEFAULT_TRAIN_SET = "balanced"  # `classify` and the report's Clinical section train on the same sessions
 
 
 @dataclass
@@ -27,24 +30,43 @@ class Study:
 
 
 
-def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models=C.MODELS, seed: int = 0,
-              n_boot: int = 500, progress: bool = True) -> Study:
+def seen_subjects(est) -> set | None:
+    """The run's train/validation subjects (its split.csv); None when the run recorded none."""
+    split = getattr(est, "split_", None)
+    return None if split is None else set(split.loc[split["split"].isin(["train", "val"]), "subject"])
+
+
+def train_set_fix(split_name: str) -> str:
+    """What to do when a class has no training session, in the words of the command line."""
+    if "TRAIN_BALANCED" in split_name:
+        return "use --train-set full (all GaitRec TRAIN sessions) or data with more patients"
+    return "use data with more patients"
+
+
+def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET, models=C.MODELS, seed: int = 0,
+              n_boot: int = 500, progress: bool = True, allow_overlap: bool = False) -> Study:
+    """train_set: GaitRec training sessions, "balanced" (TRAIN_BALANCED, as published) or
+    "full" (TRAIN); `classify` and the report use the same default. Test subjects are never
+    ones the run trained or validated on (C.split_sessions) unless allow_overlap."""
     st = enc.dataset.stances
     sessions, _ = C.session_means(st, np.zeros((len(st), 0)))
-    split, split_name = C.split_sessions(sessions, train_set, seed)
+    split, split_name, overlap = C.split_sessions(sessions, seen_subjects(enc.est), train_set, seed, allow_overlap)
     y = sessions["class_label"].to_numpy()
     used = split != ""
     classes = [c for c in C.CLASSES if (y[used] == c).any()]
     if len(classes) < 2:
         raise DataError(f"the data has {len(classes)} class(es) in its split ({', '.join(classes) or 'none'}); "
                         "classification needs healthy controls and at least one patient class")
-    C.check_classes(y[split == "train"], classes, "CLASS_LABEL")
+    fix = train_set_fix(split_name)
+    C.check_classes(y[split == "train"], classes, "CLASS_LABEL", split_name, fix)
     patients = np.isin(y, classes[1:]) & sessions["affected_side"].isin(C.AFFECTED).to_numpy()
     sides = [s for s in C.AFFECTED if sessions.loc[patients & used, "affected_side"].eq(s).any()]
-    C.check_classes(sessions.loc[patients & (split == "train"), "affected_side"], sides, "AFFECTED_SIDE")
+    C.check_classes(sessions.loc[patients & (split == "train"), "affected_side"], sides, "AFFECTED_SIDE",
+                    split_name, fix)
 
+    model_name = enc.est.config_.model_name
     stance_split = pd.Series(split, index=sessions["session"]).reindex(st["session"]).fillna("").to_numpy()
-    reps = C.representations(enc.latents, enc.inputs, stance_split == "train", seed)
+    reps = C.representations(enc.latents, enc.inputs, stance_split == "train", model_name, seed)
     groups = sessions["subject"].to_numpy()
     rows, confusion = [], {}
     bar = tqdm(total=2 * len(reps) * len(models), desc="classify", disable=not progress, leave=False)
@@ -65,6 +87,7 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models
     bar.close()
     classification = pd.DataFrame(rows)
 
+    warnings = study_warnings(dev, sessions, split, classes, overlap)
     detection = detection_table(dev, sessions, split, n_boot, seed)
     features = feature_table(enc, dev, classes[1:], seed)
     vs_healthy = features[features["ranked_by"].eq("g_affected")] if len(features) else features
@@ -72,14 +95,36 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = "balanced", models
                                           dev.model.reference.band_mean, dev.model.reference.band_sd,
                                           enc.dataset.channels, f"{c}: top features vs healthy (norm band)")
                for c in classes[1:] if len(vs_healthy) and vs_healthy["class_label"].eq(c).any()}
-    figures["classification"] = classification_figure(classification)
+    figures["classification"] = classification_figure(classification, model_name, warnings)
     figures["index_by_class"] = index_figure(dev, classes)
-    summary = {"split": split_name, "reference": dev.reference, "classes": classes, "affected_sides": sides,
+    summary = {"split": split_name, **dev.reference, "classes": classes,
+               "affected_sides": sides, "model": model_name,
                "n_sessions": {"train": int((split == "train").sum()), "test": int((split == "test").sum())},
-               "n_reference_stances": dev.model.reference.n_stances,
-               "n_reference_subjects": dev.model.reference.n_subjects, "synthetic": bool(enc.dataset.synthetic),
+               "n_test_subjects": {c: int(sessions.loc[(split == "test") & (y == c), "subject"].nunique())
+                                   for c in classes},
+               "overlap_subjects": overlap, "warnings": warnings, "synthetic": bool(enc.dataset.synthetic),
                "n_latents": int(enc.latents.shape[1]), "n_coefficients": int(enc.inputs.shape[1])}
+    summary.pop("warning", None)
     return Study(summary, classification, confusion, detection, features, figures)
+
+
+def study_warnings(dev: Deviations, sessions: pd.DataFrame, split, classes, overlap: int) -> list[str]:
+    """Everything a reader must see before the numbers: test subjects the run saw, and a
+    reference or test group of fewer than MIN_SUBJECTS subjects."""
+    out = []
+    if overlap > 0:
+        out.append(f"{overlap} test subjects were in the run's train/validation split (--allow-overlap): "
+                   "the numbers are optimistic")
+    elif overlap < 0:
+        out.append("the run records no split, so test subjects may have been seen in training (--allow-overlap): "
+                   "the numbers may be optimistic")
+    if "warning" in dev.reference:
+        out.append(dev.reference["warning"])
+    test = sessions[split == "test"]
+    groups = [(f"test class {c}", test.loc[test["class_label"].eq(c), "subject"].nunique()) for c in classes]
+    groups.append(("test patients (all classes)", test.loc[test["class_label"].ne("HC"), "subject"].nunique()))
+    out += [w for what, n in groups if (w := small_group_warning(what, int(n)))]
+    return out
 
 
 def detection_table(dev: Deviations, sessions: pd.DataFrame, split, n_boot: int, seed: int) -> pd.DataFrame:
@@ -107,19 +152,18 @@ def detection_table(dev: Deviations, sessions: pd.DataFrame, split, n_boot: int,
 
 
 def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataFrame:
-    """distinguishing_features on the session-side z means, ranked against healthy walking and
-    within sessions (column ranked_by), with activation changes (z × scale), each feature's
-    meaning and its curve change at the landmarks on the affected side."""
+    """distinguishing_features on the session-side means of the activations, ranked against
+    healthy walking and within sessions (column ranked_by), with each feature's meaning and
+    its curve change at the landmarks on the affected side."""
     s = dev.sessions
-    z = s[[f"z_{j}" for j in range(enc.latents.shape[1])]].to_numpy()
+    st = enc.dataset.stances
+    means = pd.DataFrame(enc.latents).groupby([st["session"].to_numpy(), st["side"].to_numpy()]).mean()
+    activations = means.reindex(pd.MultiIndex.from_frame(s[["session", "side"]])).to_numpy()
     healthy = s["in_reference"].to_numpy(bool)
-    top = pd.concat([distinguishing_features(s, z, healthy, classes, seed=seed, rank_by=r)
+    top = pd.concat([distinguishing_features(s, activations, healthy, classes, seed=seed, rank_by=r)
                      for r in ("g_affected", "g_within")], ignore_index=True)
     if top.empty:
         return top
-    scale = dev.model.reference.scale[top["feature"].to_numpy()]
-    top["delta_affected"] *= scale
-    top["delta_other"] *= scale
     meanings = enc.meanings
     top["meaning"] = [meanings[j] for j in top["feature"]]
     marks = [landmark_changes(enc.directions[j], d, enc.dataset.channels)
@@ -127,7 +171,7 @@ def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataF
     return pd.concat([top, pd.DataFrame(marks)], axis=1)
 
 
-def classification_figure(table: pd.DataFrame) -> bytes:
+def classification_figure(table: pd.DataFrame, model_name: str, warnings=()) -> bytes:
     from gaitsae.analysis.figures import png, subplots
 
     t = table[table["metric"].eq("balanced_accuracy")]
@@ -137,10 +181,12 @@ def classification_figure(table: pd.DataFrame) -> bytes:
         r = t[t["task"].eq(task)].reset_index(drop=True)
         labels = [f"{a}\n{b}" for a, b in zip(r["representation"], r["model"])]
         ax.bar(range(len(r)), r["value"], yerr=[r["value"] - r["low"], r["high"] - r["value"]],
-               color=["tab:red" if v == "sae" else "0.6" for v in r["representation"]], capsize=2)
+               color=["tab:red" if v == model_name else "0.6" for v in r["representation"]], capsize=2)
         ax.set_xticks(range(len(r)), labels, fontsize=6)
         ax.set_title(f"{task}: balanced accuracy (95 % CI)", fontsize=8)
         ax.set_ylim(0, 1)
+    if warnings:
+        fig.suptitle("\n".join(f"warning: {w}" for w in warnings), color="tab:red", fontsize=7)
     return png(fig)
 
 

@@ -190,11 +190,18 @@ def _stance_table(stances: pd.DataFrame, split) -> pd.DataFrame:
 
 
 def _reference(stances: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """The norm band's stances: healthy controls when the data has classes, else all."""
-    labels = stances.get("class_label")
-    if labels is not None and labels.eq("HC").any() and labels.notna().any():
-        return labels.eq("HC").to_numpy(), "healthy controls"
-    return np.ones(len(stances), dtype=bool), "all stances"
+    """The norm band's stances: the healthy reference of `gaitsae deviations` and the report
+    (gaitsae.clinical.reference, default rule), else all stances when nobody is healthy. The
+    label names the rule and its size, with the warning when it is small."""
+    from gaitsae.clinical.reference import describe_reference, select_reference
+
+    try:
+        mask = select_reference(stances)
+    except (DataError, KeyError):
+        return np.ones(len(stances), dtype=bool), f"all stances ({stances['subject'].nunique()} subjects; none healthy)"
+    about = describe_reference(stances, mask)
+    label = f"{about['reference_label']}, {about['n_reference_subjects']} subjects"
+    return mask, label + (f" — warning: {about['warning']}" if "warning" in about else "")
 
 
 def _feature_tables(latents, active, stances, types, imp) -> tuple[pd.DataFrame, pd.DataFrame]:
