@@ -25,6 +25,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/python benchmarks/gaitrec_workflow.py --quick
 
 clean:
 	rm -rf $(VENV) $(OUT)

@@ -166,3 +166,23 @@ def test_whiten__unwhitened_is_the_channel_scaling(curves):
     channel = FeatureTransform(scaling="channel").fit(c, channels)
     assert np.allclose(ft.unwhitened().transform(c), channel.transform(c))
     assert channel.unwhitened() is channel
+
+
+@pytest.mark.parametrize("scaling", ["channel", "coefficient"])
+def test_fit_and_transform_block_by_block_match_the_whole(curves, scaling, monkeypatch):
+    """Large datasets are transformed in blocks (bounded float64 memory); the result must not change."""
+    from gaitsae.features import transform as module
+    data, channels = curves
+    whole = FeatureTransform(scaling=scaling)
+    x_whole = whole.fit_transform(data, channels)
+    monkeypatch.setattr(module, "BLOCK", 7)
+    blocks = FeatureTransform(scaling=scaling)
+    x_blocks = blocks.fit_transform(data, channels)
+    assert len(data) > 3 * 7
+    np.testing.assert_allclose(blocks.mean_, whole.mean_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocks.scale_, whole.scale_, rtol=1e-12)
+    np.testing.assert_allclose(x_blocks, x_whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(blocks.inverse_transform(x_blocks), whole.inverse_transform(x_whole), rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(blocks.inverse_direction(x_blocks), whole.inverse_direction(x_whole), rtol=1e-4,
+                               atol=1e-5)

@@ -18,7 +18,8 @@ from tests.csvedit import edit
 
 
 def _digest(directory):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def test_phantom__same_arguments_give_identical_bytes(tmp_path):
@@ -29,6 +30,20 @@ def test_phantom__same_arguments_give_identical_bytes(tmp_path):
     assert a == b
     assert len(a) == 2 * 2 * 5 + 5  # PRO+RAW × sides × channels + metadata, speed, truth, patterns, marker
     assert a["GRF_F_V_PRO_left.csv"] != c["GRF_F_V_PRO_left.csv"]
+
+
+def test_phantom__streamed_in_blocks_gives_the_same_bytes(tmp_path, monkeypatch):
+    """Curves and CSV rows are made block by block (bounded memory); the block size must not matter."""
+    import gaitsae.data.phantom as phantom
+    import gaitsae.data.phantom.curves as curves
+    import gaitsae.data.phantom.writer as writer
+    write_phantom(tmp_path / "whole", n_subjects=4, seed=2, with_patients=True, n_patients=5, progress=False)
+    for module, name in ((curves, "CHUNK_ROWS"), (writer, "ROWS_PER_BLOCK"), (phantom, "ROWS_PER_BLOCK")):
+        monkeypatch.setattr(module, name, 7)
+    write_phantom(tmp_path / "blocks", n_subjects=4, seed=2, with_patients=True, n_patients=5, progress=False)
+    whole, blocks = _digest(tmp_path / "whole"), _digest(tmp_path / "blocks")
+    assert len(pd.read_csv(tmp_path / "whole" / "gaitrec" / "GRF_F_V_RAW_left.csv")) > 7  # several blocks
+    assert whole == blocks
 
 
 def test_phantom__exact_layout(tiny_phantom_dir):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,7 +93,7 @@ def test_load__merges_gutenberg_and_gaitrec_with_unique_keys(tiny_patients_dir):
 
 def test_cache__second_load_reuses_the_parsed_files(tiny_phantom_dir, tmp_path):
     first = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
-    entries = list(tmp_path.iterdir())
+    entries = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert len(entries) == 1 and (entries[0] / "curves.npy").is_file()
     # Corrupting the cached curves proves the second load reads the cache, not the CSVs.
     cached = np.load(entries[0] / "curves.npy")
@@ -107,6 +109,23 @@ def test_cache__changed_content_is_a_new_key(phantom_copy, tmp_path):
     path = phantom_copy / signal_file("F_V", "left")
     path.write_text(path.read_text().replace(",0.", ",0.0", 1))  # same value, other bytes
     load_dataset(phantom_copy, cache_dir=cache)
+    assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 2
+
+
+def test_cache__an_edit_keeping_size_and_modification_time_is_a_new_key(phantom_copy, tmp_path):
+    """The key of unchanged files is remembered by their stat; an edit must still be seen."""
+    cache = tmp_path / "cache"
+    path = phantom_copy / signal_file("F_V", "left")
+    first = load_dataset(phantom_copy, cache_dir=cache)
+    assert load_dataset(phantom_copy, cache_dir=cache).stances.equals(first.stances)  # remembered key
+    before = path.stat()
+    data = path.read_bytes()
+    i = data.index(b",0.", data.index(b"\n")) + 3  # a digit after the header: same length, other value
+    path.write_bytes(data[:i] + (b"1" if data[i:i + 1] != b"1" else b"2") + data[i + 1:])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    second = load_dataset(phantom_copy, cache_dir=cache)
+    assert not np.array_equal(second.curves, first.curves)
     assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 2
 
 

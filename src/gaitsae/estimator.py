@@ -94,8 +94,9 @@ class GaitSAE:
         missing = [c for c in config.data.channels if c not in dataset.channels]
         if missing:
             raise DataError(f"channel {missing[0]} is not in the data (loaded: {', '.join(dataset.channels)})")
-        ds = dataset.select_channels(config.data.channels)
-        ds = ds.subset(ds.stances["side"].isin(config.data.sides).to_numpy())
+        ds = dataset if tuple(config.data.channels) == dataset.channels else dataset.select_channels(config.data.channels)
+        sides = ds.stances["side"].isin(config.data.sides).to_numpy()
+        ds = ds if sides.all() else ds.subset(sides)  # no copy of the whole dataset when nothing is dropped
         if len(ds) == 0:
             raise DataError(f"no stances on sides {config.data.sides}")
         return ds
@@ -122,6 +123,7 @@ class GaitSAE:
         started = time.perf_counter()
         result = train_model(config, x_train, x_val, Path(run_dir) / "checkpoint" if run_dir else None,
                              resume=resume, progress=self.progress)
+        del x_train, x_val  # the training vectors are not needed for scoring: free them first
         self.config_ = config = result.config  # data-dependent defaults resolved
         self.model_ = result.model.cpu()
         self.init_state_ = {k: v.cpu() for k, v in result.init_state.items()}
@@ -197,6 +199,19 @@ class GaitSAE:
         latents = self._encode(x)
         x_hat = self.model_.decode(latents).numpy()
         return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
+
+    def select(self, dataset: GaitDataset) -> GaitDataset:
+        """The stances (sides) and channels of `dataset` this model reads (no copy when that is all of it)."""
+        self._check_fitted()
+        return self._select(dataset, self.config_)
+
+    def round_trips(self, dataset: GaitDataset, block: int = 8192):
+        """round_trip block by block: yields (slice of the selected dataset's stances, Pass of those
+        stances), so a pass over 100k+ stances never holds all vectors and reconstructions at once."""
+        ds = self.select(dataset)
+        for start in range(0, len(ds), block):
+            rows = slice(start, min(len(ds), start + block))
+            yield rows, self.round_trip(ds.subset(np.arange(rows.start, rows.stop)))
 
     def score(self, dataset: GaitDataset) -> dict:
         """The metrics of gaitsae.training.metrics on a dataset (the test split in fit): time-domain

@@ -16,8 +16,10 @@ from gaitsae.analysis.figures import subplots, svg
 REDUNDANT_R = 0.3
 
 
-def importance(latents: np.ndarray, directions_features: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    total = inputs.var(axis=0).sum()
+def importance(latents: np.ndarray, directions_features: np.ndarray, inputs: np.ndarray | None,
+               total_variance: float | None = None) -> np.ndarray:
+    """total_variance: the inputs' summed per-feature variance, when the inputs are not held whole."""
+    total = inputs.var(axis=0).sum() if total_variance is None else total_variance
     return latents.var(axis=0) * (directions_features ** 2).sum(axis=1) / total
 
 

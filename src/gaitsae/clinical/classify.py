@@ -18,7 +18,8 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
+from scipy.stats import rankdata
+from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -112,13 +113,34 @@ def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: in
 
 
 def metrics(y, proba, classes) -> dict:
-    pred = np.asarray(classes)[proba.argmax(axis=1)]
-    out = {"balanced_accuracy": balanced_accuracy_score(y, pred),
-           "macro_f1": f1_score(y, pred, labels=list(classes), average="macro", zero_division=0)}
+    """Balanced accuracy, macro F1 and one-vs-rest ROC AUC per class, in numpy (the bootstrap calls
+    this ~500 times per model; sklearn's input checks cost ~20 ms a call). Same definitions as
+    sklearn's balanced_accuracy_score, f1_score(average="macro", zero_division=0) and roc_auc_score."""
+    y = np.asarray(y)
+    classes = list(classes)
+    pred = proba.argmax(axis=1)
+    truth = pd.Index(classes).get_indexer(y)  # -1: a label outside `classes`
+    k = len(classes)
+    seen = truth >= 0
+    confusion = np.bincount(truth[seen] * k + pred[seen], minlength=k * k).reshape(k, k)
+    tp, actual, predicted = np.diag(confusion), confusion.sum(1), confusion.sum(0)
+    present = actual > 0
+    denominator = actual + predicted
+    out = {"balanced_accuracy": float(np.mean(tp[present] / actual[present])) if present.any() else np.nan,
+           "macro_f1": float(np.mean(np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)))}
     for i, c in enumerate(classes):
-        pos = np.asarray(y) == c
-        out[f"auc_{c}"] = roc_auc_score(pos, proba[:, i]) if 0 < pos.sum() < len(pos) else np.nan
+        out[f"auc_{c}"] = _auc(truth == i, proba[:, i])
     return out
+
+
+def _auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann–Whitney) formula, ties counted half; NaN with one class only."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return np.nan
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def bootstrap(fn, groups, n_boot: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +183,7 @@ def detection_auc(healthy: np.ndarray, value: np.ndarray, groups, n_boot: int = 
     y, value, groups = y[ok], np.asarray(value)[ok], np.asarray(groups)[ok]
 
     def auc(r):
-        return {"auc": roc_auc_score(y[r], value[r]) if 0 < y[r].sum() < len(r) else np.nan}
+        return {"auc": _auc(y[r], value[r])}
 
     lo, hi = bootstrap(auc, groups, n_boot, seed)
     return {"auc": auc(np.arange(len(y)))["auc"], "low": lo["auc"], "high": hi["auc"],

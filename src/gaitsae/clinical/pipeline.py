@@ -54,7 +54,13 @@ def load_run_data(run_dir, data, est: GaitSAE | None = None) -> GaitDataset:
 def encode(run_dir, data) -> Encoded:
     est = GaitSAE.load(run_dir, progress=False)
     dataset = data if isinstance(data, GaitDataset) else load_run_data(run_dir, data, est)
-    ds, inputs, latents, _, _ = est.round_trip(dataset)
+    ds = est.select(dataset)
+    inputs = latents = None
+    for rows, p in est.round_trips(ds):  # block by block: reconstructions are not kept (~1 GB at GaitRec size)
+        if inputs is None:
+            inputs = np.empty((len(ds), p.inputs.shape[1]), dtype=p.inputs.dtype)
+            latents = np.empty((len(ds), p.latents.shape[1]), dtype=p.latents.dtype)
+        inputs[rows], latents[rows] = p.inputs, p.latents
     return Encoded(est, ds, inputs, latents, est.feature_directions())
 
 

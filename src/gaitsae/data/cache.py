@@ -32,8 +32,18 @@ def cache_root(cache_dir=None) -> Path:
     return Path(cache_dir)
 
 
-def content_key(files, extra=()) -> str:
-    """blake2b over every file's bytes (absent files count as absent) and `extra`."""
+def content_key(files, extra=(), memo_root=None) -> str:
+    """blake2b over every file's bytes (absent files count as absent) and `extra`.
+
+    With memo_root, a key already computed for files whose size, modification and change times
+    and inode are unchanged is read back from memo_root/.keys/ instead of hashing ~1 GB again (git's
+    index does the same); any change to a file changes its ctime, so the key is then recomputed."""
+    memo = _memo_path(memo_root, files, extra) if memo_root is not None else None
+    if memo is not None:
+        try:
+            return memo.read_text().strip()
+        except OSError:
+            pass
     h = hashlib.blake2b(digest_size=20)
     h.update(repr((READER_VERSION, extra)).encode())
     for path in files:
@@ -45,7 +55,38 @@ def content_key(files, extra=()) -> str:
             while chunk := fh.read(CHUNK):
                 h.update(chunk)
         h.update(b"\0")
-    return h.hexdigest()
+    key = h.hexdigest()
+    if memo is not None:
+        _write_memo(memo, key)
+    return key
+
+
+def _memo_path(root, files, extra) -> Path | None:
+    """Where the key of these files in their current state is remembered (None: a file is not stat-able)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((READER_VERSION, extra)).encode())
+    for path in files:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            h.update(repr((str(Path(path).absolute()), None)).encode())
+            continue
+        except OSError:
+            return None
+        h.update(repr((str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                       st.st_dev)).encode())
+    return Path(root) / ".keys" / h.hexdigest()
+
+
+def _write_memo(memo: Path, key: str) -> None:
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{memo.name}.", dir=memo.parent)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        os.replace(tmp, memo)
+    except OSError:
+        pass  # an unwritable cache only costs speed
 
 
 def load(root: Path, key: str) -> GaitDataset | None:

@@ -114,19 +114,20 @@ def layout_files(directory: Path, channels, sides) -> list[Path]:
 def data_digest(path, channels, sides) -> str:
     """Content digest of the files behind load_dataset(path, channels, sides), wherever they sit."""
     files = [f for d in resolve_directories(path) for f in layout_files(d, channels, sides)]
-    return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides)))
+    return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides)), memo_root=stance_cache.cache_root())
 
 
-def content_key(directory: Path, channels, sides) -> str:
+def content_key(directory: Path, channels, sides, cache_dir=None) -> str:
     """The cache key of one directory: its files' content, the selection and where it sits."""
     return stance_cache.content_key(layout_files(directory, channels, sides),
-                                    extra=(tuple(channels), tuple(sides), str(directory.resolve())))
+                                    extra=(tuple(channels), tuple(sides), str(directory.resolve())),
+                                    memo_root=stance_cache.cache_root(cache_dir))
 
 
 def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
     if not use_cache:
         return read_directory(directory, channels, sides)
-    key = content_key(directory, channels, sides)
+    key = content_key(directory, channels, sides, cache_dir)
     root = stance_cache.cache_root(cache_dir)
     hit = stance_cache.load(root, key)
     if hit is not None:

@@ -101,21 +101,17 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
     dataset = load_dataset(data.split(",") if "," in data else data, channels=est.config_.data.channels,
                            sides=est.config_.data.sides)
     steps.update()
-    ds, x, latents, x_hat, _ = est.round_trip(dataset)
+    ds, latents, errors, total_variance = _encode_blocks(est, dataset)
     steps.update()
-    latents = latents.astype(np.float32)
     th = float(est.model_.active_threshold)
     active = np.abs(latents) > th
     stances = _stance_table(ds.stances, getattr(est, "split_", None))
     channels = list(ds.channels)
-    recon = est.transform_.inverse_transform(x_hat)
-    errors = pd.DataFrame({"stance": stances["stance"],
-                           "fvu": ((x - x_hat) ** 2).sum(1) / max(float(((x - x.mean(0)) ** 2).sum(1).mean()), 1e-12)})
-    for c, ch in enumerate(channels):
-        errors[f"rmse_{ch}"] = np.sqrt(((ds.curves[:, c] - recon[:, c]) ** 2).mean(1))
+    errors.insert(0, "stance", stances["stance"])
     directions = est.feature_directions().astype(np.float32)
     features, correlations = _feature_tables(latents, active, ds.stances, feature_types(latents, th),
-                                             importance(latents, est.model_.decoder_directions().detach().numpy(), x))
+                                             importance(latents, est.model_.decoder_directions().detach().numpy(),
+                                                        None, total_variance))
     reference, label = _reference(ds.stances)
     steps.update()
     rows, cols = np.nonzero(active)
@@ -137,7 +133,7 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
         features.to_parquet(tmp / "features.parquet", index=False)
         correlations.to_parquet(tmp / "correlations.parquet", index=False)
         np.save(tmp / "latents.npy", latents, allow_pickle=False)
-        np.save(tmp / "curves.npy", ds.curves.astype(np.float32), allow_pickle=False)
+        np.save(tmp / "curves.npy", np.asarray(ds.curves, dtype=np.float32), allow_pickle=False)
         np.savez(tmp / "arrays.npz", directions=directions, mean=ds.curves.mean(0), sd=ds.curves.std(0),
                  norm_mean=ds.curves[reference].mean(0), norm_sd=ds.curves[reference].std(0))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -147,6 +143,29 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
     steps.update()
     steps.close()
     return run_dir / STORE_DIR
+
+
+def _encode_blocks(est, dataset):
+    """Encode and reconstruct block by block (memory does not grow with the data): the selected
+    dataset, latents float32 [n, n_latents], the per-stance errors table (fvu in feature space
+    against the total variance of all stances, rmse per channel) and that total variance."""
+    ds = est.select(dataset)
+    parts, sq_error, rmse = [], [], []
+    total = total_sq = 0.0
+    for _, (block, x, latents, x_hat, recon) in est.round_trips(ds):
+        x = x.astype(np.float64)
+        total = total + x.sum(0)
+        total_sq = total_sq + (x ** 2).sum(0)
+        parts.append(latents.astype(np.float32))
+        sq_error.append(((x - x_hat) ** 2).sum(1))
+        rmse.append(np.sqrt(((block.curves - recon) ** 2).mean(2)))
+    n = len(ds)
+    total_variance = float(np.maximum(total_sq / n - (total / n) ** 2, 0).sum())
+    errors = pd.DataFrame({"fvu": np.concatenate(sq_error) / max(total_variance, 1e-12)})
+    rmse = np.concatenate(rmse)
+    for c, ch in enumerate(ds.channels):
+        errors[f"rmse_{ch}"] = rmse[:, c]
+    return ds, np.concatenate(parts), errors, total_variance
 
 
 def _swap(new: Path, dest: Path) -> None:

@@ -30,6 +30,11 @@ DOMAINS = ("wavelet", "time")
 MAX_LEVEL = 8  # 101 points halve to 1 after 7 levels; beyond, coefficients only grow
 SCALINGS = ("channel", "coefficient", "whiten")
 MAX_WHITEN_DIMS = 4096
+BLOCK = 8192  # stances transformed at once (their float64 coefficients are ~40 MB)
+
+
+def _blocks(n: int):
+    return [slice(start, min(n, start + BLOCK)) for start in range(0, max(n, 1), BLOCK)]
 
 
 class FeatureTransform:
@@ -88,36 +93,50 @@ class FeatureTransform:
 
     def fit(self, curves: np.ndarray, channels) -> "FeatureTransform":
         """Learn mean_ and scale_ (and for whiten basis_, sd_) from training curves
-        [n, len(channels), 101] (never the test split)."""
+        [n, len(channels), 101] (never the test split).
+
+        Block by block (sums, then centred sums of squares; for whiten the scaled covariance), so
+        fitting on 100k+ stances never holds their float64 coefficients at once."""
         self._check()
         self.channels_ = tuple(channels)
-        raw = self._raw(curves)
-        self.n_coefficients_ = raw.shape[1]
-        self.mean_ = raw.mean(axis=0)
-        centred = raw - self.mean_
+        n = len(curves)
+        total = None
+        for block in _blocks(n):
+            raw = self._raw(curves[block])
+            total = raw.sum(axis=0) if total is None else total + raw.sum(axis=0)
+        self.n_coefficients_ = len(total)
+        self.mean_ = total / n
+        per = self.n_coefficients_ // len(self.channels_)
+        squares = np.zeros(self.n_coefficients_)
+        for block in _blocks(n):
+            squares += ((self._raw(curves[block]) - self.mean_) ** 2).sum(axis=0)
         if self.scaling == "coefficient":
-            sd = centred.std(axis=0)
+            sd = np.sqrt(squares / n)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
         else:
-            per = self.n_coefficients_ // len(self.channels_)
-            rms = np.sqrt((centred.reshape(len(raw), len(self.channels_), per) ** 2).mean(axis=(0, 2)))
+            rms = np.sqrt(squares.reshape(len(self.channels_), per).sum(axis=1) / (n * per))
             self.scale_ = np.repeat(np.where(rms > 1e-12, rms, 1.0), per)
-        self.basis_, self.sd_ = (self._whitening(centred / self.scale_) if self.scaling == "whiten"
-                                 else (None, None))
+        self.basis_, self.sd_ = (self._whitening(curves) if self.scaling == "whiten" else (None, None))
         self.n_features_ = self.n_coefficients_ if self.basis_ is None else len(self.basis_)
         self.layout_ = self._layout()
         return self
 
-    def _whitening(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _whitening(self, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The first whiten_dims principal directions [d, n_coefficients] of the scaled training
-        vectors and their SDs [d]; directions with (numerically) no variance are left out, so a
-        small training set keeps fewer dimensions than asked and nothing is divided by ~0."""
-        _, s, vt = np.linalg.svd(scaled, full_matrices=False)
-        sd = s / np.sqrt(max(len(scaled) - 1, 1))
+        vectors and their SDs [d], from their covariance summed block by block; directions with
+        (numerically) no variance are left out, so a small training set keeps fewer dimensions
+        than asked and nothing is divided by ~0."""
+        cov = np.zeros((self.n_coefficients_, self.n_coefficients_))
+        for block in _blocks(len(curves)):
+            scaled = (self._raw(curves[block]) - self.mean_) / self.scale_
+            cov += scaled.T @ scaled
+        var, vectors = np.linalg.eigh(cov / max(len(curves) - 1, 1))
+        order = np.argsort(var)[::-1]
+        sd = np.sqrt(np.clip(var[order], 0.0, None))
         d = int(min(self.whiten_dims, np.sum(sd > 1e-6 * max(sd[0] if len(sd) else 0.0, 1e-12))))
         if d == 0:
             raise DataError("cannot whiten features: the training stances do not vary")
-        return vt[:d], sd[:d]
+        return vectors[:, order[:d]].T, sd[:d]
 
     def _layout(self) -> list[tuple[str, str, int, int]]:
         """(channel, band, start, stop) of every block of the scaled coefficients (the feature
@@ -131,23 +150,34 @@ class FeatureTransform:
         return out
 
     def transform(self, curves: np.ndarray) -> np.ndarray:
-        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features]."""
-        scaled = (self._raw(curves) - self.mean_) / self.scale_
-        if self.basis_ is not None:
-            scaled = scaled @ self.basis_.T / self.sd_
-        return scaled.astype(np.float32)
+        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features] (block by block:
+        only one block is ever float64)."""
+        out = np.empty((len(curves), self.n_features_), dtype=np.float32)
+        for block in _blocks(len(curves)):
+            scaled = (self._raw(curves[block]) - self.mean_) / self.scale_
+            out[block] = scaled if self.basis_ is None else scaled @ self.basis_.T / self.sd_
+        return out
 
     def fit_transform(self, curves: np.ndarray, channels) -> np.ndarray:
         return self.fit(curves, channels).transform(curves)
 
     def inverse_transform(self, vectors: np.ndarray) -> np.ndarray:
         """Vectors → curves [n, n_channels, 101] (un-whiten, un-scale, add the mean, inverse wavelet)."""
-        return self._unraw(self._unwhiten(vectors) * self.scale_ + self.mean_)
+        return self._inverse(vectors, self.mean_)
 
     def inverse_direction(self, vectors: np.ndarray) -> np.ndarray:
         """The linear part of the inverse (no mean): maps a decoder direction, or a latent's
         contribution activation × direction, into the time domain."""
-        return self._unraw(self._unwhiten(vectors) * self.scale_)
+        return self._inverse(vectors, 0.0)
+
+    def _inverse(self, vectors: np.ndarray, mean) -> np.ndarray:
+        """Block by block, like transform: only one block is ever float64."""
+        if len(vectors) <= BLOCK:
+            return self._unraw(self._unwhiten(vectors) * self.scale_ + mean)
+        out = np.empty((len(vectors), len(self.channels_), N_POINTS), dtype=np.float32)
+        for block in _blocks(len(vectors)):
+            out[block] = self._unraw(self._unwhiten(vectors[block]) * self.scale_ + mean)
+        return out
 
     def _unwhiten(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float64)

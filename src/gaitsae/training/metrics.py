@@ -27,14 +27,21 @@ PCA_DIRECTIONS, PCA_LIKE = 20, 0.9  # pca_likeness: top principal directions, an
 # A latent is of low contribution when zeroing it on every evaluated stance changes the
 # reconstructed curves by less than this share of their variance (mean over channels).
 LOW_CONTRIBUTION = 1e-3
+ROWS = 8192  # rows converted to float64 at once by fvu
 
 
 def fvu(x: np.ndarray, x_hat: np.ndarray) -> float:
     """Pooled Σ‖x − x̂‖² / Σ‖x − x̄‖² over rows [n, ...] (NaN when x does not vary)."""
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    x_hat = np.asarray(x_hat, dtype=np.float64).reshape(len(x), -1)
-    total = ((x - x.mean(axis=0)) ** 2).sum()
-    return float(((x - x_hat) ** 2).sum() / total) if total > 0 else float("nan")
+    x = np.asarray(x).reshape(len(x), -1)
+    x_hat = np.asarray(x_hat).reshape(len(x), -1)
+    if not len(x):
+        return float("nan")
+    blocks = [slice(i, i + ROWS) for i in range(0, len(x), ROWS)]  # float64 a block at a time
+    mean = sum(np.asarray(x[b], dtype=np.float64).sum(axis=0) for b in blocks) / len(x)
+    total = sum(((np.asarray(x[b], dtype=np.float64) - mean) ** 2).sum() for b in blocks)
+    error = sum(((np.asarray(x[b], dtype=np.float64) - np.asarray(x_hat[b], dtype=np.float64)) ** 2).sum()
+                for b in blocks)
+    return float(error / total) if total > 0 else float("nan")
 
 
 def fvu_channel(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
@@ -54,8 +61,11 @@ def r2_time(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[s
 
 def rmse(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict[str, float]:
     """Per channel, root-mean-square error over stances and points, in the channel's unit."""
-    err = np.asarray(curves, dtype=np.float64) - np.asarray(reconstructions, dtype=np.float64)
-    return {ch: float(np.sqrt((err[:, c] ** 2).mean())) for c, ch in enumerate(channels)}
+    out = {}
+    for c, ch in enumerate(channels):  # a channel at a time: no float64 copy of all channels
+        err = np.asarray(curves[:, c], dtype=np.float64) - np.asarray(reconstructions[:, c], dtype=np.float64)
+        out[ch] = float(np.sqrt((err ** 2).mean()))
+    return out
 
 
 def reconstruction_scores(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dict:
@@ -102,8 +112,9 @@ def contribution_shares(curves: np.ndarray, removal_changes) -> np.ndarray:
 
     curves: [n, C, 101]; removal_changes: an iterable of Δ, one per latent, each [m, C, 101]
     over the stances where the latent changes anything (rows of zeros may be left out)."""
-    x = np.asarray(curves, dtype=np.float64)
-    total = ((x - x.mean(axis=0)) ** 2).sum(axis=(0, 2))  # [C]
+    curves = np.asarray(curves)
+    total = np.array([((x - x.mean(axis=0)) ** 2).sum() for x in
+                      (np.asarray(curves[:, c], dtype=np.float64) for c in range(curves.shape[1]))])  # [C]
     total = np.where(total > 0, total, np.nan)
     return np.array([np.nanmean((np.asarray(d, dtype=np.float64) ** 2).sum(axis=(0, 2)) / total)
                      for d in removal_changes])
@@ -145,12 +156,20 @@ def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dic
 def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS) -> np.ndarray:
     """The top n principal directions [n, C, 101] of curves [n_stances, C, 101], in physical units,
     found with each channel divided by its between-stance SD (the feature cosine's scaling)."""
-    x = np.asarray(curves, dtype=np.float64)
-    sd = between_stance_sd(x)
-    flat = (x / sd[None, :, None]).reshape(len(x), -1)
-    flat = flat - flat.mean(axis=0)
-    _, vectors = np.linalg.eigh(flat.T @ flat)  # ascending eigenvalues
-    top = vectors[:, ::-1][:, :n].T.reshape(-1, *x.shape[1:])
+    curves = np.asarray(curves)
+    sd = between_stance_sd(curves)
+    blocks = [slice(i, i + ROWS) for i in range(0, len(curves), ROWS)]  # float64 a block at a time
+
+    def scaled(b):
+        return (np.asarray(curves[b], dtype=np.float64) / sd[None, :, None]).reshape(len(curves[b]), -1)
+
+    mean = sum(scaled(b).sum(axis=0) for b in blocks) / len(curves)
+    scatter = 0.0
+    for b in blocks:
+        centred = scaled(b) - mean
+        scatter = scatter + centred.T @ centred
+    _, vectors = np.linalg.eigh(scatter)  # ascending eigenvalues
+    top = vectors[:, ::-1][:, :n].T.reshape(-1, *curves.shape[1:])
     return top * sd[None, :, None]
 
 

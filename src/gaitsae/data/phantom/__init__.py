@@ -23,7 +23,7 @@ from gaitsae.data.phantom.patterns import PATTERNS_FILE, patterns_csv
 from gaitsae.data.phantom.population import (
     GRAVITY, SPEED_NAN_FRACTION, UNKNOWN_DEMOGRAPHICS_FRACTION, sample_population,
 )
-from gaitsae.data.phantom.writer import write_metadata, write_signal, write_walking_speed
+from gaitsae.data.phantom.writer import ROWS_PER_BLOCK, write_metadata, write_signal, write_walking_speed
 from gaitsae.data.reader import MARKER_FILE
 from gaitsae.errors import GaitsaeError
 from gaitsae.fsio import write_text
@@ -74,25 +74,30 @@ def _stance_factors(pop, side: str) -> dict:
     return f
 
 
-def _raw(curves: np.ndarray, seconds: np.ndarray, body_weight_n: np.ndarray) -> list[np.ndarray]:
-    """Per channel [n, max_len] RAW curves (forces in N, COP in m), NaN-padded. Stances of equal
-    length are resampled together, so this is vectorised over groups, not a loop over rows."""
+def _raw_blocks(curves: np.ndarray, channel: int, seconds: np.ndarray, body_weight_n: np.ndarray,
+                width: int):
+    """RAW curves of one channel (force in N, COP in m), NaN-padded to `width`, as consecutive row
+    blocks [rows, width] (the whole RAW table would be several GB at GaitRec size). Stances of
+    equal length are resampled together, so this is vectorised over groups, not a loop over rows."""
     lengths = np.round(seconds * RAW_RATE_HZ).astype(int) + 1
-    width = lengths.max()
-    out = [np.full((len(curves), width), np.nan) for _ in CHANNELS]
-    grid = np.linspace(0, 1, N_POINTS)
-    for n in np.unique(lengths):
-        rows = np.flatnonzero(lengths == n)
-        x = np.linspace(0, 1, n)
-        pos = x * (N_POINTS - 1)
-        lo = np.minimum(pos.astype(int), N_POINTS - 2)
-        frac = pos - lo
-        for c, ch in enumerate(CHANNELS):
-            block = curves[rows, c][:, lo] * (1 - frac) + curves[rows, c][:, lo + 1] * frac
-            scale = body_weight_n[rows, None] if ch.startswith("F_") else 1.0
-            out[c][rows, :n] = block * scale
-    del grid
-    return out
+    force = CHANNELS[channel].startswith("F_")
+    for start in range(0, len(curves), ROWS_PER_BLOCK):
+        block = slice(start, start + ROWS_PER_BLOCK)
+        pro, length, weight = curves[block, channel], lengths[block], body_weight_n[block]
+        out = np.full((len(pro), width), np.nan)
+        for n in np.unique(length):
+            rows = np.flatnonzero(length == n)
+            pos = np.linspace(0, 1, n) * (N_POINTS - 1)
+            lo = np.minimum(pos.astype(int), N_POINTS - 2)
+            frac = pos - lo
+            values = pro[rows][:, lo] * (1 - frac) + pro[rows][:, lo + 1] * frac
+            out[rows, :n] = values * weight[rows, None] if force else values
+        yield out
+
+
+def raw_width(seconds: np.ndarray) -> int:
+    """Samples of the longest RAW stance: every RAW file is padded to it."""
+    return int((np.round(seconds * RAW_RATE_HZ).astype(int) + 1).max())
 
 
 def _metadata_table(s: pd.DataFrame, rng, gutenberg: bool) -> pd.DataFrame:
@@ -141,10 +146,11 @@ def _write_set(out: Path, pop, rng, gutenberg: bool, seed: int, bar) -> None:
     for side in SIDES:
         f = _stance_factors(pop, side)
         curves = stance_curves(f, rng)
-        raw = _raw(curves, seconds, body_weight_n)
+        width = raw_width(seconds)
         for c, ch in enumerate(CHANNELS):
             write_signal(out / signal_file(ch, side, "PRO"), ids, curves[:, c], ch, "PRO")
-            write_signal(out / signal_file(ch, side, "RAW"), ids, raw[c], ch, "RAW")
+            write_signal(out / signal_file(ch, side, "RAW"), ids, _raw_blocks(curves, c, seconds, body_weight_n, width),
+                         ch, "RAW", n_columns=width)
             bar.update(2)
         truth = ids.copy()
         truth["SIDE"] = side

@@ -166,6 +166,9 @@ def low_pass(curves: np.ndarray, cutoff_cycles: np.ndarray) -> np.ndarray:
     return idct(dct(curves, norm="ortho", axis=-1) * gain, norm="ortho", axis=-1)
 
 
+CHUNK_ROWS = 4096  # stances computed at once: bounds the float64 temporaries (~100 MB)
+
+
 def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     """PRO curves float32 [n, 5, 101] (CHANNELS order) from per-stance factor arrays `f`.
 
@@ -173,7 +176,22 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     trial_1..trial_3, age_years, sex (0/1), foot_length_m, side_sign (−1 left, +1 right),
     asymmetry, severity, class_label (str), affected (0/1), contralateral (0/1), impact_bw;
     deviations [n, 5, N_MODES] and warp [n, N_WARP]: the subject's (this side's) coefficients.
+    Computed in chunks of rows so memory does not grow with n; the random draws keep their order
+    (the small ones first, then the noise chunk by chunk), so the curves do not depend on the chunking.
     """
+    n = len(f["speed_m_per_s"])
+    trial_warp = sample_warp(rng, n, "trial")
+    centre = IMPACT_TIME + rng.normal(0.0, IMPACT_TIME_SD, n)
+    trial_deviations = sample_deviations(rng, n, "trial")
+    out = np.empty((n, len(CHANNELS), N_POINTS), dtype=np.float32)
+    for start in range(0, n, CHUNK_ROWS):
+        rows = slice(start, min(n, start + CHUNK_ROWS))
+        chunk = {k: v[rows] for k, v in f.items()}
+        out[rows] = _curves_chunk(chunk, trial_warp[rows], centre[rows], trial_deviations[rows], rng)
+    return out
+
+
+def _curves_chunk(f: dict, trial_warp, centre, trial_deviations, rng) -> np.ndarray:
     n = len(f["speed_m_per_s"])
     factors = {
         "speed": f["speed_m_per_s"] * np.sqrt(1.75 / f["height_m"]) - SPEED_REFERENCE,
@@ -184,7 +202,7 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     }
     c1 = 0.012 * f["sig_4"] + 0.006 * f["trial_2"]
     c2 = 0.02 * f["sig_4"] - 0.02 * factors["speed"]
-    u = _warp(c1, c2, f["warp"] + sample_warp(rng, n, "trial"))
+    u = _warp(c1, c2, f["warp"] + trial_warp)
     amplitude = (1 + 0.012 * f["trial_1"]) * (1 + f["asymmetry"] * f["side_sign"])
     impaired = 0.7 * f["severity"] * f["affected"]
     compensating = 0.3 * f["severity"] * f["contralateral"]
@@ -201,7 +219,6 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
         knots *= amplitude[:, None]
         out[:, CHANNELS.index(ch)] = _lookup(knots @ _BASES[ch].T, u)
     # Heel-strike transient: vertical bump, a braking spike a third its size.
-    centre = IMPACT_TIME + rng.normal(0.0, IMPACT_TIME_SD, n)
     impact = f["impact_bw"][:, None] * np.exp(-0.5 * ((u - centre[:, None]) / IMPACT_WIDTH) ** 2)
     out[:, CHANNELS.index("F_V")] += impact
     out[:, CHANNELS.index("F_AP")] -= impact / 3
@@ -214,7 +231,7 @@ def stance_curves(f: dict, rng: np.random.Generator) -> np.ndarray:
     sway = 0.007 * (1 + 0.1 * f["sig_2"])
     offset = 0.0015 * f["sig_1"] + 0.001 * f["trial_1"]
     out[:, CHANNELS.index("COP_ML")] = -sway[:, None] * np.cos(np.pi * u) + offset[:, None]
-    deviations = f["deviations"] + sample_deviations(rng, n, "trial")
+    deviations = f["deviations"] + trial_deviations
     out += deviations @ _SINES
     noise = np.array([NOISE_SD[ch] for ch in CHANNELS])
     out += rng.normal(0.0, 1.0, out.shape) * noise[None, :, None]

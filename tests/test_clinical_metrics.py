@@ -1,0 +1,26 @@
+"""The classification metrics computed in numpy (fast enough for the bootstrap) agree with sklearn's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
+
+from gaitsae.clinical.classify import CLASSES, metrics
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics__match_sklearn_with_ties_and_a_missing_class(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    y = rng.choice(["HC", "H", "K", "A"], n)  # class C never occurs: its AUC is NaN
+    proba = np.round(rng.dirichlet(np.ones(len(CLASSES)), n), 1)  # rounded: many tied scores
+    got = metrics(y, proba, CLASSES)
+    pred = np.asarray(CLASSES)[proba.argmax(axis=1)]
+    assert got["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+    assert got["macro_f1"] == pytest.approx(f1_score(y, pred, labels=list(CLASSES), average="macro", zero_division=0))
+    for i, c in enumerate(CLASSES):
+        if c == "C":
+            assert np.isnan(got["auc_C"])
+        else:
+            assert got[f"auc_{c}"] == pytest.approx(roc_auc_score(y == c, proba[:, i]))
