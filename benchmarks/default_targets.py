@@ -1,10 +1,10 @@
 """Issue 20's targets for trained runs on phantoms, beside their untrained starts and PCA.
 
-    python benchmarks/default_targets.py RUN [RUN ...]
+    python benchmarks/default_targets.py [--split val|test] RUN [RUN ...]
 
-Per run (its own data.path, a phantom with phantom_patterns.csv): test fvu against PCA of the
-run's L0 (fitted on the run's training stances, channel-scaled features), the untrained start's
-test fvu, pca_likeness, and best |cos| / AUC of the class patterns H, K, A, C for the trained
+Per run (its own data.path, a phantom with phantom_patterns.csv), on the chosen split's subjects
+(validation to choose, test once for the final numbers): fvu against PCA of the run's L0 (fitted on
+the run's training stances, channel-scaled features), the untrained start's fvu, pca_likeness, and best |cos| / AUC of the class patterns H, K, A, C for the trained
 model and its untrained start (mean max cosine over all planted patterns too). The numbers
 describe the SYNTHETIC phantom. Run it through cpuslot (one thread).
 """
@@ -37,34 +37,39 @@ def recovery(est, ds, train, test, patterns, targets) -> dict:
             "mean_max_cosine": round(float(table["best_cos"].mean()), 3)}
 
 
-def targets_of(run: str) -> dict:
+def targets_of(run: str, split: str = "test") -> dict:
     est = GaitSAE.load(run, progress=False)
+    start = GaitSAE.load(run, progress=False, untrained=True)
     dataset = load_dataset(est.config_.data.path)
     ds = est._select(dataset, est.config_)
-    train, test = split_masks(est, ds.stances)
+    train, _ = split_masks(est, ds.stances)
+    test = ds.stances["subject"].map(dict(zip(est.split_["subject"], est.split_["split"]))).eq(split).to_numpy()
     patterns = find_patterns(ds.sources, ds.channels)
     targets = class_targets(load_truth(ds.stances, ds.sources))
-    m = est.metrics_
+    m = {**est.metrics_, **est.score(ds.subset(test))}
+    m["fvu_untrained"] = start.score(ds.subset(test))["fvu"]
     l0 = max(1, int(round(m["l0"])))
     base = est.transform_.unwhitened()
     pca = fit_decomposition("pca", base.transform(ds.curves[train]), l0)
     recon = base.inverse_transform(pca.decode(pca.encode(base.transform(ds.curves[test]))))
-    out = {"run": run, "fvu": round(m["fvu"], 4), "l0": round(m["l0"], 2),
+    out = {"run": run, "split": split, "fvu": round(m["fvu"], 4), "l0": round(m["l0"], 2),
            f"pca{l0}_fvu": round(reconstruction_scores(ds.curves[test], recon, ds.channels)["fvu"], 4),
            "fvu_untrained": round(m.get("fvu_untrained", float("nan")), 4),
            "pca_likeness": round(m.get("pca_likeness", float("nan")), 3), "best_epoch": m["best_epoch"],
            "trained": recovery(est, ds, train, test, patterns, targets)}
-    out["untrained"] = recovery(GaitSAE.load(run, progress=False, untrained=True), ds, train, test, patterns, targets)
+    out["untrained"] = recovery(start, ds, train, test, patterns, targets)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+")
+    parser.add_argument("--split", choices=("val", "test"), default="test",
+                        help="whose subjects score the run: val to choose, test once at the end")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for run in args.runs:
-        print(json.dumps(targets_of(run)), flush=True)
+        print(json.dumps(targets_of(run, args.split)), flush=True)
 
 
 if __name__ == "__main__":

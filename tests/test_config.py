@@ -16,16 +16,13 @@ def test_defaults_follow_the_report():
     assert c.model_name == "topk" and c.model["n_latents"] == 0 and c.model["k"] == 8  # 0: auto
     assert config_from_dict({"model": {"name": "sae"}}).model["sparsity_target"] == 0.05
     assert (c.features.domain, c.features.wavelet, c.features.level) == ("wavelet", "db5", 4)
-    assert c.model["init"] == "random" and (c.features.scaling, c.features.whiten_dims) == ("whiten", 80)
+    assert c.model["init"] == "pca" and (c.features.scaling, c.features.whiten_dims) == ("channel", 80)
 
 
-@pytest.mark.parametrize("model, scaling", [("topk", "whiten"), ("batchtopk", "whiten"), ("matryoshka", "whiten"),
-                                            ("jumprelu", "channel"), ("sae", "channel"), ("svae", "channel")])
-def test_auto_scaling__whitens_for_the_topk_family_only(model, scaling):
-    assert config_from_dict({"model": {"name": model}}).features.scaling == scaling
-    assert config_from_dict({"model": {"name": model}, "features": {"scaling": "auto"}}).features.scaling == scaling
-    chosen = config_from_dict({"model": {"name": model}, "features": {"scaling": "coefficient"}})
-    assert chosen.features.scaling == "coefficient"  # an explicit choice is kept
+def test_whiten__is_an_option_kept_as_given():
+    assert config_from_dict({"features": {"scaling": "whiten"}}).features.scaling == "whiten"
+    with pytest.raises(ConfigError, match="features.scaling must be one of"):
+        config_from_dict({"features": {"scaling": "auto"}})
 
 
 def test_auto_budget__at_least_min_steps_and_patience_stretched_alike():
@@ -38,13 +35,12 @@ def test_auto_budget__at_least_min_steps_and_patience_stretched_alike():
     assert budget(t, 160) == (3, 10)  # an explicit cap is kept
 
 
-def test_auto_latents__3k_on_small_data_16k_on_large():
+def test_auto_latents__3k_on_small_data_4k_on_large():
     from gaitsae.models.topk import TopKSAE
 
     assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 160)["n_latents"] == 24
     assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 280)["n_latents"] == 28
-    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 640)["n_latents"] == 64
-    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 12_000)["n_latents"] == 128
+    assert TopKSAE.resolve_params({"n_latents": 0, "k": 8}, 12_000)["n_latents"] == 32
     assert TopKSAE.resolve_params({"n_latents": 40, "k": 8}, 160)["n_latents"] == 40
 
 

@@ -155,8 +155,8 @@ def test_cli_train__config_channels_and_sides_are_honoured(phantom_copy, tmp_pat
                  str(tmp_path / "c"), "--quiet"]) == 2  # a flag still overrides the config: right is missing
 
 
-@pytest.mark.parametrize("model", ["batchtopk", "matryoshka"])
-def test_fit__topk_family_trains_on_whitened_features_by_default(dataset, model):
-    est = GaitSAE(model=model, k=4, **TINY).fit(dataset)
+@pytest.mark.parametrize("model", ["topk", "batchtopk", "matryoshka"])
+def test_fit__topk_family_trains_on_whitened_features(dataset, model):
+    est = GaitSAE(model=model, k=4, scaling="whiten", init="random", **TINY).fit(dataset)
     assert est.config_.features.scaling == "whiten" and est.transform_.n_features_ <= 80
     assert np.isfinite(est.metrics_["fvu"]) and est.feature_directions().shape[1:] == (5, 101)

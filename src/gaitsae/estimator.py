@@ -48,7 +48,7 @@ class GaitSAE:
     """
 
     def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
-                 scaling="auto", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
+                 scaling="channel", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model
         self.n_latents = n_latents

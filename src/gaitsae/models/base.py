@@ -21,8 +21,6 @@ class GaitModel(nn.Module):
     name: ClassVar[str]
     # |latent| above which a latent counts as active (L0, firing rate); ReLU codes: > 0.
     active_threshold: ClassVar[float] = 0.0
-    # The feature scaling that features.scaling = "auto" gives this model (docs/models.md).
-    input_scaling: ClassVar[str] = "channel"
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic latents used for analysis (for svae: the posterior mean mu)."""

@@ -2,14 +2,15 @@
 autoencoders"), which sets L0 directly and keeps latents alive with an auxiliary loss.
 
 h = ReLU(TopK_k(W_enc (x − b_pre) + b_enc)), x̂ = W_decᵀ h + b_pre, with unit-norm decoder rows,
-tied initialisation and a geometric-median b_pre (models/unit_norm.py). Initialisation: random
-(`init = "random"`, default, the paper's), for the whitened inputs of the default features
-(features.scaling = "whiten"): there every principal dimension counts alike, and training from a
-random start finds the sparse directions (the planted patterns of the phantom, issue 20). `init =
-"pca"` (not in the paper; the default until issue 20) starts W_dec's first rows at ± the principal
-directions of a training sample, so TopK starts as the best k-term code in that basis (see
-init_from_data): on channel-scaled inputs that reconstructs best but stays a principal-direction
-code (best epoch 0, 91 % of features within cos 0.9 of a principal direction; docs/models.md).
+tied initialisation and a geometric-median b_pre (models/unit_norm.py; b_pre at the training mean
+for init = "pca"). Initialisation (not in the paper, `init = "pca"`, default): W_dec's first rows
+are ± the principal directions of a training sample, so TopK starts as the best k-term code in
+that basis (see init_from_data). It reconstructs new people best, but on the phantom it stays a
+principal-direction code (best validation epoch 0: training overfits the training subjects), which
+metrics.json's pca_likeness and the report say. `init = "random"` (the paper's) with whitened
+inputs (features.scaling = "whiten") recovers the phantom's planted patterns one per feature but
+reconstructs 5× worse than PCA; with channel scaling it loses to PCA on small data (docs/models.md,
+"What the features find").
 
 AuxK: the k_aux most active dead latents (not fired for `dead_after` training stances) predict
 the residual e = x − x̂ (detached), ê = W_decᵀ a, where a keeps those latents' pre-activations as
@@ -35,9 +36,8 @@ Defaults differ from the paper's, which assume millions of latents (docs/models.
   tokens, which here would be hundreds of epochs.
 - min_firing = 1/4: on the pre-issue-12 phantom, with the bonus still used by encode, the median
   share of latents silent on the test split fell from 0.03 to 0.00 over 16 seeds.
-- n_latents: auto (auto_latents): training stances / 10, between 3k and 16k (128 for k = 8):
-  a dictionary larger than the set of features to be found (Sharkey et al. 2022), smaller on
-  small data (docs/models.md).
+- n_latents: auto (auto_latents), a small dictionary: ±PCA latents of a small dictionary all
+  stay in use on new people, a large one leaves most silent (docs/models.md).
 k_aux = n_inputs / 2 as in the paper (capped at n_latents); 2k measured the same (8 seeds).
 """
 
@@ -57,7 +57,7 @@ from gaitsae.models.unit_norm import UnitNormSAE
 @dataclass
 class Config:
     n_latents: int = param(0, min=0, max=MAX_LATENTS,
-                           help="dictionary size; 0 = auto: training stances / 10, between 3k and 16k")
+                           help="dictionary size; 0 = auto: training stances / 10, between 3k and 4k")
     k: int = param(8, min=1, max=MAX_LATENTS, help="active latents per stance")
     aux_k: int = param(0, min=0, max=MAX_LATENTS, help="dead latents used by AuxK; 0 = n_inputs / 2 (capped at n_latents)")
     aux_weight: float = param(1.0, min=0.0, help="α, weight of the AuxK term (paper: 1/32)")
@@ -65,8 +65,8 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of a latent's selection bonus per training step")
-    init: str = param("random", choices=("pca", "random"),
-                      help="decoder start: random, or ± the training principal directions (then random)")
+    init: str = param("pca", choices=("pca", "random"),
+                      help="decoder start: ± the training principal directions (then random), or random")
     init_pairs: int = param(0, min=0, max=MAX_LATENTS, help="with init = pca: how many ± principal directions; 0 = min(n_latents / 2, 2k)")
 
     def __post_init__(self):
@@ -74,22 +74,22 @@ class Config:
             raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
 
 
-STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances
-MAX_AUTO_FACTOR = 16  # ... at most 16k latents
+STANCES_PER_LATENT = 10  # auto dictionary size: one latent per this many training stances, between 3k and 4k
 
 
 def auto_latents(n_train: int, k: int) -> int:
-    """The default dictionary size for n_train training stances: n_train / 10 clipped to [3k, 16k].
-    Chosen on validation splits of calibrated phantoms with whitened inputs (docs/models.md, issue
-    20): 128 latents (k = 8) recover the planted patterns one per feature; on small data, fewer
-    latents than stances / 10 would leave most of them fitting single stances."""
-    return int(min(max(3 * k, n_train // STANCES_PER_LATENT), MAX_AUTO_FACTOR * k))
+    """The default dictionary size for n_train training stances: n_train / 10 clipped to [3k, 4k].
+    Chosen on validation splits of calibrated phantoms (docs/models.md): with ±PCA init, 2k latents
+    are PCA-k itself; 3k and 4k reconstruct new people equally on 10 subjects, where 4k leaves
+    twice as many latents silent; on 350 subjects 4k beats 3k (fvu 0.063 vs 0.071) with none
+    silent, and 48 or 100 latents add nothing but silent latents (10 % and 55 %); 128 latents
+    with ±PCA init on a 650-subject phantom reconstruct no better and leave most extra rows silent."""
+    return int(min(max(3 * k, n_train // STANCES_PER_LATENT), 4 * k))
 
 
 class TopKSAE(UnitNormSAE):
     name = "topk"
     Config = Config
-    input_scaling = "whiten"  # with random init: the sparse directions, not the principal ones (issue 20)
 
     def __init__(self, n_inputs: int, config: Config):
         super().__init__(n_inputs, config.n_latents)

@@ -123,7 +123,7 @@ def _baseline_rows(config, ks: list[int], n_atoms: int) -> list[dict]:
     split = split_subjects(ds.stances, t.val_fraction, t.test_fraction, t.seed)
     # PCA and dictionary learning are fitted where variance means variance: channel-scaled, not
     # whitened (after whitening every principal direction is as large as any other).
-    scaling = "channel" if f.scaling in ("auto", "whiten") else f.scaling
+    scaling = "channel" if f.scaling == "whiten" else f.scaling
     transform = FeatureTransform(f.domain, f.wavelet, f.level, f.mode, scaling).fit(ds.curves[split == "train"],
                                                                                     ds.channels)
     x_train, x_test = (transform.transform(ds.curves[split == s]) for s in ("train", "test"))

@@ -36,9 +36,9 @@ class FeatureConfig:
     wavelet: str = param("db5")
     level: int = param(4, min=1, max=MAX_LEVEL)
     mode: str = param("periodization", choices=("periodization", "symmetric", "zero", "reflect", "periodic"))
-    scaling: str = param("auto", choices=(*SCALINGS, "auto"), help="channel: one scale per channel; coefficient: "
-                         "z-score each; whiten: channel scaling, then PCA-whitened to whiten_dims; auto: whiten for "
-                         "topk, batchtopk and matryoshka, channel for the others (docs/models.md)")
+    scaling: str = param("channel", choices=SCALINGS, help="channel: one scale per channel; coefficient: "
+                         "z-score each; whiten: channel scaling, then PCA-whitened to whiten_dims (with topk: "
+                         "init = random; recovers sparse patterns, reconstructs worse; docs/models.md)")
     whiten_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS, help="with scaling = whiten: principal dimensions kept "
                              "(fewer if the training data have fewer)")
 
@@ -87,8 +87,6 @@ def config_from_dict(mapping: dict) -> RunConfig:
     model = dict(mapping.get("model") or {"name": "topk"})
     name = canonical_name(model.pop("name", "topk"))
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
-    if sections["features"].scaling == "auto":  # the model's own input space (docs/models.md)
-        sections["features"].scaling = MODELS[name].input_scaling
     return RunConfig(model=model, **sections)
 
 
