@@ -158,7 +158,20 @@ def _sessions(published: bool):
     return pd.DataFrame({"subject": [f"s{i}" for i in range(10)], "session": [f"x{i}" for i in range(10)],
                          "dataset": "gaitrec" if published else "gutenberg",
                          "test": [1.0] * 3 + [0.0] * 7 if published else np.nan,
-                         "train": [0.0] * 3 + [1.0] * 7, "train_balanced": [0.0] * 3 + [1.0] * 7})
+                         "train": [0.0] * 3 + [1.0] * 7, "train_balanced": [0.0] * 3 + [1.0] * 7,
+                         "class_label": ["HC", "K"] * 5})
+
+
+def test_split_sessions__auto_train_set_falls_back_to_train_and_says_why():
+    sessions = _sessions(published=True)
+    split, name, _ = split_sessions(sessions, seen=set(sessions["subject"][3:]))
+    assert name == "GaitRec published (TRAIN_BALANCED / TEST)"  # every class is in TRAIN_BALANCED
+    sessions.loc[sessions["class_label"].eq("K") & sessions["train"].eq(1), "train_balanced"] = 0.0
+    split, name, _ = split_sessions(sessions, seen=set(sessions["subject"][3:]))
+    assert "TRAIN_BALANCED has no K session, so all of TRAIN" in name
+    assert (split == "train").sum() == 7  # all of TRAIN
+    split, name, _ = split_sessions(sessions, seen=set(sessions["subject"][3:]), train_set="balanced")
+    assert (split == "train").sum() == 3 and name == "GaitRec published (TRAIN_BALANCED / TEST)"  # as asked
 
 
 def test_split_sessions__test_subjects_the_run_saw_are_an_error_naming_how_many():
@@ -298,7 +311,8 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
         args, expect = ["--data", str(copy)], "no healthy reference"
     elif case == "missing_class":  # no K session in TRAIN_BALANCED
         copy = _gaitrec_copy(data, tmp_path, "TRAIN_BALANCED", "0", "K")
-        args, expect = ["--data", str(copy)], "class K has no session in the training split (GaitRec published (TRAIN_BALANCED"
+        args, expect = ["--data", str(copy), "--train-set", "balanced"], \
+            "class K has no session in the training split (GaitRec published (TRAIN_BALANCED"
     elif case == "empty_filter":
         args, expect = args + ["--reference", "age_years > 500"], "matches no stance"
     else:

@@ -14,9 +14,10 @@ def add_parser(sub) -> None:
                                    "clinical.json and PNG figures into OUT. See docs/clinical.md.")
     add_reference_options(p)
     p.add_argument("--out", required=True, help="directory to write")
-    p.add_argument("--train-set", choices=("balanced", "full"), default="balanced",
-                   help="GaitRec training sessions: TRAIN_BALANCED (default, as published; the report uses it too) "
-                        "or all TRAIN")
+    p.add_argument("--train-set", choices=("auto", "balanced", "full"), default="auto",
+                   help="GaitRec training sessions: TRAIN_BALANCED (as published), all TRAIN, or auto (default; "
+                        "the report uses it too): TRAIN_BALANCED when it holds every class, else TRAIN — "
+                        "the output names the one used")
     p.add_argument("--allow-overlap", action="store_true",
                    help="classify even when test subjects were in the run's train/validation split "
                         "(the outputs then carry a warning)")

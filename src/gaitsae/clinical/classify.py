@@ -45,7 +45,20 @@ def session_means(stances: pd.DataFrame, x: np.ndarray) -> tuple[pd.DataFrame, n
     return table, np.hstack([b.loc[both].to_numpy() for b in blocks])
 
 
-def split_sessions(sessions: pd.DataFrame, seen: set | None, train_set: str = "balanced", seed: int = 0,
+def published_train_column(sessions: pd.DataFrame, published: pd.Series, train_set: str) -> tuple[str, str]:
+    """GaitRec's training column for train_set "balanced", "full" or "auto" (TRAIN_BALANCED when
+    it holds a session of every class the published split uses, else all of TRAIN), and why."""
+    if train_set != "auto":
+        return ("train_balanced" if train_set == "balanced" else "train"), ""
+    used = published & (sessions["test"].eq(1) | sessions["train"].eq(1))
+    balanced = published & sessions["train_balanced"].eq(1)
+    missing = sorted(set(sessions.loc[used, "class_label"]) - set(sessions.loc[balanced, "class_label"]))
+    if missing:
+        return "train", f"; TRAIN_BALANCED has no {', '.join(missing)} session, so all of TRAIN"
+    return "train_balanced", ""
+
+
+def split_sessions(sessions: pd.DataFrame, seen: set | None, train_set: str = "auto", seed: int = 0,
                    allow_overlap: bool = False) -> tuple[np.ndarray, str, int]:
     """("train" | "test" | "" per session, description, number of test subjects the run saw).
 
@@ -57,10 +70,10 @@ def split_sessions(sessions: pd.DataFrame, seen: set | None, train_set: str = "b
     subject = sessions["subject"]
     published = sessions["dataset"].eq("gaitrec") & sessions["test"].notna()
     if published.any() and sessions.loc[published, "test"].nunique() > 1:
-        train_col = "train_balanced" if train_set == "balanced" else "train"
+        train_col, why = published_train_column(sessions, published, train_set)
         test = published & sessions["test"].eq(1)
         split = np.where(test, "test", np.where(published & sessions[train_col].eq(1), "train", ""))
-        name = f"GaitRec published ({train_col.upper()} / TEST)"
+        name = f"GaitRec published ({train_col.upper()} / TEST{why})"
     elif seen is not None and subject.isin(seen).any():
         test = ~subject.isin(seen)
         if not test.any():

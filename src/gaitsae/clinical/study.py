@@ -15,7 +15,7 @@ from gaitsae.clinical.pipeline import Deviations, Encoded
 from gaitsae.clinical.reference import small_group_warning
 from gaitsae.errors import DataError
 
-DEFAULT_TRAIN_SET = "balanced"  # `classify` and the report's Clinical section train on the same sessions
+DEFAULT_TRAIN_SET = "auto"  # `classify` and the report's Clinical section train on the same sessions
 
 
 @dataclass
@@ -45,8 +45,8 @@ def train_set_fix(split_name: str) -> str:
 
 def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET, models=C.MODELS, seed: int = 0,
               n_boot: int = 500, progress: bool = True, allow_overlap: bool = False) -> Study:
-    """train_set: GaitRec training sessions, "balanced" (TRAIN_BALANCED, as published) or
-    "full" (TRAIN); `classify` and the report use the same default. Test subjects are never
+    """train_set: GaitRec training sessions, "balanced" (TRAIN_BALANCED, as published), "full"
+    (TRAIN) or "auto" (TRAIN_BALANCED when it has every class, else TRAIN; the split's name says which); `classify` and the report use the same default. Test subjects are never
     ones the run trained or validated on (C.split_sessions) unless allow_overlap."""
     st = enc.dataset.stances
     sessions, _ = C.session_means(st, np.zeros((len(st), 0)))
