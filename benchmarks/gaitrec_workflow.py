@@ -7,8 +7,9 @@
 Every step is the `gaitsae` command a user runs (phantom → train → index → classify →
 deviations → analyze), each in its own process: wall seconds, CPU seconds (user + system of
 that process and its children) and peak resident memory of the whole process (ru_maxrss from
-wait4, not growth), against the target. Loading the data is timed inside one process: cold =
-parse the CSVs with an empty cache (and fill it), warm = the same call again (cache hit). The
+wait4, not growth), against the target. Loading the data (`load_dataset`, imports not counted)
+is timed in two new processes: cold = parse the CSVs with an empty cache (and fill it), warm = a
+later process that finds the cache, as the next command a user runs does. The
 explorer step runs benchmarks/explorer.py speed (8 clients on 127.0.0.1). All data is the
 SYNTHETIC phantom. One run per step (the wall times depend on the machine's load: run it with
 nothing else on the cores).
@@ -34,9 +35,8 @@ MARK = "gaitrec-workflow"
 LOAD = """
 import json, sys, time
 from gaitsae.data import load_dataset
-t = time.perf_counter(); ds = load_dataset(sys.argv[1]); cold = time.perf_counter() - t
-t = time.perf_counter(); load_dataset(sys.argv[1]); warm = time.perf_counter() - t
-print(json.dumps({"cold": cold, "warm": warm, "stances": len(ds), "subjects": ds.n_subjects}))
+t = time.perf_counter(); ds = load_dataset(sys.argv[1]); seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "stances": len(ds), "subjects": ds.n_subjects}))
 """
 
 
@@ -77,7 +77,8 @@ def main() -> None:
         ("gaitsae phantom", gaitsae + ["phantom", "--out", str(data), "--subjects", str(size["subjects"]),
                                        "--with-patients", "--patients", str(size["patients"]), "--overwrite"],
          120, 2048),
-        ("load the data", [sys.executable, "-c", LOAD, str(data)], None, None),
+        ("load the data, cold (parse the CSVs, fill the cache)", [sys.executable, "-c", LOAD, str(data)], 2, None),
+        ("load the data, warm (a new process, cache hit)", [sys.executable, "-c", LOAD, str(data)], 0.5, None),
         ("gaitsae train", gaitsae + ["train", "--data", str(data), "--out", str(run), "--device", args.device,
                                      "--quiet", "--overwrite"] + quick_train, 180, 2048),
         ("gaitsae index", gaitsae + ["index", str(run), "--quiet"], 60, 2048),
@@ -94,12 +95,11 @@ def main() -> None:
     for name, argv, wall_target, mib_target in steps:
         r = run_step(argv, env)
         print(f"{name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, peak {r['peak_mib']:.0f} MiB", flush=True)
-        if name == "load the data":
+        if name.startswith("load the data"):
             load = json.loads(r["out"].strip().splitlines()[-1])
-            notes.append(f"{load['stances']} stances of {load['subjects']} subjects")
-            rows.append(("load the data, cold (parse the CSVs, fill the cache)", load["cold"], None, None,
-                         "≤ 2 s", check(load["cold"], 2)))
-            rows.append(("load the data, warm (cache hit)", load["warm"], None, None, "≤ 0.5 s", check(load["warm"], 0.5)))
+            if "cold" in name:
+                notes.append(f"{load['stances']} stances of {load['subjects']} subjects")
+            rows.append((name, load["seconds"], None, None, f"≤ {wall_target} s", check(load["seconds"], wall_target)))
             continue
         target = " and ".join(t for t in ((f"≤ {wall_target} s" if wall_target else ""),
                                           (f"≤ {mib_target} MiB" if mib_target else "")) if t)

@@ -60,3 +60,14 @@ def explorer_runs(tiny_patients_dir, tmp_path_factory) -> dict[str, Path]:
         est.fit(dataset, run_dir=out / name)
         runs[name] = out / name
     return runs
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """A small `gaitsae demo` (14 subjects, topk and sae, 3 epochs), shared by the report tests (test_report's
+    reuse test runs the same demo again into it, which rewrites the same report)."""
+    from gaitsae.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
+    return out

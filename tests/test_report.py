@@ -47,13 +47,6 @@ window.addEventListener("load", function () {
 MIN_FONT_PX = 11.5  # 9 pt figure text shown at natural size is 12 CSS px
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
-    return out
-
-
 @pytest.mark.slow
 def test_demo__writes_report_analyses_and_comparison(demo):
     comparison = json.loads((demo / "comparison.json").read_text())

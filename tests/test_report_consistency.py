@@ -14,7 +14,6 @@ import pytest
 
 from gaitsae.analysis.ground_truth import analyze_ground_truth
 from gaitsae.analysis.metadata import analyze_metadata
-from gaitsae.cli import main
 from gaitsae.explorer.store import _feature_tables
 from gaitsae.report.compare import COLUMNS
 from gaitsae.report.summary import VERDICT_RULES, verdict
@@ -72,13 +71,6 @@ def test_best_feature__one_choice_and_one_r_in_report_ground_truth_and_explorer(
         explorer = corr[(corr["variable"] == column)].set_index("latent")["r"]
         assert explorer.abs().idxmax() == j and explorer[j] == pytest.approx(r, abs=1e-6)
         assert set(corr.loc[corr["variable"] == column, "level"]) == {"subject means"}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
-    return out
 
 
 @pytest.mark.slow
