@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
 import torch
 
 from gaitsae.analysis.baselines import fit_decomposition

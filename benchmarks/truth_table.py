@@ -75,7 +75,7 @@ def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str, 
     head = "| pattern | " + " | ".join(methods) + " |\n|" + "---|" * (len(methods) + 1)
     cos_rows = [f"| {p} | " + " | ".join(cell(by.get_group((p, m))["best_cos"]) for m in methods) + " |"
                 for p in patterns]
-    mmc = [f"| **mean max cosine** | " + " | ".join(cell([i["mean_max_cosine"][m] for i in infos], 3) for m in methods)
+    mmc = ["| **mean max cosine** | " + " | ".join(cell([i["mean_max_cosine"][m] for i in infos], 3) for m in methods)
            + " |"]
     auc_rows = [f"| {p} AUC | " + " | ".join(cell(by.get_group((p, m))["auc"]) for m in methods) + " |"
                 for p in CLASS_PATTERNS]

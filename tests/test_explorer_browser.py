@@ -167,8 +167,6 @@ def test_browser__unknown_stance_shows_the_message(server, browser):
 
 def test_browser__plot_toolbar_leaves_panel_titles_free(server, browser):
     """The plot toolbar (shown on hover) never covers a panel's title."""
-    from selenium.webdriver.common.by import By
-
     base, run = server
     page = _open(browser, base + f"/runs/{run}/stances/3")
     overlaps = browser.execute_script("""

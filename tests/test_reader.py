@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from gaitsae.channels import CHANNELS, STANCE_COLUMNS, signal_file, value_columns
 from gaitsae.data import load_dataset
