@@ -9,8 +9,8 @@ be split over processes (--models) and resumed (finished points are skipped). Th
 Gutenberg-size one of benchmarks/run.py (350 SYNTHETIC subjects, seed 0), written to --data once.
 SAEs: GaitSAE(model, k=k, n_latents=--n-latents (100; passed, never the automatic size), up to
 --epochs epochs); each point records the n_latents its run saved, and the table shows it.
-jumprelu has no k: its λ is calibrated on the VALIDATION split's L0 (fits at several λ, the next λ from a log–log fit of
-λ against L0 over all fits so far; up to --calibration fits per k, stopping within ±10 %), and
+jumprelu has no k: its λ is calibrated on the VALIDATION split's L0 (fits at several λ, the next λ interpolated in log–log between
+the fits that bracket k; up to --calibration fits per k, stopping within ±10 % or when λ no longer moves L0), and
 the fit whose validation L0 is nearest k is scored. OMP: 100 atoms, exactly k non-zeros. Score:
 training.metrics.fvu_time on the test split (fvu_features: the same ratio on the feature vectors,
 GaitSAE.score's fvu_features); L0 measured on the test split; encode time as in run.py.
@@ -46,6 +46,7 @@ SAES = ("topk", "batchtopk", "jumprelu", "matryoshka")
 OMP = "dictionary+omp"
 LAMBDA_START = 1.0  # jumprelu's default λ: L0 ≈ 8 after 20 epochs
 SLOPE_GUESS = -2.0  # d log λ / d log L0 until two fits give a line
+MAX_STEP = math.log(1000)  # largest change of log λ from one fit to the next outside a bracket
 MARKER = "l0-sweep-modern"
 N_ATOMS = 100  # latents of every SAE and atoms of OMP, passed explicitly (never the automatic size)
 
@@ -93,7 +94,8 @@ def fit_sae(name, ds, split, k, epochs, n_latents=N_ATOMS, **params):
 
 
 def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits, n_latents=N_ATOMS):
-    """Fits at several λ until the validation L0 is within ±10 % of k; returns the nearest."""
+    """Fits at several λ until the validation L0 is within ±10 % of k (or no λ can get nearer);
+    returns the nearest."""
     fits = [json.loads(p.read_text()) for p in sorted(results.glob("jumprelu_lambda_*.json"))]
     tried = []
     for _ in range(max_fits):
@@ -101,7 +103,7 @@ def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits, n_latents=
         if near and min(abs(math.log(f["val_l0"] / k)) for f in near) < math.log(1.1):
             break
         lam = next_lambda(fits + tried, k)
-        if any(math.isclose(lam, f["params"]["l0_weight"], rel_tol=1e-3) for f in fits + tried):
+        if lam is None or any(math.isclose(lam, f["params"]["l0_weight"], rel_tol=1e-3) for f in fits + tried):
             break
         point = {"target": k, **fit_sae("jumprelu", ds, split, k, epochs, n_latents, l0_weight=lam)}
         write_json(results / f"jumprelu_lambda_{lam:.6g}.json", point)
@@ -111,21 +113,35 @@ def calibrate_jumprelu(ds, split, k, epochs, results: Path, max_fits, n_latents=
     return min(candidates, key=lambda f: abs(math.log(f["val_l0"] / k)))
 
 
-def next_lambda(fits, k) -> float:
-    """log λ from a least-squares line of log λ against log(val L0) over all fits (L0 > 0)."""
+def next_lambda(fits, k) -> float | None:
+    """The next λ to try for a validation L0 of k, from the fits so far (L0 falls as λ grows).
+
+    Bracketed: between the largest λ whose L0 is still above k and the smallest λ whose L0 is
+    below, log λ is interpolated linearly in log L0. With fits on one side only, it steps out from
+    the λ nearest the other side along the slope of that side's two nearest L0 levels
+    (SLOPE_GUESS when they give no trend), by at most MAX_STEP. None when that side is
+    saturated, two fits ≥ 10× apart in λ reaching the same L0 (±1 %): no λ further out gets
+    nearer (within the epoch budget a threshold moves by about the learning rate per step,
+    whatever λ is)."""
     pts = [(math.log(f["val_l0"]), math.log(f["params"]["l0_weight"])) for f in fits if f["val_l0"] > 0]
     if not pts:
         return LAMBDA_START
-    if len(pts) == 1:
-        return float(math.exp(pts[0][1] + SLOPE_GUESS * (math.log(k) - pts[0][0])))
-    x, y = np.array(pts).T
-    if np.ptp(x) == 0:
-        return float(math.exp(y.max() + 1.0) if x[0] > math.log(k) else math.exp(y.min() - 1.0))
-    slope, intercept = np.polyfit(x, y, 1)
-    if slope > -0.1:  # noise, not a trend: step from the nearest fit with the guessed slope
-        i = int(np.argmin(abs(x - math.log(k))))
-        return float(math.exp(y[i] + SLOPE_GUESS * (math.log(k) - x[i])))
-    return float(math.exp(intercept + slope * math.log(k)))
+    target = math.log(k)
+    above = sorted((p for p in pts if p[0] > target), key=lambda p: -p[1])  # too dense; largest λ first
+    below = sorted((p for p in pts if p[0] < target), key=lambda p: p[1])  # too sparse; smallest λ first
+    if above and below:
+        (xa, ya), (xb, yb) = above[0], below[0]
+        return float(math.exp(ya + (target - xa) * (yb - ya) / (xb - xa)))
+    side = above or below
+    x0, y0 = side[0]
+    if any(abs(x - x0) < math.log(1.01) and abs(y - y0) >= math.log(10) for x, y in side[1:]):
+        return None
+    slope = SLOPE_GUESS
+    other = next((p for p in side[1:] if abs(p[0] - x0) >= math.log(1.01)), None)
+    if other and (other[1] - y0) / (other[0] - x0) < -0.1:
+        slope = (other[1] - y0) / (other[0] - x0)
+    step = max(-MAX_STEP, min(MAX_STEP, slope * (target - x0)))
+    return float(math.exp(y0 + step))
 
 
 def transform_for(ds, split):

@@ -4,6 +4,7 @@ from the feature-space ratio (l0_sweep)."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -39,3 +40,33 @@ def test_l0_sweep__trains_and_reports_the_latents_it_says_and_feature_space_fvu(
     assert point["fvu_features"] != point["fvu"]  # the feature-space ratio, not the time-domain one
     table, _ = l0_sweep.table({("topk", 2): {"method": "topk", "k": 2, **point}})
     assert f"({point['l0']:.1f}; 40)" in table
+
+
+def _jumprelu_like(lam: float) -> float:
+    """Validation L0 against λ as measured on the calibrated phantom in 20 epochs: falls as a
+    power of λ between a ceiling and a floor that no λ gets below."""
+    return max(9.72, min(65.0, 22.7 * lam ** -0.16))
+
+
+def _search(l0_sweep, k, fits, max_fits=3):
+    for _ in range(max_fits):
+        if fits and min(abs(math.log(f["val_l0"] / k)) for f in fits) < math.log(1.1):
+            break
+        lam = l0_sweep.next_lambda(fits, k)
+        if lam is None:
+            break
+        fits.append({"val_l0": _jumprelu_like(lam), "params": {"l0_weight": lam}})
+    return fits
+
+
+def test_l0_sweep__jumprelu_search_brackets_k_and_stops_at_the_floor():
+    import l0_sweep
+
+    fits = []
+    for k in (2, 4, 8):  # below the floor: the search stops instead of trying ever larger λ
+        fits = _search(l0_sweep, k, fits)
+    assert max(f["params"]["l0_weight"] for f in fits) < 1e12
+    assert l0_sweep.next_lambda(fits, 4) is None
+    for k in (16, 32):  # reachable: bracketed by earlier fits (k = 16) or from one side (k = 32)
+        fits = _search(l0_sweep, k, fits)
+        assert min(abs(math.log(f["val_l0"] / k)) for f in fits) < math.log(1.1), k
