@@ -65,9 +65,17 @@ def main() -> None:
     parser.add_argument("--no-explorer", action="store_true", help="skip the explorer load test")
     parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        workflow(args, Path(args.keep))
+        return
+    with tempfile.TemporaryDirectory(prefix="gaitsae-workflow-") as work:  # ~100 MB (quick) to ~2 GB: not left in /tmp
+        workflow(args, Path(work))
+
+
+def workflow(args, work: Path) -> None:
+    """Runs every step in `work`, prints the table (and writes it into the docs with --write)."""
     size = QUICK if args.quick else GAITREC
-    work = Path(args.keep or tempfile.mkdtemp(prefix="gaitsae-workflow-"))
-    work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GAITSAE_CACHE_DIR": str(work / "cache"), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "src")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
     gaitsae = [sys.executable, "-m", "gaitsae"]

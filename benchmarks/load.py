@@ -28,7 +28,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    root = Path(args.dir or tempfile.mkdtemp(prefix="gaitsae-load-"))
+    if args.dir:
+        measure(Path(args.dir), args)
+        return
+    with tempfile.TemporaryDirectory(prefix="gaitsae-load-") as root:  # a GaitRec-size phantom: not left in /tmp
+        measure(Path(root), args)
+
+
+def measure(root: Path, args) -> None:
+    """Writes the phantom into root unless it is there, then times cold and cached loads."""
     data = root / "gaitrec"
     if not (data / "GRF_metadata.csv").exists():
         start = time.perf_counter()
