@@ -8,11 +8,11 @@ import pytest
 
 from gaitsae.analysis.activations import feature_types
 from gaitsae.analysis.ground_truth import analyze_ground_truth
-from gaitsae.analysis.importance import importance, redundancy
+from gaitsae.analysis.importance import importance, redundancy, summed_variance
 from gaitsae.analysis.latent_space import clusters
 from gaitsae.analysis.metadata import analyze_metadata, benjamini_hochberg
 from gaitsae.analysis.probing import analyze_probes, pca_arm, probe, probe_roles, top_columns
-from gaitsae.analysis.strides import top_stances
+from gaitsae.analysis.strides import stride_card, top_stances
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +198,26 @@ def test_top_stances__strongest_first_one_per_subject_and_only_active(planted):
     best_per_subject = pd.Series(latents[:, 3]).groupby(subjects).max().sort_values(ascending=False)
     assert list(latents[idx, 3]) == list(best_per_subject.to_numpy()[:5])
     assert len(top_stances(latents, 0, subjects, k=5)) == 0
+
+
+def test_summed_variance__block_by_block_equals_the_whole_array():
+    x = np.random.default_rng(1).normal(3.0, [1.0, 2.0, 0.5], size=(1001, 3)).astype(np.float32)
+    for block in (7, 1000, 5000):  # blocks that do and do not divide the rows
+        assert summed_variance(x, block) == pytest.approx(float(x.astype(np.float64).var(axis=0).sum()), rel=1e-9)
+
+
+def test_stride_card__reconstructs_only_the_stances_it_draws(planted):
+    """At GaitRec size the report cannot hold every stance's reconstruction: the card asks for
+    the drawn stances' only, and draws those."""
+    latents, stances, _, _ = planted
+    curves = np.random.default_rng(2).normal(size=(len(stances), 2, 101)).astype(np.float32)
+    asked = []
+
+    def reconstruct(rows):
+        asked.append(rows.copy())
+        return rows[:, :2, None] * np.ones(101)
+
+    card, _ = stride_card(3, latents, curves, reconstruct, np.ones((10, 2, 101)), stances, ["F_V", "F_AP"], k=4)
+    drawn = [row["stance"] for row in card["top"]]
+    assert len(asked) == 1 and len(asked[0]) == len(drawn) == 4
+    np.testing.assert_array_equal(asked[0], latents[drawn])

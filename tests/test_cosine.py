@@ -26,3 +26,11 @@ def test_unit_directions__units_do_not_matter_and_dead_rows_stay_zero():
     k = np.array([1.0, 1000.0])[None, :, None]
     np.testing.assert_allclose(cosine_matrix(d, d, sd), cosine_matrix(d * k, d * k, between_stance_sd(curves * k)),
                                atol=1e-12)
+
+
+def test_between_stance_sd__of_chosen_rows_equals_the_sd_of_their_copy():
+    curves = np.random.default_rng(4).normal(size=(50, 3, 101)).astype(np.float32) * np.array([1.0, 2.0, 0.1])[None, :, None]
+    mask = np.arange(50) % 3 == 0
+    np.testing.assert_allclose(between_stance_sd(curves, mask), between_stance_sd(curves[mask]))
+    np.testing.assert_allclose(between_stance_sd(curves, np.flatnonzero(mask)), between_stance_sd(curves[mask]))
+    assert not np.allclose(between_stance_sd(curves, mask), between_stance_sd(curves))

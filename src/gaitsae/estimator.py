@@ -191,12 +191,16 @@ class GaitSAE:
         return self.model_.encode(torch.from_numpy(x))[0].numpy()
 
     @torch.no_grad()
-    def round_trip(self, dataset: GaitDataset) -> Pass:
-        """Everything one encode → decode pass over a dataset gives (score and analysis use it)."""
+    def round_trip(self, dataset: GaitDataset, reconstruct: bool = True) -> Pass:
+        """Everything one encode → decode pass over a dataset gives (score and analysis use it).
+        reconstruct=False: the encode half only (reconstruction and curves None), for callers that
+        reconstruct just the few stances they draw (at GaitRec size the two arrays are ~0.7 GB)."""
         self._check_fitted()
         ds = self._select(dataset, self.config_)
         x = self.transform_.transform(ds.curves)
         latents = self._encode(x)
+        if not reconstruct:
+            return Pass(ds, x, latents.numpy(), None, None)
         x_hat = self.model_.decode(latents).numpy()
         return Pass(ds, x, latents.numpy(), x_hat, self.transform_.inverse_transform(x_hat))
 

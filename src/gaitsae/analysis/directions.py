@@ -14,6 +14,7 @@ import numpy as np
 
 from gaitsae.analysis.figures import CHANNEL_COLOURS, subplots, svg, stance_axis
 from gaitsae.channels import CHANNEL_UNITS
+from gaitsae.features.cosine import between_stance_sd
 
 
 def typical_activation(latents: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -75,10 +76,10 @@ def analyze_directions(directions, encoder, layout, channels, show: list[int], l
                        threshold: float = 0.0) -> tuple[dict, dict]:
     """directions [n_latents, C, 101] in the time domain; curves [n, C, 101] of the analysed stances."""
     mean_curves = curves.mean(axis=0)
-    spread = (curves - mean_curves).std(axis=(0, 2))  # [C]
+    spread = between_stance_sd(curves)  # [C]
     typical = typical_activation(latents, threshold)
     effects = feature_effects(directions, typical)
-    size = np.abs(effects).max(axis=-1) / np.where(spread > 0, spread, 1.0)  # [n_latents, C]
+    size = np.abs(effects).max(axis=-1) / spread  # [n_latents, C]
     main_channel = size.argmax(axis=1)
     peak_time = np.abs(effects).argmax(axis=-1)
     numbers = {

@@ -19,8 +19,16 @@ REDUNDANT_R = 0.3
 def importance(latents: np.ndarray, directions_features: np.ndarray, inputs: np.ndarray | None,
                total_variance: float | None = None) -> np.ndarray:
     """total_variance: the inputs' summed per-feature variance, when the inputs are not held whole."""
-    total = inputs.var(axis=0).sum() if total_variance is None else total_variance
+    total = summed_variance(inputs) if total_variance is None else total_variance
     return latents.var(axis=0) * (directions_features ** 2).sum(axis=1) / total
+
+
+def summed_variance(x: np.ndarray, block: int = 8192) -> float:
+    """Σ_features Var(x[:, f]), block by block in float64 (x.var(axis=0) would hold a centred copy
+    of all of x: ~0.4 GB at GaitRec size)."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    squares = sum(float(((x[i:i + block] - mean) ** 2).sum()) for i in range(0, len(x), block))
+    return squares / max(len(x), 1)
 
 
 def redundancy(latents: np.ndarray) -> dict:

@@ -27,9 +27,12 @@ def _label(row) -> str:
     return f"subject {row['subject']}, {row['side']}, {speed}"
 
 
-def stride_card(feature: int, latents, curves, reconstructions, directions, stances: pd.DataFrame,
+def stride_card(feature: int, latents, curves, reconstruct, directions, stances: pd.DataFrame,
                 channels, k: int = 5, mean_curves=None) -> tuple[dict, str]:
+    """reconstruct: latents [m, n_latents] → reconstructed curves [m, C, 101] (only the drawn
+    stances are reconstructed)."""
     idx = top_stances(latents, feature, stances["subject"].to_numpy(), k)
+    reconstructions = reconstruct(latents[idx])
     mean_curves = curves.mean(axis=0) if mean_curves is None else mean_curves
     fig, axes = subplots(2, len(channels), width=2.3, height=1.8, sharex=True)
     t = np.arange(curves.shape[-1])
@@ -39,7 +42,7 @@ def stride_card(feature: int, latents, curves, reconstructions, directions, stan
         colour = COLOURS[n % len(COLOURS)]
         for c in range(len(channels)):
             axes[0, c].plot(t, curves[i, c], color=colour, lw=1, label=_label(stances.iloc[i]) if c == 0 else None)
-            axes[0, c].plot(t, reconstructions[i, c], color=colour, lw=1, ls="--")
+            axes[0, c].plot(t, reconstructions[n, c], color=colour, lw=1, ls="--")
             axes[1, c].plot(t, latents[i, feature] * directions[feature, c], color=colour, lw=1)
     for c, ch in enumerate(channels):
         axes[0, c].set_title(f"{ch} ({CHANNEL_UNITS[ch]})")

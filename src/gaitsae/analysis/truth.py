@@ -143,7 +143,7 @@ def run_recovery(est, ds, inputs: np.ndarray, latents: np.ndarray, patterns, tru
     (ds, inputs, latents as GaitSAE.round_trip gives them); patterns restricted to the run's channels.
     scored: the split whose stances the AUC is computed on ("val" while choosing a model)."""
     train, test = split_masks(est, ds.stances, scored)
-    channel_sd = between_stance_sd(ds.curves[train])
+    channel_sd = between_stance_sd(ds.curves, train)
     targets = None if truth is None else {c: y[test] for c, y in class_targets(truth).items()}
     directions = est.feature_directions()
     out = {"model": Recovery("model", pattern_recovery(directions, patterns, channel_sd, latents[test], targets),
@@ -215,7 +215,7 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untra
     pairs, fitted, fig = [], set(), None
     for run_dir, name in zip(run_dirs, names):
         est = GaitSAE.load(run_dir, progress=False)
-        ds, inputs, latents, _, _ = est.round_trip(dataset)
+        ds, inputs, latents, _, _ = est.round_trip(dataset, reconstruct=False)
         patterns = find_patterns(ds.sources, ds.channels)
         train, _ = split_masks(est, ds.stances)
         key = (latents.shape[1], hash(inputs[train].tobytes()))
@@ -225,12 +225,12 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untra
         mine = [(name, rec.pop("model")), *rec.items()]
         if untrained:
             start = GaitSAE.load(run_dir, progress=False, untrained=True)
-            _, _, start_latents, _, _ = start.round_trip(dataset)
+            _, _, start_latents, _, _ = start.round_trip(dataset, reconstruct=False)
             mine.insert(1, (f"{name} (untrained)",
                             run_recovery(start, ds, inputs, start_latents, patterns, truth, ())["model"]))
         pairs += mine
         if fig is None:
-            fig = figure(dict(mine), patterns, between_stance_sd(ds.curves[train]), ds.channels)
+            fig = figure(dict(mine), patterns, between_stance_sd(ds.curves, train), ds.channels)
     return pairs, fig
 
 
@@ -250,4 +250,4 @@ def analyze_planted(est, ds, inputs, latents, patterns, truth, methods=("pca",),
         name: {"n_components": len(r.directions), "mean_max_cosine": r.mean_max_cosine,
                "rows": r.table.replace({np.nan: None}).to_dict("records")} for name, r in recoveries.items()}}
     shown = {p: patterns[p] for p in ("speed", *CLASSES) if p in patterns}  # the whole grid is gaitsae truth's
-    return numbers, svg(figure(recoveries, shown, between_stance_sd(ds.curves[train]), ds.channels))
+    return numbers, svg(figure(recoveries, shown, between_stance_sd(ds.curves, train), ds.channels))

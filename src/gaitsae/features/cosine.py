@@ -13,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def between_stance_sd(curves: np.ndarray) -> np.ndarray:
-    """curves [n_stances, n_channels, 101] → [n_channels]: sqrt(mean_t Var_stances(x[:, c, t])).
-    A channel with no spread gets 1 (so it is neither blown up nor divided by zero)."""
+def between_stance_sd(curves: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """curves [n_stances, n_channels, 101] (of the stances `rows`, a mask or indices; default all)
+    → [n_channels]: sqrt(mean_t Var_stances(x[:, c, t])). A channel with no spread gets 1 (so it
+    is neither blown up nor divided by zero)."""
     curves = np.asarray(curves)  # a channel at a time in float64 (all of them at GaitRec size: ~1 GB)
-    sd = np.sqrt(np.array([np.asarray(curves[:, c], dtype=np.float64).var(axis=0).mean()
+    every = slice(None) if rows is None else rows
+    sd = np.sqrt(np.array([np.asarray(curves[every, c], dtype=np.float64).var(axis=0).mean()
                            for c in range(curves.shape[1])]))
     return np.where(sd > 0, sd, 1.0)
 

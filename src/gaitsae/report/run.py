@@ -95,7 +95,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     if data is None or isinstance(data, (str, Path)):
         data = load_dataset(data or est.config_.data.path, channels=est.config_.data.channels,
                             sides=est.config_.data.sides)
-    ds, inputs, latents, _, recon = est.round_trip(data)
+    ds, inputs, latents, _, _ = est.round_trip(data, reconstruct=False)
     key = analysis_key(run_dir, ds.curves, {"features": list(features or []), "k_strides": k_strides, "seed": seed})
     entry = stability_entry(run_dir, stability)  # cheap, and may appear after the analysis
     if not force and (current := load_current(run_dir, key, est)) is not None:
@@ -134,8 +134,8 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     step("top stances")
     cards, numbers["top_strides"] = {}, []
     for j in shown:
-        card, fig = stride_card(j, latents, ds.curves, recon, directions, ds.stances, ds.channels, k_strides,
-                                mean_curves)
+        card, fig = stride_card(j, latents, ds.curves, est.inverse_transform, directions, ds.stances,
+                                ds.channels, k_strides, mean_curves)
         numbers["top_strides"].append(card)
         cards[j] = fig
     steps.update()
