@@ -30,7 +30,8 @@ from gaitsae.training.split import split_subjects
 
 class Pass(NamedTuple):
     """One encode → decode pass: the selected dataset, its feature vectors [n, n_features], latents
-    [n, n_latents], reconstructed vectors, and reconstructed curves [n, n_channels, 101]."""
+    [n, n_latents], reconstructed vectors, and reconstructed curves [n, n_channels, 101] (the last
+    two None from round_trip(..., reconstruct=False))."""
 
     dataset: GaitDataset
     inputs: np.ndarray
