@@ -24,11 +24,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from gaitsae.channels import SIDES
+from gaitsae.clinical.binning import BalancedQuantileBins
 from gaitsae.errors import DataError
 
 CLASSES = ("HC", "H", "K", "A", "C")
 AFFECTED = ("left", "right", "both")
 MODELS = ("logistic", "boosting")
+MAX_BINS = 255  # gradient boosting's bins per feature (scikit-learn's default)
 TEST_FRACTION = 0.3
 
 
@@ -113,8 +115,8 @@ def check_classes(y_train, classes, what: str, split_name: str = "", fix: str = 
 def make_model(name: str, seed: int = 0):
     if name == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced",
-                                          random_state=seed)
+    return make_pipeline(BalancedQuantileBins(MAX_BINS), HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.1, class_weight="balanced", max_bins=MAX_BINS, random_state=seed))
 
 
 def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: int = 0) -> dict[str, np.ndarray]:
