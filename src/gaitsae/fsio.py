@@ -84,3 +84,22 @@ def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(type(o))
+
+
+TABLE_FORMATS = (".csv", ".parquet")
+
+
+def write_table(path: str | os.PathLike, table) -> None:
+    """Write a pandas table as CSV or Parquet, chosen by the extension of `path`, atomically.
+
+    CSV is plain (comma, header row, no index, UTF-8) so R, SPSS and pandas read it as it is.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise OutputError(f"{path}: a table is written as .csv or .parquet, not {suffix or 'a name without extension'!r}")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
