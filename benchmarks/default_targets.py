@@ -18,21 +18,20 @@ import torch
 
 from gaitsae.analysis.baselines import fit_decomposition
 from gaitsae.analysis.ground_truth import load_truth
-from gaitsae.analysis.truth import class_targets, find_patterns, pattern_recovery, split_masks
+from gaitsae.analysis.truth import find_patterns
+from gaitsae.analysis.truth_runs import Scorer, split_masks
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
-from gaitsae.features.cosine import between_stance_sd
 from gaitsae.training.metrics import reconstruction_scores
 
 CLASSES = ("H", "K", "A", "C")
 
 
-def recovery(est, ds, train, test, patterns, targets) -> dict:
-    latents = est.transform(ds)
-    table = pattern_recovery(est.feature_directions(), patterns, between_stance_sd(ds.curves[train]),
-                             latents[test], {c: y[test] for c, y in targets.items()}).set_index("pattern")
+def recovery(est, ds, scorer) -> dict:
+    table = scorer.model(est, est.transform(ds)).table.set_index("pattern")
     return {**{c: round(float(table.loc[c, "best_cos"]), 3) for c in CLASSES},
             **{f"{c}_auc": round(float(table.loc[c, "auc"]), 3) for c in CLASSES},
+            **{f"{c}_code_corr": round(float(table.loc[c, "code_corr"]), 3) for c in CLASSES},
             "mean_max_cosine": round(float(table["best_cos"].mean()), 3)}
 
 
@@ -41,10 +40,11 @@ def targets_of(run: str, split: str = "test") -> dict:
     start = GaitSAE.load(run, progress=False, untrained=True)
     dataset = load_dataset(est.config_.data.path)
     ds = est._select(dataset, est.config_)
-    train, _ = split_masks(est, ds.stances)
-    test = ds.stances["subject"].map(dict(zip(est.split_["subject"], est.split_["split"]))).eq(split).to_numpy()
-    patterns = find_patterns(ds.sources, ds.channels)
-    targets = class_targets(load_truth(ds.stances, ds.sources))
+    masks = split_masks(est, ds.stances, split)
+    train, test = masks.train, masks.scored
+    scorer = Scorer()
+    scorer.prepare(est, ds, est.transform_.transform(ds.curves), load_truth(ds.stances, ds.sources), masks,
+                   find_patterns(ds.sources, ds.channels))
     m = {**est.metrics_, **est.score(ds.subset(test))}
     m["fvu_untrained"] = start.score(ds.subset(test))["fvu"]
     l0 = max(1, int(round(m["l0"])))
@@ -55,8 +55,8 @@ def targets_of(run: str, split: str = "test") -> dict:
            f"pca{l0}_fvu": round(reconstruction_scores(ds.curves[test], recon, ds.channels)["fvu"], 4),
            "fvu_untrained": round(m.get("fvu_untrained", float("nan")), 4),
            "pca_likeness": round(m.get("pca_likeness", float("nan")), 3), "best_epoch": m["best_epoch"],
-           "trained": recovery(est, ds, train, test, patterns, targets)}
-    out["untrained"] = recovery(start, ds, train, test, patterns, targets)
+           "trained": recovery(est, ds, scorer)}
+    out["untrained"] = recovery(start, ds, scorer)
     return out
 
 

@@ -1,36 +1,48 @@
-"""`gaitsae truth RUN [RUN …] --data PHANTOM --out DIR`: do single features recover the phantom's
-planted patterns, and do PCA, FastICA, NMF and dictionary learning do better?"""
+"""`gaitsae truth RUN [RUN …] --data PHANTOM --out DIR`: does one feature isolate each factor the
+phantom planted (its direction is the pattern AND its code tracks the true amount), against chance
+rows and PCA, FastICA, NMF and dictionary learning?"""
 
 from __future__ import annotations
 
 from gaitsae.cli.options import add_overwrite_option
 
-FILES = ("truth.csv", "truth.png")
+FILES = ("truth.csv", "truth.json", "truth.png")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("truth", help="score runs against the phantom's planted patterns (with four baselines)",
-                       description="Per planted pattern of a phantom (phantom_patterns.csv): the best |cosine| of one "
-                                   "feature (channels scaled by their between-stance SD), how many features reach "
-                                   "cosine 0.9 together, and for the class patterns the AUC of that feature on the "
-                                   "test split; for each run and for PCA, FastICA, NMF and dictionary learning + OMP "
-                                   "of the run's size fitted on its training stances. Writes DIR/truth.csv and "
-                                   "DIR/truth.png.")
+    p = sub.add_parser("truth", help="score runs against the phantom's planted factors (chance rows, four baselines)",
+                       description="Per planted factor of a phantom (phantom_patterns.csv, phantom_truth.csv), on the "
+                                   "run's test subjects: code_corr (|corr| of the best-tracking feature's code with the "
+                                   "factor's true amount), code_cos (that feature's |cos| with the pattern), found "
+                                   "(both above the printed thresholds), best_cos and features_to_0.9; for each run, "
+                                   "chance rows (random training stances and random directions coded by OMP at the "
+                                   "run's L0) and PCA, FastICA, NMF and dictionary learning + OMP with as many "
+                                   "components as the run's distinct alive features and as its L0, fitted on its "
+                                   "training stances. Writes DIR/truth.csv, DIR/truth.json (MCC, found class "
+                                   "patterns) and DIR/truth.png.")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--data", help="phantom directory (default: the first run's data.path)")
     p.add_argument("--out", default="gaitsae-truth", help="output directory (default: gaitsae-truth)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the baselines")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the baselines and chance rows")
     p.add_argument("--untrained", action="store_true",
-                   help="also score each run's untrained start (model_init.safetensors), as 'RUN (untrained)'")
+                   help="also score each run's untrained start (model_init.safetensors), as method 'untrained'")
+    p.add_argument("--other-data", action="store_true",
+                   help="score runs on data they were not trained on (its subjects split afresh); refused otherwise")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    import json
+    import sys
+
     from gaitsae import outdir
+    from gaitsae.analysis import isolation as I
     from gaitsae.analysis import truth as T
     from gaitsae.analysis.figures import png
     from gaitsae.analysis.stability import _names
+    from gaitsae.analysis.truth_figure import figure
+    from gaitsae.analysis.truth_runs import recover_runs
     from gaitsae.data import load_dataset
     from gaitsae.data.phantom.patterns import PATTERNS_FILE
     from gaitsae.data.reader import resolve_directories
@@ -46,16 +58,27 @@ def run(args) -> int:
                            f"written by `gaitsae phantom`")
     dataset = load_dataset(path)
     names = _names(args.runs)
+    pairs, notes, (patterns, channel_sd, channels) = recover_runs(
+        args.runs, dataset, names, seed=args.seed, untrained=args.untrained, other_data=args.other_data,
+        warn=lambda line: print(line, file=sys.stderr))
+    model = pairs[0][1]  # the first run's own row: the figure shows its methods at its distinct size
+    first = [r for run, r in pairs if run == names[0]
+             and (r.method in ("model", "untrained") or r.n_components == len(model.directions))]
     with outdir.filling(args.out, "truth", overwrite=args.overwrite) as out:
-        pairs, fig = T.recover_runs(args.runs, dataset, names, seed=args.seed, untrained=args.untrained)
-        table = T.long_table(pairs)
-        write_text(out / FILES[0], table.to_csv(index=False, float_format="%.4f"))
-        write_bytes(out / FILES[1], png(fig))
-    for name, rec in pairs:
-        print(f"{name} ({len(rec.directions)}): mean max cosine {rec.mean_max_cosine:.3f}; "
-              + ", ".join(f"{p} {c:.2f}" for p, c in zip(rec.table["pattern"], rec.table["best_cos"])
-                          if p in ("H", "K", "A", "C")))
-    print(f"→ {out / FILES[0]}, {out / FILES[1]}")
+        write_text(out / FILES[0], T.long_table(pairs).to_csv(index=False, float_format="%.4f"))
+        write_text(out / FILES[1], json.dumps({
+            "thresholds": {"code_corr": I.FOUND_CORR, "code_cos": I.FOUND_COS, "twin_cos": I.TWIN},
+            "rule": T.RULE, "scored_on": notes, "synthetic": bool(dataset.synthetic),
+            "methods": T.summary(pairs)}, indent=1, allow_nan=False) + "\n")
+        write_bytes(out / FILES[2], png(figure(first, patterns, channel_sd, channels)))
+    print(f"found: code_corr >= {I.FOUND_CORR} (test subjects) and code_cos >= {I.FOUND_COS}; ± twins are one feature")
+    for run_name, rec in pairs:
+        t = rec.table.set_index("pattern")
+        print(f"{run_name}: {rec.method}-{rec.n_components} ({len(rec.directions)} distinct): MCC {rec.mcc:.2f}, "
+              f"found {rec.found_classes}/4 classes; code_corr " + ", ".join(
+                  f"{p} {t.loc[p, 'code_corr']:.2f}" for p in ("H", "K", "A", "C") if p in t.index)
+              + ("" if rec.converged is not False else " (did not converge)"))
+    print(f"→ {out / FILES[0]}, {out / FILES[1]}, {out / FILES[2]}")
     if dataset.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

@@ -29,7 +29,8 @@ from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes, probe_roles
 from gaitsae.analysis.stability import stability_entry
 from gaitsae.analysis.strides import stride_card
-from gaitsae.analysis.truth import analyze_planted, find_patterns
+from gaitsae.analysis.truth import find_patterns
+from gaitsae.analysis.truth_figure import analyze_planted
 from gaitsae.clinical.pipeline import Encoded
 from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
