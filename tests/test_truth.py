@@ -12,7 +12,9 @@ import pytest
 from scipy.special import betainc
 
 from tests.clifail import fails
-from gaitsae.analysis.truth import auc, features_to_reach, pattern_recovery
+from gaitsae.analysis import isolation as I
+from gaitsae.analysis.baselines import fit_decomposition
+from gaitsae.analysis.truth import Codes, auc, features_to_reach, pattern_recovery
 from gaitsae.channels import CHANNELS, N_POINTS
 from gaitsae.cli import main
 from gaitsae.data.phantom.curves import stance_curves
@@ -41,7 +43,7 @@ def test_pattern_recovery__planted_pattern_as_dictionary_row_scores_one():
     rng = np.random.default_rng(0)
     directions = _random_directions(rng, 32)
     directions[7] = -3.0 * PATTERNS["K"]  # sign and size do not matter
-    table = pattern_recovery(directions, PATTERNS, SD).set_index("pattern")
+    table = pattern_recovery(directions, PATTERNS, SD).table.set_index("pattern")
     assert table.loc["K", "best_cos"] == pytest.approx(1.0, abs=1e-9)
     assert table.loc["K", "best_feature"] == 7
     assert table.loc["K", "features_to_0.9"] == 1
@@ -50,7 +52,7 @@ def test_pattern_recovery__planted_pattern_as_dictionary_row_scores_one():
 def test_pattern_recovery__random_dictionary_scores_chance():
     rng = np.random.default_rng(1)
     n = 32
-    table = pattern_recovery(_random_directions(rng, n), PATTERNS, SD)
+    table = pattern_recovery(_random_directions(rng, n), PATTERNS, SD).table
     chance = expected_max_abs_cos(n)
     assert 0.10 < chance < 0.16  # ≈ sqrt(2 ln 2n / d) for d = 505
     assert table["best_cos"].mean() == pytest.approx(chance, rel=0.25)
@@ -67,22 +69,94 @@ def test_features_to_reach__counts_the_features_whose_span_holds_the_pattern():
     cos = units @ pattern
     assert features_to_reach(units, pattern, cos) == 2
     assert np.isnan(features_to_reach(units[[0, 1, 3]], pattern, units[[0, 1, 3]] @ pattern))
-    dependent = np.vstack([units[2], 2 * units[2], units[4]])  # a repeated row adds nothing
-    assert features_to_reach(dependent, pattern, dependent @ pattern) == 3
+    repeated = np.vstack([units[2], units[2], units[4]])  # a repeated row is the same feature
+    assert features_to_reach(repeated, pattern, repeated @ pattern) == 2
 
 
-def test_auc__of_the_best_feature_signed_by_its_cosine():
+def _twin_codes(rng, n_train=300, n_test=300):
+    """A class-A truth, and codes of a half-rectified pair ±v with v = −A: the twin −v (= A) fires
+    when A is there, +v never does."""
+    out = []
+    for n in (n_train, n_test):
+        amount = np.where(rng.random(n) < 0.3, rng.uniform(0.3, 1.0, n), 0.0)
+        s = -amount + 0.05 * rng.normal(size=n)  # the signed code of v
+        out.append((amount, np.stack([np.maximum(s, 0), np.maximum(-s, 0)], axis=1)))
+    return out
+
+
+def test_pattern_recovery__half_rectified_twins_are_one_signed_feature():
+    """Before: argmax |cos| tied on the twins picked +v (never firing with A) and signed it by its
+    cosine: AUC ≈ 0.75 for a feature pair that carries A exactly; features_to_0.9 counted both."""
     rng = np.random.default_rng(3)
-    directions = _random_directions(rng, 8)
-    directions[2] = -PATTERNS["A"]
-    y = np.array([1.0] * 20 + [0.0] * 20 + [np.nan] * 5)
-    codes = rng.normal(size=(45, 8))
-    # the anti-aligned feature goes negative when A is there
-    codes[:, 2] = -(y == 1).astype(float) + 0.1 * rng.normal(size=45)
-    table = pattern_recovery(directions, PATTERNS, SD, codes, {"A": y}).set_index("pattern")
-    assert table.loc["A", "auc"] == 1.0
-    assert np.isnan(table.loc["H", "auc"])  # no targets given for H
-    assert np.isnan(auc(np.zeros(3), np.array([1.0, 1.0, np.nan])))  # one group only
+    (a_train, c_train), (a_test, c_test) = _twin_codes(rng)
+    directions = np.stack([-PATTERNS["A"], PATTERNS["A"]])
+    y = np.where(a_test > 0, 1.0, 0.0)
+    rec = pattern_recovery(directions, {"A": PATTERNS["A"]}, SD,
+                           Codes(c_train, c_test, {"A": a_train}, {"A": a_test}, {"A": y}))
+    row = rec.table.set_index("pattern").loc["A"]
+    assert len(rec.directions) == 1  # the pair is one feature
+    assert row["auc"] > 0.99
+    signed = c_test[:, 0] - c_test[:, 1]  # the merged signed code
+    assert row["code_corr"] == pytest.approx(abs(np.corrcoef(signed, a_test)[0, 1]), abs=1e-9)
+    assert row["code_corr"] > 0.95 and row["code_cos"] == pytest.approx(1.0) and row["found"]
+    assert row["features_to_0.9"] == 1
+
+
+def test_pattern_recovery__found_needs_the_direction_and_the_code():
+    rng = np.random.default_rng(5)
+    n = 400
+    amount = [rng.normal(size=n) for _ in range(2)]  # train, test
+    directions = np.concatenate([_random_directions(rng, 6), PATTERNS["speed"][None], PATTERNS["sig_1"][None]])
+
+    def codes(a):  # feature 6 has speed's direction and tracks it; feature 7 has sig_1's direction, random code
+        c = rng.normal(size=(n, 8))
+        c[:, 6] = 2 * a + 0.3 * rng.normal(size=n)
+        return c
+    truths = [{"speed": a, "sig_1": rng.normal(size=n)} for a in amount]
+    table = pattern_recovery(directions, PATTERNS, SD, Codes(codes(amount[0]), codes(amount[1]), *truths)).table
+    t = table.set_index("pattern")
+    assert t.loc["speed", "found"] and t.loc["speed", "code_feature"] == 6 and t.loc["speed", "code_corr"] > 0.9
+    assert t.loc["sig_1", "best_cos"] == pytest.approx(1.0) and not t.loc["sig_1", "found"]  # looks right, tracks nothing
+    assert t.loc["sig_1", "code_corr"] < 0.3
+    assert t.loc["H", "found"] is None and np.isnan(t.loc["H", "code_corr"])  # no truth given for H
+
+
+def test_pattern_recovery__dead_features_are_left_out():
+    rng = np.random.default_rng(6)
+    directions = _random_directions(rng, 5)
+    directions[4] = PATTERNS["K"]
+    train = rng.normal(size=(50, 5))
+    train[:, 4] = 0.0  # never active on the training stances
+    rec = pattern_recovery(directions, PATTERNS, SD, Codes(train, rng.normal(size=(50, 5))))
+    assert len(rec.directions) == 4 and rec.table["best_cos"].max() < 0.5
+
+
+def test_mcc__one_for_codes_that_are_the_factors_in_any_order():
+    rng = np.random.default_rng(7)
+    truths = [{f: rng.normal(size=200) for f in ("a", "b", "c")} for _ in range(2)]
+    codes = [np.stack([t["c"], 0.5 * t["a"], -t["b"]], axis=1) for t in truths]
+    assert I.mcc(codes[0], codes[1], *truths) == pytest.approx(1.0)
+    noise = [rng.normal(size=(200, 3)) for _ in range(2)]
+    assert I.mcc(noise[0], noise[1], *truths) < 0.3
+    assert I.mcc(codes[0][:, :1], codes[1][:, :1], *truths) == pytest.approx(1 / 3)  # one feature, three factors
+
+
+def test_features_to_reach__counts_twins_once():
+    """The ±PCA start holds ±v1, ±v2, …: before, it needed 2m − 1 features where PCA needs m."""
+    rng = np.random.default_rng(8)
+    q, _ = np.linalg.qr(rng.normal(size=(40, 4)))
+    units = q.T
+    pattern = units[:3].sum(axis=0) / np.sqrt(3)
+    twins = np.stack([units, -units], axis=1).reshape(8, -1)
+    assert features_to_reach(units, pattern, units @ pattern) == 3
+    assert features_to_reach(twins, pattern, twins @ pattern) == 3
+
+
+def test_fit_decomposition__records_convergence_instead_of_muting_it():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(300, 12))  # Gaussian noise: no independent components to converge to
+    assert fit_decomposition("fastica", x, 12, seed=0).converged is False
+    assert fit_decomposition("pca", x, 4).converged is True
 
 
 def test_planted_patterns__are_the_generators_own_effect():
@@ -109,20 +183,88 @@ def test_phantom__writes_its_planted_patterns_in_every_directory(tiny_patients_d
     assert load_patterns(tiny_patients_dir) is None  # the parent holds no layout
 
 
-def test_truth_cli__scores_runs_and_the_four_baselines(explorer_runs, tiny_patients_dir, tmp_path, capsys):
+def test_truth_cli__scores_runs_chance_rows_and_the_baselines_like_for_like(explorer_runs, tiny_patients_dir,
+                                                                          tmp_path, capsys):
     out = tmp_path / "truth"
-    runs = [str(explorer_runs["topk"]), str(explorer_runs["sae"])]  # same split and size: baselines fitted once
+    runs = [str(explorer_runs["topk"]), str(explorer_runs["sae"])]
     assert main(["truth", *runs, "--data", str(tiny_patients_dir), "--out", str(out), "--untrained"]) == 0
     table = pd.read_csv(out / "truth.csv")
-    assert list(table.columns[:6]) == ["pattern", "method", "n_components", "best_cos", "auc", "features_to_0.9"]
-    assert set(table["method"]) == {"topk", "topk (untrained)", "sae", "sae (untrained)", "pca", "fastica", "nmf",
+    assert list(table.columns[:8]) == ["run", "method", "n_components", "pattern", "code_corr", "code_cos", "found",
+                                       "best_cos"]
+    assert "features_to_0.9" in table and "converged" in table
+    # several runs: every row names its run, so no (run, method, size, pattern) repeats
+    assert not table.duplicated(["run", "method", "n_components", "pattern"]).any()
+    assert set(table["run"]) == {"topk", "sae"}
+    assert set(table["method"]) == {"model", "untrained", "exemplars", "random", "pca", "fastica", "nmf",
                                     "dictionary+omp"}
-    assert (table.groupby("method").size() == len(PATTERNS)).all()
-    assert (table["n_components"] == 16).all()
-    assert table["best_cos"].between(0, 1).all()
-    assert table.loc[~table["pattern"].isin(["H", "K", "A", "C"]), "auc"].isna().all()
+    topk = table[table["run"] == "topk"]
+    distinct = int(topk.loc[topk["method"] == "model", "n_distinct"].iloc[0])
+    assert distinct == 8  # 16 latents of the ±PCA start are 8 ± pairs: one feature each
+    # baselines: as many components as the run's distinct features, and as its L0 (k = 4), not its 16 latents
+    assert set(topk.loc[topk["method"] == "nmf", "n_components"]) == {8, 4}
+    assert set(topk.loc[topk["method"].isin(["exemplars", "random"]), "n_components"]) == {8}
+    assert table["code_corr"].dropna().between(0, 1).all() and table["best_cos"].between(0, 1).all()
+    summary = json.loads((out / "truth.json").read_text())
+    assert summary["thresholds"] == {"code_corr": 0.6, "code_cos": 0.9, "twin_cos": 0.99}
+    assert {(m["run"], m["method"], m["n_components"]) for m in summary["methods"]} == set(
+        map(tuple, table[["run", "method", "n_components"]].drop_duplicates().to_numpy().tolist()))
+    assert all(0 <= m["mcc"] <= 1 and 0 <= m["found_class_patterns"] <= 4 for m in summary["methods"])
     assert (out / "truth.png").stat().st_size > 10_000
-    assert "SYNTHETIC" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "code_corr >= 0.6" in printed and "code_cos >= 0.9" in printed and "SYNTHETIC" in printed
+
+
+def test_truth__untrained_pm_pca_start_needs_no_more_features_than_pca(explorer_runs, tiny_patients_dir):
+    """Before, twins counted twice: the ±PCA start needed 2m − 1 features where PCA needed m."""
+    from gaitsae.analysis.truth_runs import recover_runs
+    from gaitsae.data import load_dataset
+
+    pairs, _, _ = recover_runs([explorer_runs["topk"]], load_dataset(tiny_patients_dir, cache=False), ["topk"],
+                               methods=("pca",), untrained=True)
+    by = {(r.method, r.n_components): r.table.set_index("pattern")["features_to_0.9"] for _, r in pairs}
+    start, pca = by[("untrained", 16)], by[("pca", 8)]
+    both = start.notna() & pca.notna()
+    assert both.any()
+    assert (start[both] <= pca[both]).all()
+    assert (start.notna() >= pca.notna()).all()
+
+
+def test_truth_scorer__cache_key_holds_k(explorer_runs, tiny_patients_dir):
+    """Before, the cache key was (n_latents, training inputs): a run with another k got the first
+    run's OMP codes."""
+    from gaitsae.analysis.ground_truth import load_truth
+    from gaitsae.analysis.truth_runs import Scorer, split_masks
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    est = GaitSAE.load(explorer_runs["topk"], progress=False)
+    ds, inputs, _, _, _ = est.round_trip(load_dataset(tiny_patients_dir, cache=False), reconstruct=False)
+    scorer = Scorer()
+    scorer.prepare(est, ds, inputs, load_truth(ds.stances, ds.sources), split_masks(est, ds.stances),
+                   load_patterns(tiny_patients_dir / "gaitrec", ds.channels))
+    one, two = scorer.chance("exemplars", 8, 1), scorer.chance("exemplars", 8, 3)
+    assert one is not two and scorer.chance("exemplars", 8, 1) is one
+    assert not np.allclose(one.codes[0], two.codes[0])
+
+
+def test_truth_cli__warns_when_a_run_has_no_split(explorer_runs, tiny_patients_dir, tmp_path, capsys):
+    run = tmp_path / "topk"
+    shutil.copytree(explorer_runs["topk"], run)
+    (run / "split.csv").unlink()
+    assert main(["truth", str(run), "--data", str(tiny_patients_dir), "--out", str(tmp_path / "t")]) == 0
+    assert "no split.csv" in capsys.readouterr().err
+    scored = json.loads((tmp_path / "t" / "truth.json").read_text())["scored_on"]["topk"]
+    assert "training stances included" in scored
+
+
+def test_truth_cli__refuses_a_phantom_the_run_was_not_trained_on(explorer_runs, tiny_phantom_dir, tmp_path, capsys):
+    err = fails(["truth", str(explorer_runs["topk"]), "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "t")],
+                capsys)
+    assert "not trained on this data" in err and "--other-data" in err
+    assert not (tmp_path / "t").exists()
+    assert main(["truth", str(explorer_runs["topk"]), "--data", str(tiny_phantom_dir), "--out", str(tmp_path / "t"),
+                 "--other-data"]) == 0
+    assert "fresh split" in json.loads((tmp_path / "t" / "truth.json").read_text())["scored_on"]["topk"]
 
 
 def test_truth_cli__refuses_data_without_planted_patterns(explorer_runs, phantom_copy, tmp_path, capsys):
@@ -140,8 +282,12 @@ def test_analyze__reports_planted_pattern_recovery_on_a_phantom(explorer_runs, t
     shutil.copytree(explorer_runs["topk"], run)
     planted = analyze_run(run, data=tiny_patients_dir, progress=False).numbers["planted"]
     assert set(planted["methods"]) == {"model", "pca"}
-    assert [r["pattern"] for r in planted["methods"]["model"]["rows"]] == list(PATTERNS)
+    rows = planted["methods"]["model"]["rows"]
+    assert [r["pattern"] for r in rows] == list(PATTERNS)
     assert 0 < planted["methods"]["model"]["mean_max_cosine"] <= 1
+    assert all(r["code_corr"] is None or 0 <= r["code_corr"] <= 1 for r in rows)
+    assert any(r["found"] is not None for r in rows)
+
 
 
 def test_pca_likeness__one_for_principal_directions_and_about_zero_for_random_ones():
@@ -160,11 +306,52 @@ def test_pca_likeness__one_for_principal_directions_and_about_zero_for_random_on
     assert np.isnan(pca_likeness(both, np.zeros(20, dtype=bool), curves))
 
 
-def test_metrics__hold_pca_likeness_and_training_gain(explorer_runs):
+def test_pca_likeness__one_for_an_exact_pm_pca_start(tiny_patients_dir):
+    """Before, the principal directions were found in another space (time domain, SD-scaled) than
+    the start's (the run's wavelet features): within near-tied eigenvalues they differ, and an exact
+    ±PCA start of 20 pairs scored 0.9 here (0.81 on a larger phantom), not 1."""
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    data = load_dataset(tiny_patients_dir, cache=False)
+    start = GaitSAE(model="topk", n_latents=40, k=10, epochs=1, seed=0, progress=False).fit(data).untrained_start()
+    ds = start.select(data)
+    train = ds.stances["subject"].map(dict(zip(start.split_["subject"], start.split_["split"]))).eq("train")
+    alive = np.ones(40, dtype=bool)  # 40 latents = ± the top 20 principal directions
+    assert pca_likeness(start.feature_directions(), alive, ds.curves[train.to_numpy()], start.transform_) == 1.0
+
+
+def test_metrics__fvu_untrained_is_the_saved_start_reconstructing_the_test_stances(explorer_runs, tiny_patients_dir):
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.training.metrics import fvu_time
+
     m = json.loads((explorer_runs["topk"] / "metrics.json").read_text())
-    assert 0 <= m["pca_likeness"] <= 1
-    assert m["fvu_untrained"] > 0
-    assert m["training_gain"] == pytest.approx(m["fvu_untrained"] - m["fvu"])
+    start = GaitSAE.load(explorer_runs["topk"], progress=False, untrained=True)
+    ds = start.select(load_dataset(tiny_patients_dir, cache=False))
+    test = ds.subset(ds.stances["subject"].map(dict(zip(start.split_["subject"], start.split_["split"])))
+                     .eq("test").to_numpy())
+    assert m["fvu_untrained"] == pytest.approx(fvu_time(test.curves, start.reconstruct(test.curves), ds.channels),
+                                               rel=1e-5)
+    assert m["training_gain"] > -0.05  # training never keeps a start far worse than the best epoch
+
+
+def test_train_model__keeps_the_untrained_start_when_no_epoch_beats_it():
+    """Before, best_loss started at infinity: epoch 0 was kept even when it was worse than the start."""
+    import torch
+
+    from gaitsae.training.config import config_from_dict
+    from gaitsae.training.engine import train_model
+
+    rng = np.random.default_rng(10)
+    basis = rng.normal(size=(2, 12))
+    x = (rng.normal(size=(200, 2)) @ basis).astype(np.float32)  # rank 2: the ±PCA start with k = 2 is exact
+    config = config_from_dict({"data": {"path": "x"}, "model": {"name": "topk", "n_latents": 4, "k": 2},
+                               "training": {"epochs": 3, "learning_rate": 0.05, "seed": 0, "device": "cpu"}})
+    result = train_model(config, x[:150], x[150:], progress=False)
+    assert result.best_epoch == -1
+    for name, value in result.init_state.items():
+        torch.testing.assert_close(result.model.state_dict()[name], value)
 
 
 def test_summary__says_when_features_are_principal_directions_or_training_did_not_help():

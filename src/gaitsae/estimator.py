@@ -244,7 +244,7 @@ class GaitSAE:
         training_gain = fvu_untrained − fvu (> 0: training improved on its start)."""
         x = self.transform_.transform(test.curves)
         alive = M.active(self._encode(x).numpy(), self.model_.active_threshold).any(axis=0)
-        out = {"pca_likeness": M.pca_likeness(self.feature_directions(), alive, train_curves)}
+        out = {"pca_likeness": M.pca_likeness(self.feature_directions(), alive, train_curves, self.transform_)}
         if getattr(self, "init_state_", None):
             recon = self.untrained_start().reconstruct(test.curves)
             out["fvu_untrained"] = float(np.mean(list(M.fvu_channel(test.curves, recon, test.channels).values())))

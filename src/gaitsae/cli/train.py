@@ -116,7 +116,8 @@ def run(args) -> int:
     print(f"{config.model_name}: test fvu {m['fvu']:.4f} (time domain), r2_time "
           + ", ".join(f"{k} {v:.3f}" for k, v in m["r2_time"].items())
           + f", L0 {m['l0']:.1f}, silent {m['dead_fraction']:.0%}, low contribution "
-          f"{m['low_contribution_fraction']:.0%}, best epoch {m['best_epoch'] + 1} of {m['epochs_run']} → {out}")
+          f"{m['low_contribution_fraction']:.0%}, " + (f"best epoch {m['best_epoch'] + 1} of {m['epochs_run']}" if m['best_epoch'] >= 0 else
+                  f"no epoch of {m['epochs_run']} beat the untrained start: kept it") + f" → {out}")
     if dataset.synthetic:
         print("(SYNTHETIC phantom data)")
     return 0

@@ -121,7 +121,7 @@ def budget(t, n_train: int) -> tuple[int, int]:
 def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, checkpoint_dir: Path | None = None,
                 resume: bool = False, progress: bool = True) -> TrainResult:
     """Train config.model on feature vectors float32 [n, n_features]; returns the model with the
-    weights of its best validation epoch. With checkpoint_dir, a checkpoint is written there
+    weights of its best validation epoch, or its untrained start (best_epoch -1) if no epoch beat it. With checkpoint_dir, a checkpoint is written there
     every `training.checkpoint_every` epochs and on stopping; resume=True continues from it."""
     config = resolve_auto(config, len(x_train))
     t = config.training
@@ -139,7 +139,11 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     optimizer = torch.optim.Adam(model.parameters(), lr=t.learning_rate)
     batches = torch.Generator().manual_seed(t.seed)  # the minibatch order, checkpointed
     history: list[EpochRecord] = []
-    best_loss, best_epoch, bad_epochs, stop_reason, elapsed, step = math.inf, -1, 0, "", 0.0, 0
+    # The untrained start is the first candidate for "best" (best_epoch -1): training that only
+    # makes validation worse gives the start back rather than its least bad epoch.
+    start_loss = evaluate(model, xv)["loss"]
+    best_loss = start_loss if math.isfinite(start_loss) else math.inf
+    best_epoch, bad_epochs, stop_reason, elapsed, step = -1, 0, "", 0.0, 0
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     path = Path(checkpoint_dir) / checkpoint.FILE if checkpoint_dir else None
     fingerprint = resume_fingerprint(config, x_train) if path is not None else None

@@ -11,7 +11,9 @@ every model, feature domain, scaling and baseline is measured in the same space:
 - pca_likeness: the share of alive features (active on some evaluated stance) whose time-domain
   direction lies within |cos| >= 0.9 of one of the top 20 principal directions of the training
   curves, both compared with the shared feature cosine (gaitsae.features.cosine): features that
-  PCA gives as well.
+  PCA gives as well. The principal directions are found in the run's own input space and mapped
+  to the time domain like its decoder directions: PCs of differently scaled spaces differ, most
+  within near-tied eigenvalues, so comparing across spaces kept an exact ±PCA start below 1.
 """
 
 from __future__ import annotations
@@ -153,14 +155,19 @@ def peak_error(curves: np.ndarray, reconstructions: np.ndarray, channels) -> dic
     return out
 
 
-def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS) -> np.ndarray:
-    """The top n principal directions [n, C, 101] of curves [n_stances, C, 101], in physical units,
-    found with each channel divided by its between-stance SD (the feature cosine's scaling)."""
+def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS, transform=None) -> np.ndarray:
+    """The top n principal directions [n, C, 101] of curves [n_stances, C, 101], in physical units.
+    transform (a fitted FeatureTransform): found in its input space, never whitened (where a model's
+    ±PCA start finds them), and mapped to the time domain like a decoder direction; None: found with
+    each channel divided by its between-stance SD (the feature cosine's scaling)."""
     curves = np.asarray(curves)
+    base = None if transform is None else transform.unwhitened()
     sd = between_stance_sd(curves)
     blocks = [slice(i, i + ROWS) for i in range(0, len(curves), ROWS)]  # float64 a block at a time
 
     def scaled(b):
+        if base is not None:
+            return np.asarray(base.transform(curves[b]), dtype=np.float64)
         return (np.asarray(curves[b], dtype=np.float64) / sd[None, :, None]).reshape(len(curves[b]), -1)
 
     mean = sum(scaled(b).sum(axis=0) for b in blocks) / len(curves)
@@ -169,16 +176,19 @@ def principal_directions(curves: np.ndarray, n: int = PCA_DIRECTIONS) -> np.ndar
         centred = scaled(b) - mean
         scatter = scatter + centred.T @ centred
     _, vectors = np.linalg.eigh(scatter)  # ascending eigenvalues
-    top = vectors[:, ::-1][:, :n].T.reshape(-1, *curves.shape[1:])
-    return top * sd[None, :, None]
+    top = vectors[:, ::-1][:, :n].T
+    if base is not None:
+        return np.asarray(base.inverse_direction(top), dtype=np.float64)
+    return top.reshape(-1, *curves.shape[1:]) * sd[None, :, None]
 
 
-def pca_likeness(directions: np.ndarray, alive: np.ndarray, train_curves: np.ndarray) -> float:
+def pca_likeness(directions: np.ndarray, alive: np.ndarray, train_curves: np.ndarray, transform=None) -> float:
     """Share of alive features (directions [n_latents, C, 101], alive [n_latents] bool) within
     |cos| >= PCA_LIKE of one of the top PCA_DIRECTIONS principal directions of the training curves
-    (NaN when no feature is alive)."""
+    (NaN when no feature is alive). transform: the run's; the principal directions are then taken
+    in its input space, like with like, so an exact ±PCA start scores 1 (see principal_directions)."""
     if not np.any(alive):
         return float("nan")
     sd = between_stance_sd(train_curves)
-    cos = cosine_matrix(np.asarray(directions)[alive], principal_directions(train_curves), sd)
+    cos = cosine_matrix(np.asarray(directions)[alive], principal_directions(train_curves, transform=transform), sd)
     return float((np.abs(cos).max(axis=1) >= PCA_LIKE).mean())
