@@ -1,13 +1,16 @@
-"""Planted-pattern recovery of the default model and four baselines on GaitRec-like phantoms
-(docs/models.md, "What the features find").
+"""Isolation of the planted factors by the default model, its chance rows and four baselines on
+GaitRec-like phantoms (docs/models.md, "What the features find").
 
-    python benchmarks/truth_table.py [--seeds 3] [--subjects 150] [--patients 500] [--out FILE]
+    python benchmarks/truth_table.py [--seeds 3] [--subjects 150] [--patients 500] [--epochs 0] [--out FILE]
 
-Per seed s: `gaitsae phantom --subjects 150 --with-patients --patients 500 --seed s`, the default
-model (`gaitsae train` with no options but --seed s), then `gaitsae truth --untrained`'s scoring
-(gaitsae.analysis.truth.run_recovery): the run, its untrained start, and PCA, FastICA, NMF,
-dictionary learning + OMP of its size, fitted on its training stances in its input space. Cells: median (min–max) over seeds.
-The numbers describe the SYNTHETIC phantom. One torch thread; run it through cpuslot.
+Per seed s: `gaitsae phantom --subjects N --with-patients --patients P --seed s`, the default model
+(`gaitsae train` with no options but --seed s, and --epochs if given), then `gaitsae truth
+--untrained`'s scoring (gaitsae.analysis.truth_runs.score_run): the run, its untrained start, the
+chance rows (exemplars, random) and PCA, FastICA, NMF, dictionary learning + OMP with as many
+components as the run's distinct alive features and as its L0. Cells: median (min–max) over seeds;
+a cell with missing values says how many (never dropped silently; features to 0.9: "never" counts
+as more than any number). The numbers describe the SYNTHETIC phantom. One torch thread; run it
+through the CPU semaphore.
 """
 
 from __future__ import annotations
@@ -22,90 +25,130 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gaitsae.analysis.baselines import METHODS
 from gaitsae.analysis.ground_truth import load_truth
-from gaitsae.analysis.truth import find_patterns, long_table, run_recovery
+from gaitsae.analysis.isolation import FOUND_CORR, FOUND_COS
+from gaitsae.analysis.truth import find_patterns, long_table
+from gaitsae.analysis.truth_runs import Scorer, l0_of, score_run, split_masks
 from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.estimator import GaitSAE
 from gaitsae.training.config import config_from_dict
 
-MODEL, UNTRAINED = "gaitsae default", "its untrained start"
 CLASS_PATTERNS = ["H", "K", "A", "C"]
+OTHER = ["speed", "sig_1", "sig_2", "sig_3", "sig_4", "trial_1", "trial_2", "trial_3", "age", "female", "impact"]
 
 
-def one_seed(seed: int, subjects: int, patients: int, split: str = "test") -> tuple[pd.DataFrame, dict]:
+def one_seed(seed: int, subjects: int, patients: int, epochs: int, split: str = "test") -> tuple[pd.DataFrame, dict]:
     with tempfile.TemporaryDirectory() as tmp:  # the scoring reads the phantom's truth and patterns
         write_phantom(tmp, n_subjects=subjects, seed=seed, with_patients=True, n_patients=patients, progress=False)
         dataset = load_dataset(tmp, cache=False)
-        config = config_from_dict({"data": {"path": tmp}, "training": {"seed": seed}})
+        config = config_from_dict({"data": {"path": tmp}, "training": {"seed": seed, "epochs": epochs}})
         start = time.perf_counter()
         est = GaitSAE.from_config(config, progress=False).fit(dataset)
-        ds, inputs, latents, _, _ = est.round_trip(dataset)
-        patterns, truth = find_patterns(ds.sources, ds.channels), load_truth(ds.stances, ds.sources)
-        rec = run_recovery(est, ds, inputs, latents, patterns, truth, METHODS, seed, scored=split)
+        ds, inputs, latents, _, _ = est.round_trip(dataset, reconstruct=False)
+        masks = split_masks(est, ds.stances, split)
+        scorer = Scorer(seed)
+        scorer.prepare(est, ds, inputs, load_truth(ds.stances, ds.sources), masks, find_patterns(ds.sources, ds.channels))
         init = est.untrained_start()
-        untrained = run_recovery(init, ds, inputs, init.round_trip(dataset).latents, patterns, truth, (), seed,
-                                 scored=split)["model"]
-    rec = {MODEL: rec.pop("model"), UNTRAINED: untrained, **rec}
-    table = long_table(list(rec.items())).assign(seed=seed)
+        recs = score_run(scorer, est, latents, init, init.round_trip(dataset, reconstruct=False).latents)
+    n_distinct = len(recs[0].directions)
+    l0 = l0_of(latents[masks.train], float(est.model_.active_threshold))
+    table = long_table([("default", r) for r in recs]).assign(seed=seed)
+    table["row"] = [label(m, n, n_distinct, l0) for m, n in zip(table["method"], table["n_components"])]
     m = est.metrics_
-    info = {"seed": seed, "stances": len(ds), "model": est.config_.model_name,
-            "n_latents": int(est.config_.model["n_latents"]), "k": est.config_.model.get("k"),
-            "pca_likeness": m.get("pca_likeness"), "training_gain": m.get("training_gain"),
-            "fvu": m["fvu"], "mean_max_cosine": {name: r.mean_max_cosine for name, r in rec.items()},
-            "seconds": time.perf_counter() - start}
+    info = {"seed": seed, "stances": len(ds), "model": est.config_.model_name, "n_latents": int(est.config_.model["n_latents"]),
+            "k": est.config_.model.get("k"), "n_distinct": n_distinct, "l0": l0, "best_epoch": m["best_epoch"],
+            "epochs_run": m["epochs_run"], "pca_likeness": m.get("pca_likeness"), "training_gain": m.get("training_gain"),
+            "fvu": m["fvu"], "seconds": time.perf_counter() - start,
+            "mcc": {label(r.method, r.n_components, n_distinct, l0): r.mcc for r in recs},
+            "found": {label(r.method, r.n_components, n_distinct, l0): r.found_classes for r in recs},
+            "converged": {label(r.method, r.n_components, n_distinct, l0): r.converged for r in recs}}
     print(f"seed {seed}: {info}", flush=True)
     return table, info
 
 
-def cell(values, digits=2) -> str:
-    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
-    if not len(v):
-        return "–"
-    if len(v) == 1 or v.min() == v.max():
-        return f"{np.median(v):.{digits}f}"
-    return f"{np.median(v):.{digits}f} ({v.min():.{digits}f}–{v.max():.{digits}f})"
+def label(method: str, n: int, n_distinct: int, l0: int) -> str:
+    """A row name that is the same across seeds (whose sizes differ)."""
+    if method in ("model", "untrained"):
+        return {"model": "gaitsae default", "untrained": "its untrained start"}[method]
+    if method in ("exemplars", "random"):
+        return f"{method} (chance)"
+    return f"{method} × distinct" if n == n_distinct or n != l0 else f"{method} × L0"
+
+
+def cell(values, digits=2, never_is_inf=False) -> str:
+    """median (min–max); missing values are counted, not dropped (never_is_inf: NaN means "never
+    reaches", ranked above every number)."""
+    v = np.asarray(list(values), dtype=float)
+    missing = int(np.isnan(v).sum())
+    if never_is_inf:
+        v = np.where(np.isnan(v), np.inf, v)
+        missing = 0
+    finite = v[~np.isnan(v)]
+    if not len(finite):
+        return f"– ({missing} of {len(v)} missing)" if missing else "–"
+
+    def fmt(x):
+        return "never" if np.isinf(x) else f"{x:.{digits}f}"
+    med = np.sort(finite)[(len(finite) - 1) // 2] if never_is_inf else np.median(finite)
+    text = fmt(med) if len(finite) == 1 or finite.min() == finite.max() else \
+        f"{fmt(med)} ({fmt(finite.min())}–{fmt(finite.max())})"
+    return text + (f" [{missing} of {len(v)} missing]" if missing else "")
 
 
 def markdown(table: pd.DataFrame, infos: list[dict], command: str, commit: str, split: str = "test") -> str:
-    methods = [MODEL, UNTRAINED, *METHODS]
-    patterns = list(dict.fromkeys(table["pattern"]))
-    by = table.groupby(["pattern", "method"])
-    head = "| pattern | " + " | ".join(methods) + " |\n|" + "---|" * (len(methods) + 1)
-    cos_rows = [f"| {p} | " + " | ".join(cell(by.get_group((p, m))["best_cos"]) for m in methods) + " |"
-                for p in patterns]
-    mmc = ["| **mean max cosine** | " + " | ".join(cell([i["mean_max_cosine"][m] for i in infos], 3) for m in methods)
-           + " |"]
-    auc_rows = [f"| {p} AUC | " + " | ".join(cell(by.get_group((p, m))["auc"]) for m in methods) + " |"
-                for p in CLASS_PATTERNS]
-    reach_rows = [f"| {p} features to 0.9 | " + " | ".join(cell(by.get_group((p, m))["features_to_0.9"], 0)
-                                                          for m in methods) + " |" for p in CLASS_PATTERNS]
+    rows = list(dict.fromkeys(table["row"]))
+    by = table.groupby(["row", "pattern"])
+
+    def values(row, pattern, column):
+        return by.get_group((row, pattern))[column] if (row, pattern) in by.groups else [np.nan] * len(infos)
+
+    def block(title, patterns, column, digits=2, never=False, extra=()):
+        head = "| method | " + " | ".join([*patterns, *[e[0] for e in extra]]) + " |"
+        lines = [title, "", head, "|" + "---|" * (len(patterns) + len(extra) + 1)]
+        for r in rows:
+            cells = [cell(values(r, p, column), digits, never) for p in patterns]
+            cells += [e[1](r) for e in extra]
+            lines.append(f"| {r} | " + " | ".join(cells) + " |")
+        return lines + [""]
+
+    def found(r):
+        return f"{sum(i['found'].get(r, 0) for i in infos)} of {4 * len(infos)}"
+
+    def mcc(r):
+        return cell([i["mcc"].get(r, np.nan) for i in infos])
+
+    def converged(r):
+        flags = [i["converged"].get(r) for i in infos]
+        return "–" if all(f is None for f in flags) else f"{sum(bool(f) for f in flags)} of {len(flags)}"
+
     i0 = infos[0]
-    lines = [
-        f"Measured with the default model of commit {commit} ({i0['model']}, {i0['n_latents']} latents"
-        + (f", k = {i0['k']}" if i0["k"] else "") + f"), by `{command}`: {len(infos)} SYNTHETIC GaitRec-like phantoms "
-        f"(seeds {', '.join(str(i['seed']) for i in infos)}; {cell([i['stances'] for i in infos], 0)} stances). "
-        "Cells: median (min–max) over seeds. Baselines have the run's number of components, fitted on its training "
-        "stances in its input space.",
+    which = "validation" if split == "val" else "test"
+    out = [
+        f"Measured with the default model of commit {commit} ({i0['model']}, {i0['n_latents']} latents, k = {i0['k']}) "
+        f"by `{command}`: {len(infos)} SYNTHETIC GaitRec-like phantoms (seeds {', '.join(str(i['seed']) for i in infos)}; "
+        f"{cell([i['stances'] for i in infos], 0)} stances). Cells: median (min–max) over seeds. Distinct alive "
+        f"features of the run: {cell([i['n_distinct'] for i in infos], 0)}; its L0: {cell([i['l0'] for i in infos], 0)}. "
+        f"Baselines are fitted on the run's training stances in its input space, with as many components as the "
+        f"run's distinct features (× distinct) or its L0 (× L0); chance rows have as many random training stances "
+        f"(exemplars) or random directions, coded by OMP at the run's L0. Found: code_corr ≥ {FOUND_CORR} and "
+        f"code_cos ≥ {FOUND_COS}; correlations on the {which} subjects, the feature chosen on the training subjects.",
         "",
-        "Best |cos| of one feature with each planted pattern (all five channels, each divided by its between-stance "
-        "SD):",
-        "",
-        head, *cos_rows, *mmc,
-        "",
-        "Class patterns: AUC of the best feature (affected-side stances of the class vs healthy-control stances, "
-        f"{'validation' if split == 'val' else 'test'} split, stance level) and the number of features that span the "
-        "pattern to cos 0.9 (– : never):",
-        "",
-        head.replace("| pattern |", "| class pattern |"), *auc_rows, *reach_rows,
-        "",
-        f"The default model: pca_likeness {cell([i['pca_likeness'] for i in infos])}, training gain (test fvu of the "
-        f"untrained start − trained) {cell([i['training_gain'] for i in infos], 4)}, test fvu "
-        f"{cell([i['fvu'] for i in infos], 4)}; {cell([i['seconds'] for i in infos], 0)} s per seed for training and "
-        f"scoring.",
+        *block("code_corr of the class patterns (|corr| of the best-tracking feature's code with severity × "
+               "affected side × class), found class patterns over all seeds, MCC (Hungarian matching over all "
+               "factors), and how many seeds' fits converged:", CLASS_PATTERNS, "code_corr",
+               extra=(("found", found), ("MCC", mcc), ("converged", converged))),
+        *block("code_cos (|cos| of that feature's direction with the pattern):", CLASS_PATTERNS, "code_cos"),
+        *block("best_cos (direction alone, secondary) and features to 0.9 (± twins once; never: all features do not "
+               "reach it):", CLASS_PATTERNS, "best_cos"),
+        *block("features to 0.9:", CLASS_PATTERNS, "features_to_0.9", 0, True),
+        *block("code_corr of the other planted factors:", OTHER, "code_corr"),
+        f"The default model: best epoch {cell([i['best_epoch'] for i in infos], 0)} (−1: the untrained start "
+        f"kept) of {cell([i['epochs_run'] for i in infos], 0)} run; pca_likeness {cell([i['pca_likeness'] for i in infos])}, "
+        f"training gain {cell([i['training_gain'] for i in infos], 4)}, test fvu {cell([i['fvu'] for i in infos], 4)}; "
+        f"{cell([i['seconds'] for i in infos], 0)} s per seed for training and scoring (under load).",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:
@@ -113,15 +156,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--subjects", type=int, default=150)
     parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--epochs", type=int, default=0, help="training epochs (0: the default budget)")
     parser.add_argument("--split", default="test", choices=("val", "test"),
-                        help="stances the AUC is computed on (val while choosing a default; test once)")
+                        help="stances the codes are scored on (val while choosing a default; test once)")
     parser.add_argument("--out", help="markdown file (default: print)")
     parser.add_argument("--csv", help="also write every seed's truth.csv rows here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tables, infos = [], []
     for seed in range(args.seeds):
-        table, info = one_seed(seed, args.subjects, args.patients, args.split)
+        table, info = one_seed(seed, args.subjects, args.patients, args.epochs, args.split)
         tables.append(table)
         infos.append(info)
     table = pd.concat(tables, ignore_index=True)
@@ -130,7 +174,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip() or "?"
     command = (f"python benchmarks/truth_table.py --seeds {args.seeds} --subjects {args.subjects} "
-               f"--patients {args.patients}" + (" --split val" if args.split == "val" else ""))
+               f"--patients {args.patients}" + (f" --epochs {args.epochs}" if args.epochs else "")
+               + (" --split val" if args.split == "val" else ""))
     text = markdown(table, infos, command, commit, args.split)
     if args.out:
         Path(args.out).write_text(text)
