@@ -90,7 +90,8 @@ def cell(values, digits=2, never_is_inf=False) -> str:
 
     def fmt(x):
         return "never" if np.isinf(x) else f"{x:.{digits}f}"
-    med = np.sort(finite)[(len(finite) - 1) // 2] if never_is_inf else np.median(finite)
+    # the median; with "never" among the values, the lower middle one (a median of inf is not a number)
+    med = np.median(finite) if np.isfinite(finite).all() else np.sort(finite)[(len(finite) - 1) // 2]
     text = fmt(med) if len(finite) == 1 or finite.min() == finite.max() else \
         f"{fmt(med)} ({fmt(finite.min())}–{fmt(finite.max())})"
     return text + (f" [{missing} of {len(v)} missing]" if missing else "")

@@ -121,6 +121,36 @@ def test_pattern_recovery__found_needs_the_direction_and_the_code():
     assert t.loc["H", "found"] is None and np.isnan(t.loc["H", "code_corr"])  # no truth given for H
 
 
+def test_pattern_recovery__scores_every_column_whatever_its_kind():
+    """A model with a dense, signed scaffold beside sparse atoms is scored on both: the scorer asks
+    for columns and directions, never for the model's name."""
+    rng = np.random.default_rng(11)
+    n = 300
+    directions = np.concatenate([PATTERNS["age"][None], _random_directions(rng, 4)])
+
+    def codes(a):
+        sparse = np.maximum(rng.normal(size=(n, 4)), 0) * (rng.random((n, 4)) < 0.2)
+        return np.column_stack([a + 0.2 * rng.normal(size=n), sparse])  # column 0: dense scaffold
+    truths = [{"age": rng.normal(size=n)} for _ in range(2)]
+    t = pattern_recovery(directions, PATTERNS, SD, Codes(codes(truths[0]["age"]), codes(truths[1]["age"]), *truths))
+    row = t.table.set_index("pattern").loc["age"]
+    assert row["found"] and row["code_feature"] == 0
+
+
+def test_truth_table__cells_count_missing_values_instead_of_dropping_them():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "truth_table.py"
+    spec = importlib.util.spec_from_file_location("truth_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.cell([0.5, np.nan, 0.7]) == "0.60 (0.50–0.70) [1 of 3 missing]"
+    assert module.cell([np.nan, np.nan]) == "– (2 of 2 missing)"
+    assert module.cell([3, np.nan, 5], 0, never_is_inf=True) == "5 (3–never)"  # never reaching ranks last
+    assert module.cell([4, 8], 0, never_is_inf=True) == "6 (4–8)"
+
+
 def test_pattern_recovery__dead_features_are_left_out():
     rng = np.random.default_rng(6)
     directions = _random_directions(rng, 5)
