@@ -17,7 +17,7 @@ def figure(recoveries: list[Recovery], patterns: dict[str, np.ndarray], channel_
     from gaitsae.analysis.figures import subplots
 
     shown = [c for c in CLASSES if c in patterns]
-    fig, axes = subplots(2 * len(shown), len(recoveries), width=1.7, height=1.0)
+    fig, axes = subplots(2 * len(shown), len(recoveries), width=2.4, height=1.5)
     scale = np.asarray(channel_sd, dtype=np.float64)[:, None]
     n_points = next(iter(patterns.values())).shape[-1]
     x = np.arange(len(channels) * n_points)
@@ -30,22 +30,21 @@ def figure(recoveries: list[Recovery], patterns: dict[str, np.ndarray], channel_
             for b in range(1, len(channels)):
                 top.axvline(b * n_points, color="0.8", lw=0.5)
             if row["code_feature"] is None or not np.isfinite(float(row["code_feature"])) or rec.codes is None:
-                top.set_title(f"{rec.method}: –", fontsize=7)
+                top.set_title(f"{rec.method}: –")
                 bottom.set_axis_off()
                 continue
             codes, truths, kept = rec.codes
             j = int(np.flatnonzero(kept == int(row["code_feature"]))[0])
             u = (rec.directions[j] / scale).ravel()
             top.plot(x, u * (u @ p) / max(u @ u, 1e-300), color="tab:red", lw=1.0)
-            top.set_title(f"{rec.method}-{rec.n_components}: |cos| {row['code_cos']:.2f}", fontsize=7)
+            top.set_title(f"{rec.method}-{rec.n_components}\n|cos| {row['code_cos']:.2f}")
             top.set_xticks([])
             y = truths[name]
             keep = np.isfinite(y)
             bottom.scatter(y[keep], codes[keep, j], s=2, alpha=0.4, color="tab:blue", rasterized=True)
-            bottom.set_title(f"|r| {row['code_corr']:.2f}" + (" found" if row["found"] else ""), fontsize=7)
-            bottom.tick_params(labelsize=6)
-        axes[2 * r, 0].set_ylabel(f"{name}\ndirection (SD)", fontsize=7)
-        axes[2 * r + 1, 0].set_ylabel(f"{name}: code\nvs true amount", fontsize=7)
+            bottom.set_title(f"|r| {row['code_corr']:.2f}" + (" found" if row["found"] else ""))
+        axes[2 * r, 0].set_ylabel(f"{name}\ndirection (SD)")
+        axes[2 * r + 1, 0].set_ylabel(f"{name}: code\nvs true amount")
     return fig
 
 
