@@ -100,6 +100,7 @@ def test_pattern_recovery__half_rectified_twins_are_one_signed_feature():
     assert row["code_corr"] == pytest.approx(abs(np.corrcoef(signed, a_test)[0, 1]), abs=1e-9)
     assert row["code_corr"] > 0.95 and row["code_cos"] == pytest.approx(1.0) and row["found"]
     assert row["features_to_0.9"] == 1
+    assert np.isnan(auc(np.zeros(3), np.array([1.0, 1.0, np.nan])))  # one group only: no AUC
 
 
 def test_pattern_recovery__found_needs_the_direction_and_the_code():
@@ -275,6 +276,25 @@ def test_truth_scorer__cache_key_holds_k(explorer_runs, tiny_patients_dir):
     one, two = scorer.chance("exemplars", 8, 1), scorer.chance("exemplars", 8, 3)
     assert one is not two and scorer.chance("exemplars", 8, 1) is one
     assert not np.allclose(one.codes[0], two.codes[0])
+
+
+def test_truth_scorer__caps_only_pca_and_ica_by_the_dimensions():
+    """Before, NMF and dictionary learning were capped like PCA and FastICA."""
+    from types import SimpleNamespace
+
+    from gaitsae.analysis.truth_runs import Scorer, Split
+
+    rng = np.random.default_rng(12)
+    lift = rng.normal(size=(10, len(CHANNELS) * N_POINTS))  # 10-dimensional inputs → curves
+    scorer = Scorer()
+    scorer.patterns, scorer.channel_sd, scorer.key = PATTERNS, SD, "k"
+    scorer.split = Split(np.ones(60, dtype=bool), np.ones(40, dtype=bool), True)
+    scorer.truths_train, scorer.truths_scored, scorer.targets = {}, {}, {}
+    scorer.x_train, scorer.x_scored = rng.normal(size=(60, 10)), rng.normal(size=(40, 10))
+    scorer.base = SimpleNamespace(inverse_direction=lambda v: (v @ lift).reshape(len(v), len(CHANNELS), N_POINTS))
+    assert scorer.baseline("pca", 15, 2).n_components == 10
+    assert scorer.baseline("nmf", 15, 2).n_components == 15
+    assert scorer.baseline("dictionary+omp", 15, 2).n_components == 15
 
 
 def test_truth_cli__warns_when_a_run_has_no_split(explorer_runs, tiny_patients_dir, tmp_path, capsys):
