@@ -154,21 +154,28 @@ class Scorer:
         return self._cached(method, n, k, make)
 
 
-def score_run(scorer: Scorer, est, latents, start=None, start_latents=None, methods=METHODS) -> list[Recovery]:
-    """The run, its chance rows (and its untrained start), and `methods` at both sizes."""
-    model = scorer.model(est, latents)
+def score_run(scorer: Scorer, est, latents, start=None, start_latents=None, methods=METHODS,
+              bar=None) -> list[Recovery]:
+    """The run, its chance rows (and its untrained start), and `methods` at both sizes; bar: a
+    progress bar advanced once per scored method."""
+    def done(rec):
+        if bar is not None:
+            bar.update(1)
+        return rec
+
+    model = done(scorer.model(est, latents))
     n, k = len(model.directions), l0_of(latents[scorer.split.train], float(est.model_.active_threshold))
     out = [model]
     if start is not None:
-        out.append(scorer.model(start, start_latents, "untrained"))
-    out += [scorer.chance(c, max(n, 1), k) for c in CHANCE]
+        out.append(done(scorer.model(start, start_latents, "untrained")))
+    out += [done(scorer.chance(c, max(n, 1), k)) for c in CHANCE]
     for size in dict.fromkeys((max(n, 1), k)):
-        out += [scorer.baseline(m, size, k) for m in methods]
+        out += [done(scorer.baseline(m, size, k)) for m in methods]
     return out
 
 
 def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untrained: bool = False,
-                 other_data: bool = False, warn=print):
+                 other_data: bool = False, warn=print, progress: bool = False):
     """Every run's recoveries under its name. Returns ([(run name, Recovery)], notes {run: which
     stances were scored}, (patterns, channel_sd, channels) of the first run for the figure). A run whose training data is not `dataset` is refused unless other_data
     (then the data's subjects are split afresh); a run without a split is scored on all stances,
@@ -176,8 +183,11 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untra
     from gaitsae.analysis.ground_truth import load_truth
     from gaitsae.errors import DataError
     from gaitsae.estimator import GaitSAE
+    from gaitsae.progress import progress as progress_bar
 
     scorer, pairs, notes, first = Scorer(seed), [], {}, None
+    per_run = 1 + untrained + len(CHANCE) + 2 * len(methods)  # at most: the two sizes may coincide
+    bar = progress_bar(per_run * len(run_dirs), "truth", "method", progress)
     for run_dir, name in zip(run_dirs, names):
         est = GaitSAE.load(run_dir, progress=False)
         ds, inputs, latents, _, _ = est.round_trip(dataset, reconstruct=False)
@@ -198,6 +208,7 @@ def recover_runs(run_dirs, dataset, names, methods=METHODS, seed: int = 0, untra
         if untrained:
             start = GaitSAE.load(run_dir, progress=False, untrained=True)
             start_latents = start.round_trip(dataset, reconstruct=False).latents
-        pairs += [(name, r) for r in score_run(scorer, est, latents, start, start_latents, methods)]
+        pairs += [(name, r) for r in score_run(scorer, est, latents, start, start_latents, methods, bar)]
         first = first or (patterns, scorer.channel_sd, ds.channels)
+    bar.close()
     return pairs, notes, first

@@ -60,7 +60,7 @@ def run(args) -> int:
     names = _names(args.runs)
     pairs, notes, (patterns, channel_sd, channels) = recover_runs(
         args.runs, dataset, names, seed=args.seed, untrained=args.untrained, other_data=args.other_data,
-        warn=lambda line: print(line, file=sys.stderr))
+        warn=lambda line: print(line, file=sys.stderr), progress=True)
     model = pairs[0][1]  # the first run's own row: the figure shows its methods at its distinct size
     first = [r for run, r in pairs if run == names[0]
              and (r.method in ("model", "untrained") or r.n_components == len(model.directions))]
@@ -72,11 +72,14 @@ def run(args) -> int:
             "methods": T.summary(pairs)}, indent=1, allow_nan=False) + "\n")
         write_bytes(out / FILES[2], png(figure(first, patterns, channel_sd, channels)))
     print(f"found: code_corr >= {I.FOUND_CORR} (test subjects) and code_cos >= {I.FOUND_COS}; ± twins are one feature")
+    def number(v) -> str:
+        return f"{v:.2f}" if v == v else "–"  # NaN: no score (e.g. no patient of the class among the test subjects)
+
     for run_name, rec in pairs:
         t = rec.table.set_index("pattern")
-        print(f"{run_name}: {rec.method}-{rec.n_components} ({len(rec.directions)} distinct): MCC {rec.mcc:.2f}, "
+        print(f"{run_name}: {rec.method}-{rec.n_components} ({len(rec.directions)} distinct): MCC {number(rec.mcc)}, "
               f"found {rec.found_classes}/4 classes; code_corr " + ", ".join(
-                  f"{p} {t.loc[p, 'code_corr']:.2f}" for p in ("H", "K", "A", "C") if p in t.index)
+                  f"{p} {number(t.loc[p, 'code_corr'])}" for p in ("H", "K", "A", "C") if p in t.index)
               + ("" if rec.converged is not False else " (did not converge)"))
     print(f"→ {out / FILES[0]}, {out / FILES[1]}, {out / FILES[2]}")
     if dataset.synthetic:
