@@ -91,6 +91,9 @@ def test_feature_name__largest_effects_in_gait_phase_words_and_similar_features_
     assert feature_name(other, spread, ("F_V", "F_AP")) == "F_AP push-off +0.004 BW, F_V midstance +0.015 BW"
     other[0] *= 0.5  # a second change under half the first is left out
     assert feature_name(other, spread, ("F_V", "F_AP")) == "F_AP push-off +0.004 BW"
+    # one bump across the push-off / toe-off border is one change, not two
+    border = np.stack([_bump(85, 0.02, 6.0), _bump(30, -0.005)])
+    assert feature_name(border, spread, ("F_V", "F_AP")) == "F_AP midstance −0.005 BW, F_V toe-off +0.02 BW"
     noisy = effect + np.random.default_rng(0).normal(0, 1e-4, effect.shape)
     assert feature_name(noisy, spread, ("F_V", "F_AP")) == feature_name(effect, spread, ("F_V", "F_AP"))
     assert feature_names(np.zeros((1, 2, 101)), spread, ("F_V", "F_AP")) == [SILENT]

@@ -27,7 +27,7 @@ from gaitsae.analysis.figures import subplots, svg
 from gaitsae.analysis.metadata import between_subject_shares
 
 BIMODALITY_THRESHOLD = 5 / 9
-SIGNATURE_SHARE = 0.5
+SIGNATURE_SHARE = 0.75
 SIGNATURE_RULE = (f"a personal signature: {SIGNATURE_SHARE:.0%} or more of the feature's activation variance lies "
                   "between subjects (variance of each stance's subject mean / variance over all stances)")
 

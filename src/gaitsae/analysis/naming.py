@@ -11,8 +11,9 @@ explanations):
 - every channel's effect is split into the gait phases of PHASES (% of stance); in each phase the
   change is its signed value where |change| is largest;
 - changes are ranked by |change| relative to the channel's stance-to-stance SD (so force and COP
-  compare fairly, as for the main channel), and the first one is named, plus the second when it is
-  at least SECOND_SHARE of the first;
+  compare fairly, as for the main channel), and the first one is named, plus the next one that is
+  not the same bump (same channel, neighbouring phase, same sign) when it is at least
+  SECOND_SHARE of the first;
 - a feature that never fires is "silent".
 The name depends only on the effect's shape and size, so features with similar effects get
 similar (often equal) names; the number keeps two significant digits. From a run's directions,
@@ -47,17 +48,21 @@ def phase_changes(effect: np.ndarray) -> np.ndarray:
     return out
 
 
+def _same_bump(a, b, changes) -> bool:
+    """Two (channel, phase) changes that are one bump crossing a phase border."""
+    return a[0] == b[0] and abs(a[1] - b[1]) == 1 and np.sign(changes[a]) == np.sign(changes[b])
+
+
 def feature_name(effect: np.ndarray, spread: np.ndarray, channels) -> str:
     """The name of one feature: effect [C, 101] in physical units, spread [C] (between-stance SD)."""
     changes = phase_changes(effect)
     size = np.abs(changes) / np.where(spread > 0, spread, 1)[:, None]
     if not np.any(size > 0):
         return SILENT
-    order = np.argsort(-size, axis=None, kind="stable")
-    picked = [np.unravel_index(order[0], size.shape)]
-    second = np.unravel_index(order[1], size.shape)
-    if size[second] >= SECOND_SHARE * size[picked[0]]:
-        picked.append(second)
+    order = [np.unravel_index(i, size.shape) for i in np.argsort(-size, axis=None, kind="stable")]
+    first = order[0]
+    second = next((o for o in order[1:] if not _same_bump(o, first, changes)), None)
+    picked = [first] + ([second] if second is not None and size[second] >= SECOND_SHARE * size[first] else [])
     parts, last = [], None
     for c, p in picked:
         ch = channels[c]

@@ -110,7 +110,7 @@ def _pca_like(a):
         why = (f"{share:.0%} of its active features are principal directions" if share is not None
                and share >= PCA_LIKE_SHARE else "training did not improve on its untrained start")
         return (f"{a.name}: {why} → try the scaffold model (a dense scaffold beside sparse atoms) or a random start "
-                f"(`init = \"random\"` under [model]; docs/models.md)")
+                f"(init = \"random\" under [model] in the run's config; docs/models.md)")
     return None
 
 
