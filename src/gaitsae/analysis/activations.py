@@ -88,7 +88,7 @@ def analyze_activations(latents: np.ndarray, threshold: float, show: list[int], 
     for ax, j in zip(axes.flat, show):
         ax.hist(latents[:, j], bins=40, color="tab:blue")
         ax.set_yscale("log")
-        ax.set_title(f"feature {j}: {types[j]}, fires {rates[j]:.0%}")
+        ax.set_title(f"feature {j}: fires {rates[j]:.0%}, bimodality {numbers['bimodality'][j]:.2f}")
         ax.set_xlabel("activation")
     for ax in list(axes.flat)[len(show):]:
         ax.axis("off")
