@@ -125,7 +125,7 @@ def test_report__no_two_sections_name_different_best_features_and_top_stances_sp
     for run, j in re.findall(r"<li>(\w+) \([^)]*\): \w+\..*?Feature (\d+) follows walking speed most closely", html):
         assert named[(run, "walking_speed_m_per_s")][0] == int(j)
     # every ground-truth factor says what it is
-    truth_rows = re.findall(r'<tr><td>([a-z_0-9]+)</td><td>([^<]*)</td><td>(?:<a class="best"|–)', html)
+    truth_rows = re.findall(r'<tr><td>([a-z_0-9]+)</td><td class="what">([^<]*)</td><td>(?:<a class="best"|–)', html)
     assert truth_rows and all(what.strip() for _, what in truth_rows), truth_rows
     # the answer comes first, with a verdict per run and what to try next
     assert html.index('id="answer"') < html.index('id="next-steps"') < html.index('id="summary-details"') \
