@@ -119,7 +119,7 @@ def test_browser__overview_feature_stance_akin_subject(server, browser):
     rows = page.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) >= 16
     # sort by firing rate (twice: descending) and open the most frequent feature
-    header = [h for h in page.find_elements(By.TAG_NAME, "th") if h.text == "firing rate"][0]
+    header = [h for h in page.find_elements(By.TAG_NAME, "th") if h.text == "firing share"][0]
     header.click()
     header.click()
     link = page.find_element(By.CSS_SELECTOR, "tbody tr td a")

@@ -131,7 +131,7 @@ def test_report__no_two_sections_name_different_best_features_and_top_stances_sp
     assert html.index('id="answer"') < html.index('id="next-steps"') < html.index('id="summary-details"') \
         < html.index('id="comparison"')
     for run in ("topk", "sae"):
-        numbers = json.loads((demo / run / "analysis.json").read_text())
+        numbers = json.loads((demo / "runs" / run / "analysis.json").read_text())
         for card in numbers["top_strides"]:
             people = [t["subject"] for t in card["top"]]
             assert len(set(people)) >= 3 and max(people.count(p) for p in people) <= 2, card
