@@ -138,4 +138,5 @@ def test_report__no_two_sections_name_different_best_features_and_top_stances_sp
         names = numbers["directions"]["names"]
         assert len(names) == len(numbers["activations"]["firing_rate"]) and all(names)
         assert len(numbers["activations"]["between_subject_share"]) == len(names)
+    assert "<th>" not in html and re.findall(r"<th(?: colspan=\"\d+\")? title=\"[^\"]+\">", html)  # every header a tooltip
     assert ">sparse-bimodal<" not in html and "not enough subjects" not in html.split('id="comparison"')[0]
