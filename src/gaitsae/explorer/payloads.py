@@ -143,7 +143,8 @@ def feature(store, latent: int, others=()) -> dict:
     active = np.flatnonzero(np.abs(column) > store.threshold)
     summary = _feature_rows(store)[latent]
     values = column[active]
-    top = top_stances(store.latents, latent, store.subjects, N_TOP)  # at most PER_SUBJECT per person
+    top = _once(store, f"top_{latent}",  # at most PER_SUBJECT per person; a sort of every stance, once
+                lambda s: top_stances(s.latents, latent, s.subjects, N_TOP))
     samples = []
     if len(active):  # the stance at each quantile's rank (partial sort: linear time)
         ranks = sorted({min(int(q * len(active)), len(active) - 1) for q in SAMPLE_QUANTILES})
