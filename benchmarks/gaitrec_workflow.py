@@ -93,7 +93,7 @@ def workflow(args, work: Path) -> None:
         ("gaitsae classify", gaitsae + ["classify", str(run), "--data", str(data), "--out", str(work / "classify"),
                                         "--quiet", "--overwrite"], 180, 2048),
         ("gaitsae deviations", gaitsae + ["deviations", str(run), "--data", str(data), "--out",
-                                          str(work / "deviations"), "--overwrite"], 180, 2048),
+                                          str(work / "deviations.parquet"), "--overwrite"], 180, 2048),
         ("gaitsae analyze", gaitsae + ["analyze", str(run), "--overwrite"], None, 2048),
     ]
     if args.quick:  # make bench stays under 2 minutes: the report's figures and the load test are the slow part

@@ -190,13 +190,15 @@ def test_ground_truth__finds_the_planted_factor(planted):
     assert out["noise"]["probe_r2"] < 0.2
 
 
-def test_top_stances__strongest_first_one_per_subject_and_only_active(planted):
+def test_top_stances__strongest_first_at_most_two_per_subject_and_only_active(planted):
     latents, stances, _, _ = planted
     subjects = stances["subject"].to_numpy()
-    idx = top_stances(latents, 3, subjects, k=5)
-    assert len(idx) == 5 and len(set(subjects[idx])) == 5
-    best_per_subject = pd.Series(latents[:, 3]).groupby(subjects).max().sort_values(ascending=False)
-    assert list(latents[idx, 3]) == list(best_per_subject.to_numpy()[:5])
+    idx = top_stances(latents, 3, subjects, k=6)
+    assert len(idx) == 6 and pd.Series(subjects[idx]).value_counts().max() <= 2 and len(set(subjects[idx])) >= 3
+    two_per_subject = (pd.DataFrame({"s": subjects, "v": latents[:, 3]}).sort_values("v", ascending=False)
+                       .groupby("s").head(2)["v"].to_numpy())
+    assert list(latents[idx, 3]) == list(two_per_subject[:6])  # the strongest stances that the cap allows
+    assert len(set(subjects[top_stances(latents, 3, subjects, k=5, per_subject=1)])) == 5
     assert len(top_stances(latents, 0, subjects, k=5)) == 0
 
 

@@ -15,8 +15,8 @@ from gaitsae.cli import main
 from gaitsae.clinical.classify import split_sessions
 from gaitsae.clinical.deviation import cross_fit, fit_model
 from gaitsae.clinical.explain import distinguishing_features
-from gaitsae.clinical.reference import (MIN_ACTIVE, MIN_SUBJECTS, Z_TYPICAL_FIRING_MAX, fit_reference, reference_folds,
-                                        select_reference)
+from gaitsae.clinical.reference import (MIN_ACTIVE, MIN_FINDING_SUBJECTS, MIN_SUBJECTS, Z_TYPICAL_FIRING_MAX,
+                                        finding_note, fit_reference, reference_folds, select_reference)
 from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.errors import DataError
@@ -239,9 +239,9 @@ def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path, capsys
     data, run = clinic
     out = tmp_path / "dev.parquet"
     assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 0
-    t = pd.read_parquet(out)
-    assert set(t["level"]) == {"stance", "session"}
-    st = t[t["level"] == "stance"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev_sessions.parquet", "dev_stances.parquet"]
+    st, sess = pd.read_parquet(tmp_path / "dev_stances.parquet"), pd.read_parquet(tmp_path / "dev_sessions.parquet")
+    assert "trial_id" in st and "trial_id" not in sess and "n_stances" in sess and "n_stances" not in st
     ref = st[st["in_reference"]]
     assert set(ref["dataset"]) == {"gaitrec", "gutenberg"} and set(ref["class_label"]) == {"HC"}  # every healthy one
     assert st.loc[st["class_label"].eq("HC"), "in_reference"].all()
@@ -253,15 +253,16 @@ def test_deviations_cli__writes_stance_and_session_rows(clinic, tmp_path, capsys
     assert ref["index"].mean() == pytest.approx(100, abs=1e-6)
     assert (ref["fold"] >= 0).all() and (st.loc[~st["in_reference"] & st["dataset"].eq("gaitrec"), "fold"] == -1).all()
     assert st[~st["in_reference"] & st["dataset"].eq("gaitrec")]["index"].mean() < 100  # patients deviate
-    assert {"z_0", "z_15", "asym_0", "score"} <= set(t.columns)
-    sess = t[t["level"] == "session"]
-    assert sess["asym_0"].notna().all() and st["asym_0"].isna().all()
-    meta = json.loads(pq.read_schema(out).metadata[b"gaitsae"])
-    assert len(meta["feature_meanings"]) == 16 and meta["reference"] == "healthy"
+    assert {"z_0", "z_15", "score"} <= set(st.columns) and {"z_0", "asym_0", "score"} <= set(sess.columns)
+    assert sess["asym_0"].notna().all() and "asym_0" not in st
+    schema = pq.read_schema(tmp_path / "dev_stances.parquet")
+    meta = json.loads(schema.metadata[b"gaitsae"])
+    assert len(meta["feature_names"]) == 16 and meta["reference"] == "healthy"
+    assert schema.field("z_3").metadata[b"name"].decode() == meta["feature_names"][3]  # the column says its feature
     assert meta["n_reference_subjects"] == n
 
 
-def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
+def test_classify_cli__writes_tables_and_figures(clinic, tmp_path, capsys):
     data, run = clinic
     out = tmp_path / "cls"
     assert main(["classify", str(run), "--data", str(data), "--out", str(out), "--train-set", "full",
@@ -269,14 +270,25 @@ def test_classify_cli__writes_tables_and_figures(clinic, tmp_path):
     table = pd.read_csv(out / "classification.csv")
     assert set(table["representation"]) == {"topk", "pca", "coefficients"}  # the run's model, not "sae"
     assert set(table["model"]) == {"logistic", "boosting"} and set(table["task"]) == {"class", "affected_side"}
-    ba = table[table["metric"] == "balanced_accuracy"]
+    ba = table[(table["metric"] == "balanced_accuracy") & table["value"].notna()]  # findings (enough subjects)
     assert ((ba["low"] <= ba["value"] + 1e-9) & (ba["value"] <= ba["high"] + 1e-9)).all()
     detection = pd.read_csv(out / "detection.csv").set_index("measure")
     assert {"index", "score", "recon_error"} <= set(detection.index)
     features = pd.read_csv(out / "features.csv")
-    assert set(features["class_label"]) <= {"H", "K", "A", "C"} and features["meaning"].str.contains("% of stance").all()
+    assert set(features["class_label"]) <= {"H", "K", "A", "C"} and features["feature_name"].str.contains(" BW| m").all()
     summary = json.loads((out / "clinical.json").read_text())
     assert summary["split"].startswith("GaitRec published (TRAIN /") and summary["synthetic"] is True
+    # fewer than 10 test subjects in a group: no number, "not enough subjects (n = …)" instead
+    fewest = min(summary["n_test_subjects"].values())
+    assert fewest < MIN_FINDING_SUBJECTS
+    assert (table["note"].notna() == table["value"].isna()).all() and table["low"][table["note"].notna()].isna().all()
+    ba_class = table[(table["metric"] == "balanced_accuracy") & (table["task"] == "class")]
+    assert set(ba_class["note"]) == {f"not enough subjects (n = {fewest})"}
+    d = detection.loc["index"]
+    assert np.isnan(d["auc"]) and d["note"] == f"not enough subjects (n = {min(d['n_healthy_subjects'], d['n_patient_subjects'])})"
+    printed = capsys.readouterr().out
+    assert f"topk  logistic: balanced accuracy not enough subjects (n = {fewest})" in printed
+    assert "healthy vs patient AUC, index: not enough subjects (n = " in printed
     assert summary["overlap_subjects"] == 0 and summary["model"] == "topk"
     assert (out / "classification.png").stat().st_size > 0 and list(out.glob("class_*.png"))
 
@@ -322,6 +334,7 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
             f.unlink()
         args, expect = ["--data", str(copy)], "has no COP_ML PRO files"
     commands = [("classify", tmp_path / "out")] + ([] if case == "missing_class" else [("deviations", tmp_path / "d.parquet")])
+    written = ("out", "d.parquet", "d_stances.parquet", "d_sessions.parquet")
     for command, out in commands:
         assert main([command, str(run), *args, "--out", str(out), "--quiet"] if command == "classify"
                     else [command, str(run), *args, "--out", str(out)]) == 2
@@ -329,7 +342,7 @@ def test_clinical_cli__bad_input_is_one_line_and_writes_nothing(case, clinic, tm
         assert len(err.splitlines()) == 1 and expect in err, err
         if case == "missing_class":
             assert "--train-set full" in err and "more patients" in err  # the fix, named
-        assert not out.exists()
+        assert not any((tmp_path / name).exists() for name in written)
 
 
 def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_path, capsys):
@@ -353,10 +366,21 @@ def test_report__has_a_clinical_section_when_the_data_has_classes(clinic, tmp_pa
 
 def test_deviations_cli__refuses_to_replace_a_file_it_did_not_write(clinic, tmp_path, capsys):
     data, run = clinic
-    out = tmp_path / "mine.parquet"
-    out.write_text("a user's file")
-    assert main(["deviations", str(run), "--data", str(data), "--out", str(out)]) == 2
-    assert "not a gaitsae Parquet output" in capsys.readouterr().err and out.read_text() == "a user's file"
+    mine = tmp_path / "mine_sessions.parquet"
+    mine.write_text("a user's file")
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(tmp_path / "mine.parquet")]) == 2
+    assert "not a gaitsae deviations output" in capsys.readouterr().err and mine.read_text() == "a user's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine_sessions.parquet"]
+
+
+def test_deviations_cli__csv_by_the_extension(clinic, tmp_path, capsys):
+    data, run = clinic
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(tmp_path / "dev.csv")]) == 0
+    st, sess = pd.read_csv(tmp_path / "dev_stances.csv"), pd.read_csv(tmp_path / "dev_sessions.csv")
+    assert len(st) > len(sess) > 0 and {"index", "score", "z_0"} <= set(st.columns)
+    assert f"→ {tmp_path / 'dev_stances.csv'}" in capsys.readouterr().out
+    assert main(["deviations", str(run), "--data", str(data), "--out", str(tmp_path / "dev.xlsx")]) == 2
+    assert "must end in .csv or .parquet" in capsys.readouterr().err
 
 
 def test_explorer_norm_band__uses_the_same_healthy_reference_as_deviations(clinic):
@@ -408,3 +432,15 @@ def test_deviations_cli__a_healthy_run_with_other_sides_is_a_one_line_error(clin
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "models sides left, the run models left,right" in err, err
     assert not out.exists()
+
+
+def test_finding_note__fewer_than_ten_subjects_in_a_group_is_no_finding():
+    from gaitsae.clinical.study import metric_note
+
+    assert finding_note(10, 250) == "" and finding_note(9, 250) == "not enough subjects (n = 9)"
+    assert finding_note(40, 1) == "not enough subjects (n = 1)"
+    per_label = {"HC": 12, "H": 15, "K": 3}
+    assert metric_note("auc_HC", list(per_label), per_label) == ""  # 12 against 18 others
+    assert metric_note("auc_K", list(per_label), per_label) == "not enough subjects (n = 3)"
+    assert metric_note("balanced_accuracy", list(per_label), per_label) == "not enough subjects (n = 3)"
+    assert metric_note("balanced_accuracy", ["HC", "H"], per_label) == ""

@@ -65,6 +65,10 @@ def test_api_feature__effect_histogram_examples_and_similar_features(client, sto
     assert sum(d["histogram"]["counts"]) == d["histogram"]["n_active"] == (store.latents[:, j] > 0).sum()
     top = [t["value"] for t in d["top"]]
     assert top == sorted(top, reverse=True) and top[0] == pytest.approx(store.latents[:, j].max(), rel=1e-5)
+    people = [t["subject"] for t in d["top"]]
+    assert max(people.count(p) for p in people) <= d["per_subject"] == 2  # at most two stances of one person
+    assert all("class" in t for t in d["top"])
+    assert d["summary"]["name"] and "type" not in d["summary"]
     assert all(len(t["curve"]) == 101 for t in d["top"] + d["samples"])
     assert [g["run"] for g in d["similar"]] == ["topk", "sae"]
     assert j not in [f["latent"] for f in d["similar"][0]["features"]]
@@ -182,16 +186,52 @@ def test_search__class_by_code_or_shown_name(client, stores):
         assert [r["stance"] for r in d["stances"]] == expected, value
 
 
-def test_search__filter_on_a_missing_column_matches_no_stance(stores):
+def test_search__filter_on_a_missing_column_or_an_unknown_class_is_a_one_line_message(client, stores):
+    from gaitsae.errors import GaitsaeError
     from gaitsae.explorer import payloads
 
     store = stores[0]
     saved = store.stances
     store.stances = saved.drop(columns=["walking_speed_m_per_s"], errors="ignore")
     try:
-        assert payloads.search(store, {"speed_min": 0.0}, None, 10)["total"] == 0
+        with pytest.raises(GaitsaeError, match="speed_min: this data has no walking_speed_m_per_s column"):
+            payloads.search(store, {"speed_min": 0.0}, None, 10)
     finally:
         store.stances = saved
+    r = client.get("/api/runs/topk/search", params={"class": "HCX"})
+    assert r.status_code == 400 and "\n" not in r.json()["error"]
+    assert r.json()["error"].startswith("class 'HCX' is not in this data; its classes: ") and "HC (healthy control)" in r.json()["error"]
+
+
+def test_search__sorted_by_activation_when_a_feature_is_filtered_and_csv_download(client, stores):
+    import io
+
+    import pandas as pd
+
+    store = stores[0]
+    j = int(store.features["firing_rate"].idxmax())
+    d = client.get("/api/runs/topk/search", params={"feature": j, "above": 0, "limit": 50}).json()
+    shown = [r["activation"] for r in d["stances"]]
+    assert shown == sorted(shown, reverse=True) and shown[0] == pytest.approx(store.latents[:, j].max(), rel=1e-5)
+    r = client.get("/api/runs/topk/search.csv", params={"feature": j, "above": 0})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="search-topk.csv"' in r.headers["content-disposition"]
+    table = pd.read_csv(io.StringIO(r.text))
+    assert len(table) == d["total"] == int((store.latents[:, j] > 0).sum())  # every match, not a page of them
+    assert table["stance"].tolist()[:50] == [s["stance"] for s in d["stances"]]
+    r = client.get("/api/runs/topk/search.csv", params={"class": "HCX"})
+    assert r.status_code == 400 and "is not in this data" in r.json()["error"]
+
+
+def test_unknown_ids__an_html_page_in_the_browser_and_json_when_asked(client):
+    page = client.get("/runs/topk/features/99", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "feature must be from 0 to 15, got 99" in page.text and "<h1>Not found</h1>" in page.text
+    asked = client.get("/runs/topk/features/99", headers={"accept": "application/json"})
+    assert asked.status_code == 404 and "feature must be from 0" in asked.json()["error"]
+    api = client.get("/api/runs/topk/features/99", headers={"accept": "text/html"})
+    assert api.status_code == 404 and "feature must be from 0" in api.json()["error"]
+    assert client.get("/no/such/page").headers["content-type"].startswith("text/html")
 
 
 def test_search__negative_above_returns_inactive_stances(client, stores):

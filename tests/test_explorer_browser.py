@@ -119,7 +119,7 @@ def test_browser__overview_feature_stance_akin_subject(server, browser):
     rows = page.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) >= 16
     # sort by firing rate (twice: descending) and open the most frequent feature
-    header = [h for h in page.find_elements(By.TAG_NAME, "th") if h.text == "firing rate"][0]
+    header = [h for h in page.find_elements(By.TAG_NAME, "th") if h.text == "firing share"][0]
     header.click()
     header.click()
     link = page.find_element(By.CSS_SELECTOR, "tbody tr td a")
@@ -161,7 +161,31 @@ def test_browser__unknown_stance_shows_the_message(server, browser):
     base, run = server
     browser.get(base + f"/runs/{run}/stances/999999999")
     assert "stance must be from 0" in browser.find_element("tag name", "body").text
+    assert "<h1>Not found</h1>" in browser.page_source  # a page, not raw JSON
     browser.get_log("browser")  # the 404 is expected here; clear it
+
+
+def test_browser__feature_and_search_pages_fit_1280_px_and_search_offers_csv(server, browser):
+    """At 1,280 px no table of the feature or search page reaches past the right edge; the search
+    filtered on a feature lists the strongest activation first and links its CSV download."""
+    from selenium.webdriver.common.by import By
+
+    base, run = server
+    browser.set_window_size(1280, 1000)
+    try:
+        for url in (f"/runs/{run}/features/0", f"/runs/{run}/search?feature=0&above=0"):
+            page = _open(browser, base + url)
+            width, over = browser.execute_script("""
+              const w = document.documentElement.clientWidth;
+              return [w, Array.from(document.querySelectorAll("table")).filter(t => t.getBoundingClientRect().right > w + 1)
+                .map(t => t.getBoundingClientRect().right).concat(document.documentElement.scrollWidth > w ? ["page"] : [])];""")
+            assert width <= 1280 and over == [], (url, width, over)
+        link = page.find_element(By.ID, "csv-download")
+        assert link.get_attribute("href").endswith(f"/api/runs/{run}/search.csv?feature=0&above=0")
+        values = [float(td.text) for td in page.find_elements(By.CSS_SELECTOR, "#results tbody tr td:last-child")]
+        assert values and values == sorted(values, reverse=True) and "strongest activation" in page.text
+    finally:
+        browser.set_window_size(1400, 2000)
 
 
 

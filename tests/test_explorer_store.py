@@ -42,7 +42,10 @@ def test_store__feature_summaries_and_healthy_norm_band(store):
     assert len(f) == store.n_latents
     active = np.abs(store.latents) > store.threshold
     np.testing.assert_allclose(f["firing_rate"], active.mean(0))
-    assert set(f["type"]) <= {"dead", "sparse-bimodal", "dense-unimodal"}
+    assert "type" not in f and f["name"].str.len().gt(0).all() and (f["bimodality"] >= 0).all()
+    share = f["subject_share"].to_numpy()
+    assert ((share >= 0) & (share <= 1 + 1e-9)).all()
+    assert ((share >= 0.75) == f["signature"].str.startswith("a personal signature")).all()
     assert f["best_r"].abs().max() <= 1
     assert store.meta["reference"].startswith("all healthy subjects (GaitRec HC and Gutenberg), ")  # as `deviations`
     hc = store.stances["class_label"].eq("HC").to_numpy()

@@ -73,6 +73,43 @@ def test_analyze__feature_card_and_bad_feature(demo, capsys):
     assert "--feature 400: the model has features 0 … 99" in capsys.readouterr().err
 
 
+WIDTH_CHECK = """<script>
+window.addEventListener("load", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });  // every table shown
+  var width = document.documentElement.clientWidth;
+  var tables = Array.prototype.filter.call(document.querySelectorAll("table"), function (t) { return t.offsetParent; });
+  var over = tables.filter(function (t) { return t.getBoundingClientRect().right > width + 1; })
+    .map(function (t) { return (t.id || t.className || "table") + " " + Math.round(t.getBoundingClientRect().right); });
+  var boxes = Array.prototype.filter.call(document.querySelectorAll(".wide"), function (b) {
+    return b.offsetParent && b.scrollWidth > b.clientWidth + 1; }).map(function (b) { return b.innerHTML.slice(0, 80); });
+  var untitled = Array.prototype.filter.call(document.querySelectorAll("#comparison ~ * th, #comparison-table th"),
+    function (th) { return !th.getAttribute("title"); }).length;
+  document.body.setAttribute("data-width", JSON.stringify({width: width, page: document.documentElement.scrollWidth,
+    tables: tables.length, over: over.concat(boxes), untitled_comparison_headers: untitled}));
+});
+</script>"""
+
+
+@pytest.mark.slow
+def test_report__no_table_overflows_at_1280_px_in_chromium(demo, tmp_path):
+    """At a 1,280 px window, with every folded section open, no table reaches past the right edge
+    (the comparison table is grouped, the rest folded into a second table) and every comparison
+    header has a tooltip."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    probed = tmp_path / "report.html"
+    probed.write_text((demo / "report.html").read_text().replace("</body>", WIDTH_CHECK + "</body>", 1))
+    proc = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1000",
+         "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120)
+    match = re.search(r'data-width="([^"]*)"', proc.stdout)
+    assert match, proc.stderr[-2000:]
+    check = json.loads(match.group(1).replace("&quot;", '"'))
+    assert check["tables"] >= 8 and check["width"] <= 1280
+    assert check["over"] == [] and check["page"] <= check["width"], check
+    assert check["untitled_comparison_headers"] == 0
+
+
 @pytest.mark.slow
 def test_report__figures_legible_and_navigation_works_in_chromium(demo, tmp_path):
     """Opened in real headless Chromium at a card's anchor: every figure renders, all figure

@@ -89,10 +89,13 @@ def _json_default(o):
 TABLE_FORMATS = (".csv", ".parquet")
 
 
-def write_table(path: str | os.PathLike, table) -> None:
+def write_table(path: str | os.PathLike, table, metadata: dict | None = None,
+                column_metadata: dict[str, dict] | None = None) -> None:
     """Write a pandas table as CSV or Parquet, chosen by the extension of `path`, atomically.
 
     CSV is plain (comma, header row, no index, UTF-8) so R, SPSS and pandas read it as it is.
+    Parquet only: `metadata` {key: JSON-able} goes into the schema's key-value metadata (each
+    value as JSON), `column_metadata` {column: {key: text}} into those fields' metadata.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -101,5 +104,19 @@ def write_table(path: str | os.PathLike, table) -> None:
     with atomic_path(path) as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False)
+        elif metadata or column_metadata:
+            _write_parquet_with_metadata(tmp, table, metadata or {}, column_metadata or {})
         else:
             table.to_parquet(tmp, index=False)
+
+
+def _write_parquet_with_metadata(path, table, metadata: dict, column_metadata: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    fields = [f.with_metadata({str(k): str(v) for k, v in column_metadata[f.name].items()})
+              if f.name in column_metadata else f for f in arrow.schema]
+    extra = {str(k).encode(): json.dumps(v).encode() for k, v in metadata.items()}
+    schema = pa.schema(fields, metadata={**(arrow.schema.metadata or {}), **extra})
+    pq.write_table(arrow.cast(schema), path)

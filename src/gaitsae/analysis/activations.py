@@ -7,6 +7,15 @@ Typing rule (stated once, used everywhere):
   distribution; larger suggests two modes);
 - sparse-bimodal (the report's "bimodal" features): every other feature — a point mass at zero
   (silent on most stances) plus an active mode, or two modes among dense activations.
+The report and the explorer show the numbers behind the type instead of the word: the firing share
+and the bimodality coefficient.
+
+A personal signature: a feature whose activation varies mostly between people rather than
+between one person's stances: the between-subject share of its activation variance
+(metadata.between_subject_shares: variance of each stance's subject mean over the variance of
+all stances) is SIGNATURE_SHARE or more. Such a feature tells people apart; its top stances would
+come from few people (hence at most two stances per subject wherever top stances are shown). It
+may still follow a person's attribute (see its r with speed, age…).
 """
 
 from __future__ import annotations
@@ -15,8 +24,12 @@ import numpy as np
 from scipy import stats
 
 from gaitsae.analysis.figures import subplots, svg
+from gaitsae.analysis.metadata import between_subject_shares
 
 BIMODALITY_THRESHOLD = 5 / 9
+SIGNATURE_SHARE = 0.75
+SIGNATURE_RULE = (f"a personal signature: {SIGNATURE_SHARE:.0%} or more of the feature's activation variance lies "
+                  "between subjects (variance of each stance's subject mean / variance over all stances)")
 
 
 def bimodality_coefficient(values: np.ndarray) -> float:
@@ -43,7 +56,15 @@ def feature_types(latents: np.ndarray, threshold: float = 0.0) -> list[str]:
     return types
 
 
-def analyze_activations(latents: np.ndarray, threshold: float, show: list[int]) -> tuple[dict, dict]:
+def signature_label(share) -> str:
+    """ "a personal signature (share 0.83)" when share >= SIGNATURE_SHARE, else "". """
+    if share is None or not np.isfinite(share) or share < SIGNATURE_SHARE:
+        return ""
+    return f"a personal signature ({share:.0%} of its variance between subjects)"
+
+
+def analyze_activations(latents: np.ndarray, threshold: float, show: list[int], subjects=None) -> tuple[dict, dict]:
+    """subjects [n] (optional): adds each feature's between-subject share (personal signatures)."""
     active = np.abs(latents) > threshold
     rates = active.mean(axis=0)
     types = feature_types(latents, threshold)
@@ -55,15 +76,19 @@ def analyze_activations(latents: np.ndarray, threshold: float, show: list[int]) 
         "firing_rate": rates.round(5).tolist(),
         "types": types,
         "type_counts": {t: types.count(t) for t in ("dead", "sparse-bimodal", "dense-unimodal")},
+        "bimodality": [round(bimodality_coefficient(latents[:, j]), 4) for j in range(latents.shape[1])],
         "l0_mean": float(l0.mean()), "l0_median": float(np.median(l0)), "l0_max": int(l0.max()),
     }
+    if subjects is not None:
+        numbers["between_subject_share"] = between_subject_shares(latents, subjects).round(4).tolist()
+        numbers["signature_rule"] = SIGNATURE_RULE
     cols = 3
     rows = int(np.ceil(len(show) / cols)) or 1
     fig, axes = subplots(rows, cols, width=3.2, height=2.2)
     for ax, j in zip(axes.flat, show):
         ax.hist(latents[:, j], bins=40, color="tab:blue")
         ax.set_yscale("log")
-        ax.set_title(f"feature {j}: {types[j]}, fires {rates[j]:.0%}")
+        ax.set_title(f"feature {j}: fires {rates[j]:.0%}, bimodality {numbers['bimodality'][j]:.2f}")
         ax.set_xlabel("activation")
     for ax in list(axes.flat)[len(show):]:
         ax.axis("off")

@@ -14,6 +14,7 @@ import numpy as np
 
 from gaitsae.analysis.figures import CHANNEL_COLOURS, subplots, svg, stance_axis
 from gaitsae.channels import CHANNEL_UNITS
+from gaitsae.analysis.naming import feature_names
 from gaitsae.features.cosine import between_stance_sd
 
 
@@ -28,6 +29,16 @@ def typical_activation(latents: np.ndarray, threshold: float = 0.0) -> np.ndarra
 def feature_effects(directions: np.ndarray, typical: np.ndarray) -> np.ndarray:
     """[n_latents, n_channels, 101]: what a typical activation adds to a stance, in physical units."""
     return directions * typical[:, None, None]
+
+
+def name_features(directions: np.ndarray, latents: np.ndarray, curves: np.ndarray, channels,
+                  threshold: float = 0.0) -> list[str]:
+    """Every feature's name (analysis.naming) from a run's time-domain directions [n_latents, C, 101],
+    its latents [n, n_latents] and the curves [n, C, 101] they encode: the effect at the typical
+    activation, ranked relative to the curves' stance-to-stance SD. The one entry point for the
+    explorer, encode and the clinical explanations (the report names them in analyze_directions)."""
+    effects = feature_effects(directions, typical_activation(latents, threshold))
+    return feature_names(effects, between_stance_sd(curves), channels)
 
 
 def encoder_heatmap(encoder: np.ndarray, layout) -> str:
@@ -89,6 +100,7 @@ def analyze_directions(directions, encoder, layout, channels, show: list[int], l
         "max_change": [float(np.abs(effects[j, c]).max()) for j, c in enumerate(main_channel)],
         "max_change_unit": [CHANNEL_UNITS[channels[c]] for c in main_channel],
         "relative_change": [float(size[j, c]) for j, c in enumerate(main_channel)],
+        "names": feature_names(effects, spread, channels),
         "rule": "typical activation = median |h| where active; main channel = largest change relative to the "
                 "channel's stance-to-stance SD",
     }

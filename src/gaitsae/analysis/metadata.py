@@ -81,6 +81,18 @@ def feature_correlations(latents: np.ndarray, values: np.ndarray, subjects: np.n
     return correlate(per_subject.to_numpy(), y.to_numpy())
 
 
+def between_subject_shares(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """[m]: per column of values [n, m], the share of its variance over rows that lies between
+    groups (subjects): Var(each row's subject mean) / Var(rows); 1 for a constant column (a
+    person's attribute is all between subjects)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    means = pd.DataFrame(values).groupby(np.asarray(groups)).transform("mean").to_numpy()
+    total = values.var(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, means.var(axis=0) / np.where(total > 0, total, 1), 1.0)
+
+
 LEVELS = {"subject": "subject means", "stance": "stances"}  # how a level is labelled wherever r is shown
 
 

@@ -1,5 +1,5 @@
-"""Top activating stances of a feature, one per subject (five stances of one person would show
-that person, not the feature): the original curves, their reconstructions, the population mean,
+"""Top activating stances of a feature, at most PER_SUBJECT per subject (as Neuronpedia does: a
+dozen stances of one person would show that person, not the feature): the original curves, their reconstructions, the population mean,
 and the feature's own contribution (activation × time-domain direction), per channel."""
 
 from __future__ import annotations
@@ -10,25 +10,31 @@ import pandas as pd
 from gaitsae.analysis.figures import subplots, svg, stance_axis
 from gaitsae.channels import CHANNEL_UNITS
 
+PER_SUBJECT = 2  # top stances per subject, wherever top stances are shown (report and explorer)
 COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 
 
-def top_stances(latents: np.ndarray, feature: int, subjects: np.ndarray, k: int = 5) -> np.ndarray:
-    """Indices of the k stances with the largest activation, at most one per subject."""
-    order = np.argsort(-latents[:, feature], kind="stable")
-    order = order[latents[order, feature] > 0]
-    _, first = np.unique(subjects[order], return_index=True)
-    return order[np.sort(first)][:k]
+def top_stances(latents: np.ndarray, feature: int, subjects: np.ndarray, k: int = 6,
+                per_subject: int = PER_SUBJECT) -> np.ndarray:
+    """Indices of the k stances with the largest activation (strongest first, ties by index), at
+    most per_subject of each subject."""
+    column = latents[:, feature]
+    order = np.argsort(-column, kind="stable")
+    order = order[column[order] > 0]
+    rank = pd.Series(subjects[order]).groupby(subjects[order]).cumcount().to_numpy()  # 0 for a subject's strongest
+    return order[rank < per_subject][:k]
 
 
 def _label(row) -> str:
     speed = row.get("walking_speed_m_per_s")
     speed = f"{speed:.2f} m/s" if pd.notna(speed) else "speed n/a"
-    return f"subject {row['subject']}, {row['side']}, {speed}"
+    cls = row.get("class")
+    cls = f", {cls}" if isinstance(cls, str) and cls else ""
+    return f"subject {row['subject']}{cls}, {row['side']}, {speed}"
 
 
 def stride_card(feature: int, latents, curves, reconstruct, directions, stances: pd.DataFrame,
-                channels, k: int = 5, mean_curves=None) -> tuple[dict, str]:
+                channels, k: int = 6, mean_curves=None) -> tuple[dict, str]:
     """reconstruct: latents [m, n_latents] → reconstructed curves [m, C, 101] (only the drawn
     stances are reconstructed)."""
     idx = top_stances(latents, feature, stances["subject"].to_numpy(), k)
@@ -54,6 +60,7 @@ def stride_card(feature: int, latents, curves, reconstruct, directions, stances:
     if len(idx):
         fig.legend(loc="outside lower center", ncol=3, frameon=False)
     rows = [{"stance": int(i), "subject": stances.iloc[i]["subject"], "side": stances.iloc[i]["side"],
+             "class": stances.iloc[i]["class"] if "class" in stances else None,
              "walking_speed_m_per_s": None if pd.isna(stances.iloc[i]["walking_speed_m_per_s"])
              else float(stances.iloc[i]["walking_speed_m_per_s"]),
              "activation": float(latents[i, feature])} for i in idx]

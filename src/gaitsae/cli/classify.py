@@ -62,9 +62,9 @@ def run(args) -> int:
     out = Path(args.out)
     ba = study.classification.query("metric == 'balanced_accuracy' and task == 'class'")
     for r in ba.itertuples():
-        print(f"class  {r.representation:>12} {r.model:>9}: balanced accuracy {r.value:.3f} [{r.low:.3f}, {r.high:.3f}]")
+        print(f"class  {r.representation:>12} {r.model:>9}: balanced accuracy {r.note or f'{r.value:.3f} [{r.low:.3f}, {r.high:.3f}]'}")
     for r in study.detection.itertuples():
-        print(f"healthy vs patient AUC, {r.measure}: {r.auc:.3f} [{r.low:.3f}, {r.high:.3f}]")
+        print(f"healthy vs patient AUC, {r.measure}: {r.note or f'{r.auc:.3f} [{r.low:.3f}, {r.high:.3f}]'}")
     print(f"split: {study.summary['split']} → {out}")
     print_reference(dev.reference, warn=False)  # the study's warnings include the reference's
     for w in study.summary["warnings"]:

@@ -1,5 +1,7 @@
 """`gaitsae deviations RUN --data DIR --out deviations.parquet`: every stance's and session's
-deviation from healthy walking (index on the GDI scale, abnormality score, feature profile)."""
+deviation from healthy walking (index on the GDI scale, abnormality score, feature profile),
+written as two tables beside --out: NAME_stances.EXT and NAME_sessions.EXT (CSV or Parquet by the
+extension)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,15 @@ def add_reference_options(p) -> None:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("deviations", help="deviation index, abnormality score and feature profile per stance and session",
-                       description="One Parquet file: per stance and per session side (column level), the index on "
+                       description="Two tables, CSV or Parquet by the extension of --out: NAME_stances.EXT (one row "
+                                   "per stance) and NAME_sessions.EXT (one row per session side), with the index on "
                                    "the GDI scale (100 = healthy reference, 10 points = 1 SD), the abnormality "
                                    "score, z per feature (z_0 …) and per session the left − right asymmetry "
                                    "(asym_0 …). Reference subjects are scored with cross-fitting. See docs/clinical.md.")
     add_reference_options(p)
-    p.add_argument("--out", required=True, help="Parquet file to write (new, or an earlier gaitsae Parquet output)")
+    p.add_argument("--out", required=True, help="NAME.parquet or NAME.csv: writes NAME_stances and NAME_sessions "
+                                                "beside it (new files, or earlier gaitsae Parquet outputs; an "
+                                                "existing CSV needs --overwrite)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
@@ -49,20 +54,18 @@ def check_folds(folds: int) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
 
-    from gaitsae.cli.encode import _ours
-    from gaitsae.clinical.pipeline import deviations, encode, write_parquet
-    from gaitsae.errors import OutputError
+    from gaitsae.cli.encode import check_table_out
+    from gaitsae.clinical.pipeline import deviations, encode, table_paths, write_tables
 
     check_folds(args.folds)
-    out = Path(args.out)
-    if out.is_file() and not args.overwrite and not _ours(out):
-        raise OutputError(f"{out}: exists and is not a gaitsae Parquet output; choose another --out or pass --overwrite")
+    paths = table_paths(args.out)
+    for path in paths.values():
+        check_table_out(path, args.overwrite, "deviations")
     enc = encode(args.run, args.data)
     dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
-    write_parquet(dev, args.out, enc.meanings)
-    print(f"{len(dev.stances)} stances, {len(dev.sessions)} session sides → {args.out}")
+    write_tables(dev, args.out, enc.names)
+    print(f"{len(dev.stances)} stances → {paths['stances']}; {len(dev.sessions)} session sides → {paths['sessions']}")
     print_reference(dev.reference)
     if enc.dataset.synthetic:
         print("(SYNTHETIC phantom data)")

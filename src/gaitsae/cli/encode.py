@@ -1,8 +1,9 @@
-"""`gaitsae encode RUN [--data DIR] [--out FILE]`: latents of every stance."""
+"""`gaitsae encode RUN [--data DIR] [--out FILE]`: latents of every stance, as CSV or Parquet by
+the extension of FILE. Parquet carries each latent column's name (analysis.naming) in the field's
+metadata ("name") and the run, data and all names in the schema metadata under b"gaitsae"."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from gaitsae.cli.options import add_overwrite_option
@@ -12,13 +13,15 @@ PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gai
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("encode", help="write every stance's latent activations to Parquet",
-                       description="One row per stance: IDs, side, metadata, and one column per latent (latent_0 …).")
+    p = sub.add_parser("encode", help="write every stance's latent activations to CSV or Parquet",
+                       description="One row per stance: IDs, side, metadata, and one column per latent (latent_0 …). "
+                                   "CSV or Parquet by the extension of --out; Parquet keeps each feature's short "
+                                   "name in its column's metadata.")
     p.add_argument("run", help="run directory")
     p.add_argument("--data", help="data directory (default: the run's data.path, if it still holds the data "
                                   "the run was trained on)")
-    p.add_argument("--out", help="Parquet file to write, new or an earlier encode output (default: "
-                                 "RUN/activations.parquet)")
+    p.add_argument("--out", help=".parquet or .csv file to write, new or an earlier gaitsae Parquet output "
+                                 "(an existing CSV needs --overwrite; default: RUN/activations.parquet)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
 
@@ -33,30 +36,43 @@ def _ours(path: Path) -> bool:
         return False
 
 
+def check_table_out(out: Path, overwrite: bool, what: str = "encode") -> None:
+    """Before any work: refuse a table file gaitsae cannot tell it wrote (any CSV, a Parquet
+    without its mark) unless --overwrite, a directory or device, and an extension that is neither
+    .csv nor .parquet."""
+    from gaitsae.fsio import TABLE_FORMATS
+
+    if out.exists() and not out.is_file():
+        raise OutputError(f"{out}: exists and is not a regular file; give a file path")
+    if out.is_file() and not overwrite and not _ours(out):
+        raise OutputError(f"{out}: exists and is not a gaitsae {what} output; choose another --out or pass --overwrite")
+    if out.suffix.lower() not in TABLE_FORMATS:
+        raise OutputError(f"{out}: --out must end in .csv or .parquet (the format is chosen by the extension)")
+
+
 def run(args) -> int:
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from gaitsae.analysis.directions import name_features
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
-    from gaitsae.fsio import atomic_path
+    from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
     out = Path(args.out or Path(args.run) / "activations.parquet")
-    if out.is_file() and not args.overwrite and not _ours(out):
-        raise OutputError(f"{out}: exists and is not a gaitsae encode output; choose another --out or pass --overwrite")
+    check_table_out(out, args.overwrite)
     est = GaitSAE.load(args.run, progress=False)
     data = args.data or run_data(args.run, est.config_)
-    dataset = load_dataset(data.split(","), channels=est.config_.data.channels, sides=est.config_.data.sides)
+    dataset = est.select(load_dataset(data.split(","), channels=est.config_.data.channels,
+                                      sides=est.config_.data.sides))
     latents = est.transform(dataset)
-    table = dataset.stances[dataset.stances["side"].isin(est.config_.data.sides)].reset_index(drop=True)
-    codes = pd.DataFrame(latents, columns=[f"latent_{j}" for j in range(latents.shape[1])])
-    table = pa.Table.from_pandas(pd.concat([table.assign(synthetic=dataset.synthetic), codes], axis=1),
-                                 preserve_index=False)
-    mark = json.dumps({"run": str(Path(args.run).resolve()), "data": data}).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), PARQUET_KEY: mark})
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
-    print(f"{table.num_rows} stances × {latents.shape[1]} latents → {out}")
+    columns = [f"latent_{j}" for j in range(latents.shape[1])]
+    names = name_features(est.feature_directions(), latents, dataset.curves, dataset.channels,
+                          est.model_.active_threshold)
+    codes = pd.DataFrame(latents, columns=columns)
+    table = pd.concat([dataset.stances.reset_index(drop=True).assign(synthetic=dataset.synthetic), codes], axis=1)
+    mark = {"run": str(Path(args.run).resolve()), "data": data, "feature_names": dict(zip(columns, names))}
+    write_table(out, table, metadata={PARQUET_KEY.decode(): mark},
+                column_metadata={c: {"name": n} for c, n in zip(columns, names)})
+    print(f"{len(table)} stances × {latents.shape[1]} latents → {out}")
     return 0

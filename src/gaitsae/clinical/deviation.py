@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from sklearn.covariance import LedoitWolf
 
-from gaitsae.channels import CHANNEL_UNITS
 from gaitsae.clinical.reference import Reference, fit_reference, reference_folds
 
 # d is floored at this fraction of the reference's median d: a sparse code with every latent at
@@ -51,14 +50,14 @@ class DeviationModel:
         c = np.asarray(z) - self.z_mean
         return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", c, self.precision, c), 0.0))
 
-    def describe(self, latents, meanings=None) -> dict:
+    def describe(self, latents, names=None) -> dict:
         """One stance or session (latents [n, n_latents], averaged): its profile, index and score
         (a session's index and score are the means over its stances) — for the explorer."""
         z = self.profile(np.atleast_2d(latents))
         out = {"z": z.mean(axis=0).tolist(), "index": float(self.index(z).mean()),
                "score": float(self.score(z).mean())}
-        if meanings is not None:
-            out["meaning"] = list(meanings)
+        if names is not None:
+            out["feature_name"] = list(names)
         return out
 
 
@@ -142,14 +141,3 @@ def session_table(stances: pd.DataFrame, stance_values: pd.DataFrame, z: np.ndar
 
     asym = (side("left") - side("right")).set_axis([f"asym_{j}" for j in range(n)], axis=1)
     return keep.join(means).join(asym, on="session").reset_index()
-
-
-def feature_meanings(directions: np.ndarray, channels) -> list[str]:
-    """What +1 of each feature does to a stance, in words: the channel and % of stance where its
-    time-domain direction [n_latents, n_channels, 101] is largest, with sign and unit."""
-    out = []
-    for d in directions:
-        c, t = np.unravel_index(np.abs(d).argmax(), d.shape)
-        v = d[c, t]
-        out.append(f"{channels[c]} {'+' if v >= 0 else '−'}{abs(v):.2g} {CHANNEL_UNITS[channels[c]]} at {t} % of stance")
-    return out

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gaitsae.clinical.deviation import (DeviationModel, cross_fit, feature_meanings, reconstruction_error,
-                                        session_table)
+from gaitsae.analysis.directions import name_features
+from gaitsae.clinical.deviation import DeviationModel, cross_fit, reconstruction_error, session_table
 from gaitsae.clinical.reference import describe_reference, select_reference
 from gaitsae.data import load_dataset
 from gaitsae.data.dataset import GaitDataset
@@ -35,8 +35,10 @@ class Encoded:
     directions: np.ndarray
 
     @property
-    def meanings(self) -> list[str]:
-        return feature_meanings(self.directions, self.dataset.channels)
+    def names(self) -> list[str]:
+        """Every feature's short name (analysis.naming): the one description of a feature."""
+        return name_features(self.directions, self.latents, self.dataset.curves, self.dataset.channels,
+                             self.est.model_.active_threshold)
 
 
 def load_run_data(run_dir, data, est: GaitSAE | None = None) -> GaitDataset:
@@ -110,21 +112,26 @@ def check_same_inputs(healthy_run, healthy: GaitSAE, est: GaitSAE) -> None:
                             f"the run models {','.join(ours)}: train it with the same {what}")
 
 
-def write_parquet(dev: Deviations, path, meanings) -> Path:
-    """Stance and session rows in one Parquet file (column `level`); the feature meanings and
-    the index's μ, σ in its key-value metadata under b"gaitsae"."""
-    import json
+def table_paths(path) -> dict[str, Path]:
+    """Where `deviations --out DIR/NAME.EXT` writes: DIR/NAME_stances.EXT (one row per stance) and
+    DIR/NAME_sessions.EXT (one row per session and side)."""
+    path = Path(path)
+    return {level: path.with_name(f"{path.stem}_{level}{path.suffix}") for level in ("stances", "sessions")}
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from gaitsae.fsio import atomic_path
+def write_tables(dev: Deviations, path, names) -> dict[str, Path]:
+    """The stance table and the session table (table_paths), CSV or Parquet by the extension. In
+    Parquet: the reference, the index's μ, σ and the feature names in the schema metadata under
+    b"gaitsae", each z_j / asym_j column's feature name in its field metadata. The session table is
+    written first, so a half-finished run never leaves a new stance table beside an old session one
+    unnoticed (both are written atomically)."""
+    from gaitsae.fsio import write_table
 
-    table = pd.concat([dev.stances, dev.sessions], ignore_index=True)
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    paths = table_paths(path)
     meta = {**dev.reference, "log_d_mean": dev.model.log_d_mean, "log_d_sd": dev.model.log_d_sd,
-            "feature_meanings": list(meanings)}
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"gaitsae": json.dumps(meta).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(arrow, tmp)
-    return Path(path)
+            "feature_names": list(names)}
+    columns = {f"{prefix}_{j}": {"name": n} for j, n in enumerate(names) for prefix in ("z", "asym")}
+    for level, table in (("sessions", dev.sessions), ("stances", dev.stances)):
+        write_table(paths[level], table.drop(columns="level"), metadata={"gaitsae": meta},
+                    column_metadata={c: m for c, m in columns.items() if c in table})
+    return paths

@@ -29,6 +29,10 @@ Z_TYPICAL_FIRING_MAX = float(ndtri(1 - P_FLOOR / 2))  # 2.58
 MIN_ACTIVE = 10  # fewer reference firings of a sign: their strength is not modelled (only firing counts)
 SCALE_FLOOR = 0.1  # the scale of firing strengths is at least this fraction of their |median|
 MIN_SUBJECTS = 20  # a reference or test group with fewer subjects gets a warning
+# A clinical number (AUC, balanced accuracy, a class's median deviation) compares groups of
+# subjects; with fewer than this many subjects in a group it is no finding and is shown as
+# not_enough(n) instead of a number, on the CLI, in files, the report and the explorer.
+MIN_FINDING_SUBJECTS = 10
 REFERENCES = ("healthy", "gaitrec-hc", "gutenberg")
 SYNONYMS = {"auto": "healthy", "hc": "healthy"}  # earlier spellings of the default
 LABELS = {"healthy": "all healthy subjects (GaitRec HC and Gutenberg)", "gaitrec-hc": "GaitRec healthy controls",
@@ -136,6 +140,17 @@ def describe_reference(stances: pd.DataFrame, mask, spec: str = "healthy") -> di
         out["warning"] = (f"the healthy reference holds only {n_subjects} subjects (fewer than {MIN_SUBJECTS}): "
                           "its norm and the index are uncertain")
     return out
+
+
+def not_enough(n_subjects: int) -> str:
+    """What is shown instead of a number computed on too few subjects (MIN_FINDING_SUBJECTS)."""
+    return f"not enough subjects (n = {n_subjects})"
+
+
+def finding_note(*group_sizes: int) -> str:
+    """"" when every group has MIN_FINDING_SUBJECTS subjects or more, else not_enough(smallest)."""
+    n = min(int(g) for g in group_sizes) if group_sizes else 0
+    return "" if n >= MIN_FINDING_SUBJECTS else not_enough(n)
 
 
 def small_group_warning(what: str, n_subjects: int) -> str | None:

@@ -31,10 +31,10 @@ def analyze_clinical(enc: Encoded, seed: int = 0) -> tuple[dict, dict]:
     ba = study.classification[study.classification["metric"].eq("balanced_accuracy")]
     numbers = {
         **study.summary,
-        "balanced_accuracy": ba[["task", "representation", "value", "low", "high"]].to_dict("records"),
+        "balanced_accuracy": ba[["task", "representation", "value", "low", "high", "note"]].to_dict("records"),
         "detection": study.detection.to_dict("records"),
         "features": study.features[study.features["rank"].le(3) & study.features["ranked_by"].eq("g_affected")][
-            ["class_label", "rank", "feature", "meaning", "g_affected", "g_low", "g_high", "g_other", "g_within"]
+            ["class_label", "rank", "feature", "feature_name", "g_affected", "g_low", "g_high", "g_other", "g_within"]
         ].to_dict("records"),
     }
     return numbers, {f"clinical_{k}": v for k, v in study.figures.items()}

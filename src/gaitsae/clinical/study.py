@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from gaitsae.channels import CLASS_LABELS
 from gaitsae.clinical import classify as C
 from gaitsae.clinical.explain import class_figure, distinguishing_features, landmark_changes
 from gaitsae.clinical.pipeline import Deviations, Encoded
-from gaitsae.clinical.reference import small_group_warning
+from gaitsae.clinical.reference import finding_note, small_group_warning
 from gaitsae.errors import DataError
 
 DEFAULT_TRAIN_SET = "auto"  # `classify` and the report's Clinical section train on the same sessions
@@ -79,9 +80,14 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
                 sp = np.where(mask, split, "")
                 r = C.evaluate(x, target.astype(str), groups, sp, labels, model, seed, n_boot)
                 confusion.setdefault(task, {}).setdefault(rep, {})[model] = {"labels": labels, "matrix": r["confusion"]}
+                per_label = test_subjects(target.astype(str), groups, sp == "test")
                 for metric, value in r["point"].items():
+                    note = metric_note(metric, labels, per_label)
+                    low, high = r["low"][metric], r["high"][metric]
+                    if note:  # no finding: no number (the file keeps the row and says why)
+                        value = low = high = np.nan
                     rows.append({"task": task, "representation": rep, "model": model, "metric": metric,
-                                 "value": value, "low": r["low"][metric], "high": r["high"][metric],
+                                 "value": value, "low": low, "high": high, "note": note,
                                  "n_train": r["n_train"], "n_test": r["n_test"]})
                 bar.update()
     bar.close()
@@ -93,7 +99,7 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
     vs_healthy = features[features["ranked_by"].eq("g_affected")] if len(features) else features
     figures = {f"class_{c}": class_figure(vs_healthy[vs_healthy["class_label"].eq(c)].head(3), enc.directions,
                                           dev.model.reference.band_mean, dev.model.reference.band_sd,
-                                          enc.dataset.channels, f"{c}: top features vs healthy (norm band)")
+                                          enc.dataset.channels, f"{c} ({CLASS_LABELS.get(c, c)}): top features vs healthy (norm band)")
                for c in classes[1:] if len(vs_healthy) and vs_healthy["class_label"].eq(c).any()}
     figures["classification"] = classification_figure(classification, model_name, warnings)
     figures["index_by_class"] = index_figure(dev, classes)
@@ -106,6 +112,20 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
                "n_latents": int(enc.latents.shape[1]), "n_coefficients": int(enc.inputs.shape[1])}
     summary.pop("warning", None)
     return Study(summary, classification, confusion, detection, features, figures)
+
+
+def test_subjects(labels: np.ndarray, subjects: np.ndarray, test: np.ndarray) -> dict[str, int]:
+    """Test subjects per label (a subject counts once per label it has sessions of)."""
+    return pd.Series(subjects[test]).groupby(labels[test]).nunique().to_dict()
+
+
+def metric_note(metric: str, labels, per_label: dict[str, int]) -> str:
+    """"" or "not enough subjects (n = …)" for a classification metric: a one-vs-rest AUC compares
+    its class with the other classes' subjects; balanced accuracy and macro F1 need every class."""
+    if metric.startswith("auc_"):
+        cls = metric[4:]
+        return finding_note(per_label.get(cls, 0), sum(v for k, v in per_label.items() if k != cls))
+    return finding_note(*[per_label.get(label, 0) for label in labels])
 
 
 def study_warnings(dev: Deviations, sessions: pd.DataFrame, split, classes, overlap: int) -> list[str]:
@@ -141,19 +161,30 @@ def detection_table(dev: Deviations, sessions: pd.DataFrame, split, n_boot: int,
         if measure not in per:
             continue
         r = C.detection_auc(healthy, sign * per[measure].to_numpy(), test["subject"].to_numpy(), n_boot, seed)
-        rows.append({"measure": measure, **r})
+        rows.append({"measure": measure, **_as_finding(r, test["subject"].to_numpy(), healthy)})
     if "recon_error" in per:
         seen = s.groupby("session")["healthy_model_saw"].any().reindex(test.index).to_numpy()
         unseen = ~seen
         r = C.detection_auc(healthy[unseen], per["recon_error"].to_numpy()[unseen],
                             test["subject"].to_numpy()[unseen], n_boot, seed)
-        rows.append({"measure": "recon_error (subjects unseen by the healthy model)", **r})
+        rows.append({"measure": "recon_error (subjects unseen by the healthy model)",
+                     **_as_finding(r, test["subject"].to_numpy()[unseen], healthy[unseen])})
     return pd.DataFrame(rows)
+
+
+def _as_finding(r: dict, subjects: np.ndarray, healthy: np.ndarray) -> dict:
+    """A detection row with its subject counts; AUC and interval blanked (and a note) when a group
+    has too few subjects to be a finding."""
+    n_h, n_p = len(np.unique(subjects[healthy])), len(np.unique(subjects[~healthy]))
+    note = finding_note(n_h, n_p)
+    if note:
+        r = {**r, "auc": np.nan, "low": np.nan, "high": np.nan}
+    return {**r, "n_healthy_subjects": n_h, "n_patient_subjects": n_p, "note": note}
 
 
 def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataFrame:
     """distinguishing_features on the session-side means of the activations, ranked against
-    healthy walking and within sessions (column ranked_by), with each feature's meaning and
+    healthy walking and within sessions (column ranked_by), with each feature's name (analysis.naming) and
     its curve change at the landmarks on the affected side."""
     s = dev.sessions
     st = enc.dataset.stances
@@ -164,8 +195,8 @@ def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataF
                      for r in ("g_affected", "g_within")], ignore_index=True)
     if top.empty:
         return top
-    meanings = enc.meanings
-    top["meaning"] = [meanings[j] for j in top["feature"]]
+    names = enc.names
+    top["feature_name"] = [names[j] for j in top["feature"]]
     marks = [landmark_changes(enc.directions[j], d, enc.dataset.channels)
              for j, d in zip(top["feature"], top["delta_affected"])]
     return pd.concat([top, pd.DataFrame(marks)], axis=1)
@@ -195,14 +226,21 @@ def index_figure(dev: Deviations, classes) -> bytes:
     from gaitsae.analysis.figures import png, subplots
 
     s = dev.sessions
-    per = s.groupby("session").agg(index=("index", "min"), class_label=("class_label", "first"))
+    per = s.groupby("session").agg(index=("index", "min"), class_label=("class_label", "first"),
+                                   subject=("subject", "first"))
     fig, axes = subplots(1, 1, width=4.2, height=2.4)
     ax = axes[0, 0]
     ax.axhspan(90, 110, color="0.9", lw=0)
     ax.axhline(100, color="0.5", lw=0.6)
-    data = [per.loc[per["class_label"].eq(c), "index"].to_numpy() for c in classes]
-    ax.boxplot(data, showfliers=False)
-    ax.set_xticks(range(1, len(classes) + 1), classes)
+    for i, c in enumerate(classes, start=1):
+        rows = per["class_label"].eq(c)
+        note = finding_note(per.loc[rows, "subject"].nunique())
+        if note:  # a median of too few people is no finding: say so where its box would be
+            ax.text(i, 100, note.replace(" (", "\n("), ha="center", va="center", fontsize=6, color="tab:red")
+        else:
+            ax.boxplot([per.loc[rows, "index"].to_numpy()], positions=[i], showfliers=False)
+    ax.set_xlim(0.5, len(classes) + 0.5)
+    ax.set_xticks(range(1, len(classes) + 1), [f"{c}\n{CLASS_LABELS.get(c, c)}" for c in classes], fontsize=6)
     ax.set_ylabel("deviation index (worse side)", fontsize=8)
     ax.set_title("100 = healthy reference, 10 points = 1 SD", fontsize=8)
     return png(fig)

@@ -1,7 +1,9 @@
 """The explorer's ASGI app (Starlette): read-only HTML pages, each backed by a JSON endpoint under /api.
 
 Every path and query parameter is validated here, once: unknown run, stance, feature or subject
-→ 404, malformed or out-of-range values → 400, both as JSON {"error": "..."}; only GET exists.
+→ 404, malformed or out-of-range values → 400; under /api (or when the request's Accept asks for
+JSON and not HTML) as JSON {"error": "..."}, else as a small HTML page with the message; only GET
+exists. The search's CSV download is /api/runs/{run}/search.csv with the page's query.
 Static files are a fixed list (plotly.min.js from the plotly package, our own JS and CSS): no
 request can name a file.
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from gaitsae.channels import SEX_CODES, SIDES
@@ -34,6 +36,7 @@ from gaitsae.explorer.retrieval import LEAVE_OUT, MAX_K
 HERE = Path(__file__).parent
 MAX_TEXT = 100
 MAX_LIMIT = 1000
+MAX_CSV_ROWS = 200_000  # a search's CSV download holds every match up to this many
 INTEGER = re.compile(r"[+-]?\d{1,9}")
 TEXT = re.compile(r"[A-Za-z0-9_:.\- ]{1,100}")  # IDs and labels, e.g. gutenberg:12, K_F: no quotes, slashes or ;
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
@@ -183,6 +186,19 @@ class Explorer:
         return JSONResponse(payloads.subject(store, self.subject(store, request.path_params["subject"])))
 
     def search_api(self, request):
+        store, filters, feature, limit = self.search_query(request, MAX_LIMIT, 100)
+        return JSONResponse(payloads.search(store, filters, feature, limit))
+
+    def search_csv(self, request):
+        """Every match (up to MAX_CSV_ROWS) as a CSV download, in the order the page shows."""
+        store, filters, feature, limit = self.search_query(request, MAX_CSV_ROWS, MAX_CSV_ROWS)
+        found, _ = payloads.search_table(store, filters, feature, limit)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", store.name)
+        return Response(found.to_csv(index=False), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="search-{name}.csv"'})
+
+    def search_query(self, request, max_limit: int, default_limit: int):
+        """(store, filters, feature, limit) of a search request, every value validated."""
         store = self.store(request)
         q = request.query_params
         unknown = [name for name in q if name not in payloads.SEARCH_FILTERS and name not in ("feature", "above", "limit")]
@@ -207,14 +223,29 @@ class Explorer:
         if q.get("feature", "") != "":
             feature = (_integer(q["feature"], "feature", 0, store.n_latents - 1),
                        _number(q.get("above", "0") or "0", "above"))
-        limit = _integer(q.get("limit", "100"), "limit", 1, MAX_LIMIT)
-        return JSONResponse(payloads.search(store, filters, feature, limit))
+        limit = _integer(q.get("limit", str(default_limit)), "limit", 1, max_limit)
+        return store, filters, feature, limit
+
+
+def wants_json(request) -> bool:
+    """JSON errors for the API and for clients that ask for JSON (not a browser's page request)."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
 
 
 async def _error(request, exc):
     status = getattr(exc, "status_code", 400 if isinstance(exc, GaitsaeError) else 500)
     message = getattr(exc, "detail", None) or str(exc) or "error"
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+    if wants_json(request):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    ex = getattr(request.app.state, "explorer", None)
+    runs = list(ex.stores) if ex is not None else []
+    html = ERROR_PAGE.render(status=status, message=message, runs=runs)
+    return HTMLResponse(html, status_code=status)
+
+
+ERROR_PAGE = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+                         ).get_template("error.html")
 
 
 def create_app(stores, stance_sections=()) -> Starlette:
@@ -232,6 +263,7 @@ def create_app(stores, stance_sections=()) -> Starlette:
         Route("/api/runs/{run}/stances/{stance}/akin", ex.akin_api),
         Route("/api/runs/{run}/subjects/{subject}", ex.subject_api),
         Route("/api/runs/{run}/search", ex.search_api),
+        Route("/api/runs/{run}/search.csv", ex.search_csv),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error, GaitsaeError: _error})
     app.state.explorer = ex

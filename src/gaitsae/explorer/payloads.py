@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from gaitsae.analysis.strides import PER_SUBJECT, top_stances
 from gaitsae.features.cosine import sd_from_pointwise, unit_directions
 from gaitsae.channels import CHANNEL_DESCRIPTIONS
 from gaitsae.explorer.retrieval import neighbours
@@ -126,14 +127,15 @@ def similar_features(store, latent: int, others) -> list[dict]:
             sims[latent] = -np.inf
         order = np.argsort(-sims)[:N_SIMILAR]
         out.append({"run": other.name, "features": [{"latent": int(j), "cosine": float(sims[j]),
-                                                     "type": _feature_rows(other)[j]["type"]} for j in order]})
+                                                     "name": _feature_rows(other)[j]["name"]} for j in order]})
     return out
 
 
 def _stance_cards(store, idx, values) -> list[dict]:
-    rows = store.rows(idx, ["subject", "side"])
-    return [{"stance": int(i), "value": float(v), "subject": s, "side": side, "curve": store.curves[i, 0]}
-            for i, v, s, side in zip(idx, values, rows["subject"], rows["side"])]
+    rows = store.rows(idx, ["subject", "side", "class"])
+    classes = rows.get("class", [None] * len(idx))
+    return [{"stance": int(i), "value": float(v), "subject": s, "side": side, "class": c, "curve": store.curves[i, 0]}
+            for i, v, s, side, c in zip(idx, values, rows["subject"], rows["side"], classes)]
 
 
 def feature(store, latent: int, others=()) -> dict:
@@ -141,8 +143,8 @@ def feature(store, latent: int, others=()) -> dict:
     active = np.flatnonzero(np.abs(column) > store.threshold)
     summary = _feature_rows(store)[latent]
     values = column[active]
-    top = active[np.argpartition(-values, N_TOP - 1)[:N_TOP]] if len(active) > N_TOP else active
-    top = top[np.lexsort((top, -column[top]))]
+    top = _once(store, f"top_{latent}",  # at most PER_SUBJECT per person; a sort of every stance, once
+                lambda s: top_stances(s.latents, latent, s.subjects, N_TOP))
     samples = []
     if len(active):  # the stance at each quantile's rank (partial sort: linear time)
         ranks = sorted({min(int(q * len(active)), len(active) - 1) for q in SAMPLE_QUANTILES})
@@ -156,7 +158,7 @@ def feature(store, latent: int, others=()) -> dict:
         "run": run_summary(store), "latent": latent, "summary": summary,
         "effect": {"mean": mean, "with_feature": effect, "typical_activation": typical},
         "histogram": {"counts": counts, "edges": edges, "n_active": len(active), "n_silent": len(column) - len(active)},
-        "top": _stance_cards(store, top, column[top]), "samples": samples,
+        "top": _stance_cards(store, top, column[top]), "per_subject": PER_SUBJECT, "samples": samples,
         "correlations": _correlation_rows(store)[latent], "similar": similar_features(store, latent, others),
     })
 
@@ -169,7 +171,7 @@ def stance(store, stance_id: int, sections=()) -> dict:
     directions = store.arrays["directions"]
     active = store.active(stance_id)
     contributions = latents[active, None, None] * directions[active]
-    features = [{"latent": int(j), "activation": float(latents[j]), "type": _feature_rows(store)[j]["type"],
+    features = [{"latent": int(j), "activation": float(latents[j]), "name": _feature_rows(store)[j]["name"],
                  "rms": np.sqrt((c ** 2).mean(1))} for j, c in zip(active, contributions)]
     strongest = np.argsort(-np.sqrt((contributions ** 2).sum((1, 2))), kind="stable")[:N_CONTRIBUTIONS]
     extra = [s for s in (section(store, stance_id) for section in sections) if s]
@@ -224,28 +226,70 @@ SEARCH_FILTERS = {
 FEATURE_FILTER = "list_contains(?, stance)"  # the stances whose activation (dense, inactive ones too) is above x
 
 
-def search(store, filters: dict, feature: tuple[int, float] | None, limit: int) -> dict:
-    """Stances matching every filter (values already validated); SQL text is built only from the
-    constant conditions above, values are bound. A filter on a column this data lacks (e.g. no
-    walking speed) matches no stance. feature (j, x): stances whose activation of feature j is
-    above x, inactive stances included (their activation, usually 0, counts: x < 0 finds them)."""
+def check_search(store, filters: dict) -> None:
+    """A filter this data cannot answer is a one-line error, not a silent empty result: a column
+    the data lacks (e.g. no walking speed), or a class that is in no stance (class=HCX)."""
+    from gaitsae.errors import GaitsaeError
+
+    for name, value in filters.items():
+        missing = [c for c in SEARCH_FILTERS[name][1] if c not in store.stances.columns]
+        if missing and not (name == "class" and len(missing) < 2):
+            raise GaitsaeError(f"{name}: this data has no {missing[0]} column")
+        if name == "class":
+            known = _classes(store)
+            if str(value).lower() not in {k.lower() for pair in known for k in pair if k}:
+                listed = ", ".join(f"{code} ({label})" if label else code for code, label in known)
+                raise GaitsaeError(f"class {value!r} is not in this data; its classes: {listed or 'none'}")
+
+
+def _classes(store) -> list[tuple[str, str]]:
+    """(code, shown name) of every class in the stances, codes sorted."""
+    def make(store):
+        s = store.stances
+        codes = s["class_label"] if "class_label" in s else pd.Series([""] * len(s))
+        labels = s["class"] if "class" in s else pd.Series([""] * len(s))
+        pairs = pd.DataFrame({"code": codes.fillna("").astype(str), "label": labels.fillna("").astype(str)})
+        return sorted(set(map(tuple, pairs.drop_duplicates().to_numpy().tolist())) - {("", "")})
+    return _once(store, "classes", make)
+
+
+SEARCH_COLUMNS = ("stance", "subject", "session", "trial_id", "side", "class", "sex", "age_years",
+                  "walking_speed_m_per_s", "split")
+
+
+def search_table(store, filters: dict, feature: tuple[int, float] | None, limit: int) -> tuple[pd.DataFrame, int]:
+    """(the first `limit` matching stances, how many match). Stances matching every filter (values
+    validated by the app, checked against the data by check_search); SQL text is built only from
+    the constant conditions above, values are bound. feature (j, x): stances whose activation of
+    feature j is above x, inactive stances included (their activation, usually 0, counts: x < 0
+    finds them), strongest first (ties by stance id); else by stance id."""
+    check_search(store, filters)
     where, params = [], []
     for name, value in filters.items():
         condition, needs = SEARCH_FILTERS[name]
-        if not set(needs) <= set(store.stances.columns):
-            where.append("FALSE")
-            continue
+        if not set(needs) <= set(store.stances.columns):  # class by code or name: one of the two is enough
+            condition = " OR ".join(f"lower({c}) = lower(?)" for c in needs if c in store.stances.columns)
         where.append(condition)
         params += [value] * condition.count("?")
     if feature is not None:
         where.append(FEATURE_FILTER)
         params.append(np.flatnonzero(store.latents[:, feature[0]] > feature[1]).tolist())
-    columns = [c for c in ("stance", "subject", "session", "trial_id", "side", "class", "sex", "age_years",
-                           "walking_speed_m_per_s", "split") if c in store.stances]
+    columns = [c for c in SEARCH_COLUMNS if c in store.stances]
     condition = " AND ".join(where) if where else "TRUE"
-    total = int(store.query(f"SELECT count(*) AS n FROM stances WHERE {condition}", params)["n"].iloc[0])
-    found = store.query(f"SELECT {', '.join(columns)} FROM stances WHERE {condition} ORDER BY stance LIMIT ?",
-                        params + [limit])
-    if feature is not None and len(found):
-        found["activation"] = store.latents[found["stance"].to_numpy(), feature[0]]
+    if feature is None:
+        total = int(store.query(f"SELECT count(*) AS n FROM stances WHERE {condition}", params)["n"].iloc[0])
+        found = store.query(f"SELECT {', '.join(columns)} FROM stances WHERE {condition} ORDER BY stance LIMIT ?",
+                            params + [limit])
+        return found, total
+    ids = store.query(f"SELECT stance FROM stances WHERE {condition}", params)["stance"].to_numpy()
+    value = store.latents[ids, feature[0]]
+    ids = ids[np.lexsort((ids, -value))][:limit]
+    found = pd.DataFrame(store.rows(ids, columns))
+    found["activation"] = store.latents[ids, feature[0]]
+    return found, len(value)
+
+
+def search(store, filters: dict, feature: tuple[int, float] | None, limit: int) -> dict:
+    """search_table as the search page's JSON."""
+    found, total = search_table(store, filters, feature, limit)
     return {"run": store.name, "total": total, "limit": limit, "stances": records(found)}

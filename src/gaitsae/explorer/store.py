@@ -5,7 +5,9 @@
       stances.parquet     stance (row id), IDs, side, metadata, class, split
       latents.parquet     sparse long form: stance, latent, value (active latents only)
       errors.parquet      stance, fvu (feature space), rmse_<channel> (channel's unit)
-      features.parquet    latent, firing_rate, type, importance, activation quantiles, best_variable, best_r
+      features.parquet    latent, name (analysis.naming), firing_rate, bimodality, subject_share (between-subject
+                          share of activation variance), signature (the label, or ""), importance,
+                          activation quantiles, best_variable, best_r
       correlations.parquet latent, variable, label, level, n, r (metadata correlations)
       latents.npy         float32 [n_stances, n_latents], dense, for neighbour search
       curves.npy          float32 [n_stances, n_channels, 101], the recorded curves
@@ -34,7 +36,7 @@ from gaitsae.channels import CHANNEL_UNITS, STANCE_COLUMNS
 from gaitsae.data import cache as content
 from gaitsae.errors import CheckpointError, DataError
 
-STORE_VERSION = 2  # 2: every metadata r over subjects' means
+STORE_VERSION = 3  # 2: every metadata r over subjects' means; 3: names, bimodality, subject share
 STORE_DIR = "explorer"
 RUN_FILES = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -91,7 +93,7 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
     """Encode every stance of `data` with the run's model and write the store (see module docstring)."""
     from tqdm.auto import tqdm
 
-    from gaitsae.analysis.activations import feature_types
+    from gaitsae.analysis.directions import name_features
     from gaitsae.analysis.importance import importance
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
@@ -109,7 +111,8 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
     channels = list(ds.channels)
     errors.insert(0, "stance", stances["stance"])
     directions = est.feature_directions().astype(np.float32)
-    features, correlations = _feature_tables(latents, active, ds.stances, feature_types(latents, th),
+    features, correlations = _feature_tables(latents, active, ds.stances,
+                                             name_features(directions, latents, ds.curves, channels, th),
                                              importance(latents, est.model_.decoder_directions().detach().numpy(),
                                                         None, total_variance))
     reference, label = _reference(ds.stances)
@@ -204,11 +207,15 @@ def _reference(stances: pd.DataFrame) -> tuple[np.ndarray, str]:
     return mask, label + (f" — warning: {about['warning']}" if "warning" in about else "")
 
 
-def _feature_tables(latents, active, stances, types, imp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from gaitsae.analysis.metadata import LEVELS, VARIABLES, feature_correlations
+def _feature_tables(latents, active, stances, names, imp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from gaitsae.analysis.activations import bimodality_coefficient, signature_label
+    from gaitsae.analysis.metadata import LEVELS, VARIABLES, between_subject_shares, feature_correlations
 
     n_latents = latents.shape[1]
-    features = pd.DataFrame({"latent": np.arange(n_latents), "firing_rate": active.mean(0), "type": types,
+    share = between_subject_shares(latents, stances["subject"].to_numpy())
+    features = pd.DataFrame({"latent": np.arange(n_latents), "name": list(names), "firing_rate": active.mean(0),
+                             "bimodality": [bimodality_coefficient(latents[:, j]) for j in range(n_latents)],
+                             "subject_share": share, "signature": [signature_label(v) for v in share],
                              "importance": imp})
     typical = np.zeros(n_latents)
     quant = np.zeros((n_latents, len(QUANTILES)))

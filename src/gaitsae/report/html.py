@@ -16,18 +16,17 @@ import numpy as np
 from markupsafe import Markup
 
 from gaitsae import __version__
-from gaitsae.report.compare import COLUMNS, comparison_rows, format_cell
+from gaitsae.report.advice import headlines, next_steps
+from gaitsae.report.compare import COLUMNS, MAIN_GROUPS, NEGATIVE_R2, TIPS, comparison_rows, format_cell
+from gaitsae.report.factors import best_feature, factor_key
 from gaitsae.report.run import RunAnalysis
 from gaitsae.channels import CHANNEL_UNITS
+from gaitsae.analysis.activations import signature_label
 from gaitsae.analysis.figures import CHANNEL_COLOURS
 from gaitsae.fsio import write_text
 from gaitsae.report.summary import NAMES, VERDICT_RULES, summary_sentences
 
 CARDS_IN_REPORT = 2  # top-stance figures per run; every feature has a card with its effect
-FACTOR_NOTES = {  # phantom_truth.csv columns that need words
-    "sig_": "subject signature component (a person's own, speed-independent curve shape)",
-    "trial_": "trial-to-trial variation component (changes between one person's trials)",
-}
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("gaitsae.report", "templates"),
@@ -64,8 +63,10 @@ def feature_rows(a: RunAnalysis) -> list[dict]:
     for j, rate in enumerate(act["firing_rate"]):
         r = {col: _signed(meta[col].get("pearson_r"), j) for col in
              ("walking_speed_m_per_s", "age_years", "height_cm", "body_weight_n") if col in meta}
+        share = (act.get("between_subject_share") or [None] * len(act["firing_rate"]))[j]
         rows.append({
-            "feature": j, "type": act["types"][j], "firing": rate, "importance": imp["importance"][j],
+            "feature": j, "name": direc["names"][j], "firing": rate, "bimodality": act["bimodality"][j],
+            "subject_share": share, "signature": signature_label(share), "importance": imp["importance"][j],
             "channel": direc["main_channel"][j], "peak": direc["peak_percent_of_stance"][j],
             "change": direc["max_change"][j], "unit": direc["max_change_unit"][j],
             "speed": r.get("walking_speed_m_per_s"), "age": r.get("age_years"), "height": r.get("height_cm"),
@@ -89,10 +90,6 @@ def _probe_rows(a: RunAnalysis) -> list[dict]:
     return [{"target": target, **p} for target, p in a.numbers["probes"].items()]
 
 
-def _factor_note(name: str) -> str:
-    return next((text for prefix, text in FACTOR_NOTES.items() if name.startswith(prefix)), "")
-
-
 def card_data(runs: list[RunAnalysis]) -> Markup:
     """JSON for the in-page feature cards: per run the mean stance, and every feature's effect as
     int8 steps of 1/127 of its largest change per channel (base64; a plot needs no more)."""
@@ -114,11 +111,19 @@ def card_data(runs: list[RunAnalysis]) -> Markup:
 def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> Path:
     synthetic = any(a.synthetic for a in runs)
     rows = comparison_rows(runs)
+    headers = {k: h for k, h, _ in COLUMNS}
+    main = [k for _, keys in MAIN_GROUPS for k in keys]
+    rest = ["run"] + [k for k, _, _ in COLUMNS if k not in main]
     context = {
         "title": title, "version": __version__, "synthetic": synthetic,
+        "headlines": headlines(runs), "next_steps": next_steps(runs),
         "summary": summary_sentences(runs), "verdict_rules": VERDICT_RULES,
-        "comparison_header": [h for _, h, _ in COLUMNS],
-        "comparison": [[format_cell(k, row[k]) for k, _, _ in COLUMNS] for row in rows],
+        "comparison_groups": [(heading, len(keys)) for heading, keys in MAIN_GROUPS],
+        "comparison_header": [(headers[k], TIPS[k]) for k in main],
+        "comparison": [[format_cell(k, row[k]) for k in main] for row in rows],
+        "comparison_more_header": [(headers[k], TIPS[k]) for k in rest],
+        "comparison_more": [[format_cell(k, row[k]) for k in rest] for row in rows],
+        "negative_r2": NEGATIVE_R2, "best": best_feature, "factor_key": factor_key,
         "runs": [{
             "name": a.name, "label": f"{a.name} · {NAMES.get(a.model, a.model)}", "model": a.model, "n": a.numbers,
             "metrics": a.metrics, "fig": {k: figure(v) for k, v in a.figures.items()},
@@ -129,7 +134,7 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
             "n_test": (a.metrics.get("n_stances") or {}).get("test"),
             "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],
-        "card_data": card_data(runs), "q_text": q_text, "factor_note": _factor_note, "probe_label": probe_label,
+        "card_data": card_data(runs), "q_text": q_text, "probe_label": probe_label,
         "isfinite": lambda v: isinstance(v, (int, float)) and np.isfinite(v), "zip": zip,
     }
     html = _env.get_template("report.html").render(**context)

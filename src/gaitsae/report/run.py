@@ -40,6 +40,7 @@ from gaitsae.progress import progress as progress_bar
 
 N_SHOWN = 6  # features with full figures in the report
 STEPS = 8  # analysis steps the progress bar counts
+ANALYSIS_VERSION = 2  # 2: feature names, bimodality, subject shares, two top stances per subject
 ANALYSIS_FILE, FIGURES_FILE = "analysis.json", "analysis_figures.json"
 RUN_FILES = ("config.toml", "model.safetensors", "transform.safetensors")
 
@@ -65,7 +66,7 @@ def analysis_key(run_dir: Path, curves: np.ndarray, options: dict) -> str:
     for name in RUN_FILES:
         h.update((run_dir / name).read_bytes())
     h.update(np.ascontiguousarray(curves).data)
-    h.update(json.dumps({**options, "gaitsae": __version__}, sort_keys=True).encode())
+    h.update(json.dumps({**options, "gaitsae": __version__, "analysis": ANALYSIS_VERSION}, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -85,7 +86,7 @@ def load_current(run_dir: Path, key: str, est: GaitSAE) -> RunAnalysis | None:
                        np.asarray(stored["mean_curves"]), feature_effects(est.feature_directions(), typical))
 
 
-def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int = 0,
+def analyze_run(run_dir, data=None, features=None, k_strides: int = 6, seed: int = 0,
                 progress: bool = True, force: bool = False, stability=None) -> RunAnalysis:
     """data: a GaitDataset or a directory (default: the run's data.path); stability: a
     stability.json covering this run (default: one found beside it, see stability_entry). A
@@ -123,7 +124,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 5, seed: int
     numbers["shown_features"] = shown
     steps.update()
     step("activations")
-    numbers["activations"], f = analyze_activations(latents, th, shown)
+    numbers["activations"], f = analyze_activations(latents, th, shown, ds.stances["subject"].to_numpy())
     figures.update(f)
     steps.update()
     step("feature shapes")

@@ -13,7 +13,7 @@ lower the test FVU of its untrained start, is told so in words (more_than_pca).
 
 from __future__ import annotations
 
-from gaitsae.report.compare import signed_best_r
+from gaitsae.report.factors import best_feature
 from gaitsae.report.run import RunAnalysis
 
 NAMES = {"topk": "TopK sparse autoencoder", "sae": "sparse autoencoder (report baseline)",
@@ -95,11 +95,10 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
         if failures:
             text += " Problems: " + "; ".join(failures) + "."
         text += "".join(" " + sentence for sentence in more_than_pca(m))
-        speed = n["metadata"].get("walking_speed_m_per_s", {})
-        r = signed_best_r(speed)
-        if r is not None:
-            text += (f" Feature {speed['best_feature']} follows walking speed most closely (r = {r:+.2f} between "
-                     f"subjects' means, n = {speed['n']} subjects of the analysed data).")
+        speed = best_feature(n, "walking_speed_m_per_s")
+        if speed is not None and speed["r"] is not None:
+            text += (f" Feature {speed['feature']} follows walking speed most closely (r = {speed['r']:+.2f} between "
+                     f"subjects' means, n = {n['metadata']['walking_speed_m_per_s']['n']} subjects of the analysed data).")
         peaks = m.get("peak_error")
         if peaks:
             first, second = (100 * peaks[p]["absolute"] for p in ("first", "second"))

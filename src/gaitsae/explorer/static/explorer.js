@@ -133,22 +133,26 @@ async function overview(main) {
     const {features} = await api(`/api/runs/${enc(run.name)}/features`);
     s.append(table([
       {key: "latent", title: "feature", link: r => featureLink(run.name, r.latent)},
-      {key: "type", title: "type"},
-      {key: "firing_rate", title: "firing rate"},
+      {key: "name", title: "name (largest effects at a typical activation)"},
+      {key: "firing_rate", title: "firing share"},
+      {key: "bimodality", title: "bimodality"},
+      {key: "subject_share", title: "between-subject share"},
       {key: "importance", title: "importance"},
       {key: "typical_activation", title: "typical activation"},
       {key: "best_variable", title: "strongest metadata"},
       {key: "best_r", title: "r (signed, subject means)"},
-    ], features, "filter features (type, metadata, number…)"));
+    ], features, "filter features (name, metadata, number…)"));
   }
 }
 
 async function feature(main, run, latent) {
   const d = await api(`/api/runs/${enc(run)}/features/${latent}`);
   const s = d.summary, ch = d.run.channels;
-  main.append(synthetic(d.run), el("p", {text: `type ${s.type} · firing rate ${fmt(s.firing_rate)} · importance ` +
-    `${fmt(s.importance)} · typical activation ${fmt(s.typical_activation)} · strongest metadata ` +
-    `${s.best_variable || "–"} (r ${fmt(s.best_r)} over subjects' means)`}));
+  main.append(synthetic(d.run), el("p", {class: "feature-name", text: s.name}),
+    s.signature ? el("p", {class: "warn", id: "signature", text: `${s.signature}: its top stances show people more than a gait pattern`}) : null,
+    el("p", {text: `firing share ${fmt(s.firing_rate)} · bimodality ${fmt(s.bimodality)} · between-subject share ` +
+    `${fmt(s.subject_share)} · importance ${fmt(s.importance)} · typical activation ${fmt(s.typical_activation)} · ` +
+    `strongest metadata ${s.best_variable || "–"} (r ${fmt(s.best_r)} over subjects' means)`}));
   const eff = section(`what feature ${latent} does (mean stance, and mean stance + typical activation × direction)`);
   const grid = el("div", {class: "grid"});
   eff.append(grid);
@@ -165,10 +169,13 @@ async function feature(main, run, latent) {
     plot(hs, [{type: "bar", x: h.edges.slice(0, -1).map((e, i) => (e + h.edges[i + 1]) / 2), y: h.counts,
       marker: {color: "#4477aa"}, name: "stances"}], layout("activation", "stances", {showlegend: false}));
   }
-  for (const [title, list] of [["top activating stances", d.top], ["stances sampled across activation quantiles", d.samples]]) {
+  const nTop = new Set(d.top.map(x => x.subject)).size;
+  for (const [title, list] of [[`top activating stances (at most ${d.per_subject} per subject; ${nTop} subjects)`, d.top],
+                               ["stances sampled across activation quantiles", d.samples]]) {
     if (!list.length) continue;
     main.append(section(`${title} (${ch[0].name}, ${ch[0].unit})`,
-      el("div", {class: "cards"}, ...list.map(x => card(run, x, ch[0], `${x.subject} ${x.side} · ${fmt(x.value)}`)))));
+      el("div", {class: "cards"}, ...list.map(x => card(run, x, ch[0],
+        `${x.subject}${x.class ? " · " + x.class : ""} · ${x.side} · ${fmt(x.value)}`)))));
   }
   if (d.correlations.length) main.append(section("metadata correlations (Pearson r over subjects' means, as in the report)",
     table([{key: "label", title: "variable"}, {key: "level", title: "level"}, {key: "n", title: "n"}, {key: "r", title: "r"}], d.correlations)));
@@ -176,7 +183,7 @@ async function feature(main, run, latent) {
   for (const group of d.similar) {
     sim.append(el("h3", {text: group.run === run ? `in this run (${run})` : `in run ${group.run}`}),
       table([{key: "latent", title: "feature", link: r => featureLink(group.run, r.latent)}, {key: "cosine", title: "cosine"},
-             {key: "type", title: "type"}], group.features));
+             {key: "name", title: "name"}], group.features));
   }
   main.append(sim);
 }
@@ -199,7 +206,7 @@ async function stance(main, run, id) {
   main.append(feats);  // in the page before plotting, so plots take the grid's width
   feats.append(table([
     {key: "latent", title: "feature", link: r => featureLink(run, r.latent)},
-    {key: "activation", title: "activation"}, {key: "type", title: "type"},
+    {key: "activation", title: "activation"}, {key: "name", title: "name"},
     ...ch.map((c, i) => ({key: `rms_${c.name}`, title: `${c.name} (${c.unit})`, value: r => r.rms[i]})),
   ], d.features));
   if (d.contributions.length) {
@@ -288,7 +295,11 @@ async function search(main, run) {
     const d = await api(`/api/runs/${enc(run)}/search?${query}`);
     const cols = Object.keys(d.stances[0] || {stance: 0}).map(k => k === "stance" ? {key: k, title: k, link: r => stanceLink(run, r.stance)}
       : k === "subject" ? {key: k, title: k, link: r => subjectLink(run, r.subject)} : {key: k, title: k});
-    out.append(section(`${d.total} stances match (showing ${d.stances.length})`, table(cols, d.stances, "filter results")));
+    const order = query.get("feature") ? `strongest activation of feature ${query.get("feature")} first` : "by stance id";
+    out.append(section(`${d.total} stances match (showing ${d.stances.length}, ${order})`,
+      el("p", {}, el("a", {id: "csv-download", href: `/api/runs/${enc(run)}/search.csv?${query}`,
+        text: `download all ${d.total} as CSV`})),
+      table(cols, d.stances, "filter results")));
   } catch (e) {
     out.append(el("p", {class: "warn", text: e.message}));
   }
