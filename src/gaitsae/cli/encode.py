@@ -13,7 +13,8 @@ PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gai
 
 def add_parser(sub) -> None:
     p = sub.add_parser("encode", help="write every stance's latent activations to Parquet",
-                       description="One row per stance: IDs, side, metadata, and one column per latent (latent_0 …).")
+                       description="One row per stance: IDs, side, metadata, and one column per feature: "
+                                   "scaffold_0 … (a model's dense scaffold, if it has one), latent_0 … (sparse).")
     p.add_argument("run", help="run directory")
     p.add_argument("--data", help="data directory (default: the run's data.path, if it still holds the data "
                                   "the run was trained on)")
@@ -51,7 +52,7 @@ def run(args) -> int:
     dataset = load_dataset(data.split(","), channels=est.config_.data.channels, sides=est.config_.data.sides)
     latents = est.transform(dataset)
     table = dataset.stances[dataset.stances["side"].isin(est.config_.data.sides)].reset_index(drop=True)
-    codes = pd.DataFrame(latents, columns=[f"latent_{j}" for j in range(latents.shape[1])])
+    codes = pd.DataFrame(latents, columns=est.feature_names_)
     table = pa.Table.from_pandas(pd.concat([table.assign(synthetic=dataset.synthetic), codes], axis=1),
                                  preserve_index=False)
     mark = json.dumps({"run": str(Path(args.run).resolve()), "data": data}).encode()
