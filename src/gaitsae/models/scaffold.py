@@ -7,7 +7,7 @@ deviates from it.
   (orthonormal, fixed at initialisation). Gait has a dense core every stance carries (speed, size,
   personal style), and PCA codes it best (issue 28), so it is given to PCA outright.
 - D [n_latents, n_inputs]: unit-norm atoms, chosen k per stance (support(x)) by a TopK SAE that
-  reads the inputs WHITENED along their first `whiten_dims` principal directions. A squared error
+  reads the inputs WHITENED along their first `encoder_dims` principal directions. A squared error
   in whitened units counts every principal dimension alike, so the sparse code looks for the
   directions along which the data are sparse (Olshausen & Field 1996; FastICA whitens for the same
   reason, Hyvärinen & Oja 2000) instead of the few directions of largest variance. D_j is that
@@ -22,8 +22,8 @@ deviates from it.
 What is trained: the whitened TopK SAE (its own loss: squared error in whitened units + AuxK, and
 the firing floor; models/topk.py with init = "random"). The scaffold and the whitening are fixed
 statistics of the training sample. `encode` is exactly the model above (support, then the least
-squares), so every metric measures it; `loss_terms` also reports `fit_mse`, the input-space
-squared error of that model, for the history.
+squares), so every metric measures it. Early stopping therefore watches the whitened SAE's
+validation loss, not the input-space error of the whole model (which the metrics report).
 
 Features come in two kinds (feature_kinds): the first n_scaffold latents are "scaffold" (dense,
 signed, every stance), the rest "sparse" (signed magnitudes, k non-zero per stance).
@@ -52,7 +52,7 @@ class Config:
     n_latents: int = param(0, min=0, max=MAX_LATENTS,
                            help="sparse dictionary size; 0 = auto: training stances / 10, between 8k and 32k")
     k: int = param(4, min=1, max=MAX_LATENTS, help="active sparse atoms per stance")
-    whiten_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS,
+    encoder_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS,
                              help="principal dimensions the sparse encoder reads, each scaled to unit SD")
     aux_k: int = param(0, min=0, max=MAX_LATENTS, help="dead atoms used by AuxK; 0 = whitened dims / 2")
     aux_weight: float = param(1.0, min=0.0, help="weight of the AuxK term")
@@ -87,10 +87,11 @@ class ScaffoldSAE(GaitModel):
             raise ConfigError(f"model.n_scaffold must be <= the number of input features ({n_inputs}), "
                               f"got {config.n_scaffold}")
         self.config = config
-        self.n_whiten = min(config.whiten_dims, n_inputs)
+        self.n_whiten = min(config.encoder_dims, n_inputs)
         self.register_buffer("mean", torch.zeros(n_inputs))
-        self.register_buffer("scaffold", torch.zeros(config.n_scaffold, n_inputs))
-        self.register_buffer("whiten_basis", torch.zeros(self.n_whiten, n_inputs))
+        # Until init_from_data: the first coordinate axes, unscaled (a usable model, not a zero one).
+        self.register_buffer("scaffold", torch.eye(config.n_scaffold, n_inputs))
+        self.register_buffer("whiten_basis", torch.eye(self.n_whiten, n_inputs))
         self.register_buffer("whiten_sd", torch.ones(self.n_whiten))
         self.sparse = topk.TopKSAE(self.n_whiten, topk.Config(
             n_latents=config.n_latents, k=config.k, aux_k=config.aux_k, aux_weight=config.aux_weight,
@@ -146,11 +147,8 @@ class ScaffoldSAE(GaitModel):
         return self.mean + latents[:, :r] @ self.scaffold + latents[:, r:] @ self.atoms()
 
     def loss_terms(self, x):
-        terms = self.sparse.loss_terms(self.whiten(x))
-        with torch.no_grad():  # monitored, not trained: the input-space error of the whole model
-            fit = self.decode(self.encode(x))
-            terms["fit_mse"] = ((x - fit) ** 2).sum(dim=1).mean()
-        return terms
+        """The whitened TopK SAE's terms (mse in whitened units, auxk): what training moves."""
+        return self.sparse.loss_terms(self.whiten(x))
 
     def decoder_directions(self):
         return torch.cat([self.scaffold, self.atoms()])
