@@ -210,3 +210,18 @@ def test_cli__train_flag_config_and_encode_columns(tiny_phantom_dir, tmp_path, c
         ["scaffold_0", "scaffold_1", "scaffold_2"] + [f"latent_{j}" for j in range(8)])
     assert main(["train", "--data", str(tiny_phantom_dir), "--model", "topk", "--n-scaffold", "3",
                  "--out", str(tmp_path / "bad"), "--quiet"]) != 0  # topk has no scaffold
+
+
+def test_sweep_and_config__scaffold_points_vary_its_own_keys():
+    from gaitsae.sweep.spec import parse_spec
+    from gaitsae.training.config import config_from_dict
+
+    points = parse_spec({"data": {"path": "/nowhere"}, "model": {"name": "scaffold"}, "grid": {"model.name": ["scaffold", "topk"],
+                                                                 "model.n_scaffold": [2, 8]}})
+    scaffold = [p for p in points if p.config.model_name == "scaffold"]
+    assert sorted(p.config.model["n_scaffold"] for p in scaffold) == [2, 8]
+    assert all("n_scaffold" not in p.config.model for p in points if p.config.model_name == "topk")
+    assert config_from_dict({"model": {"name": "Scaffold", "n_scaffold": 6}}).model["n_scaffold"] == 6
+    from gaitsae.errors import ConfigError
+    with pytest.raises(ConfigError, match="model.n_scaffold"):
+        config_from_dict({"model": {"name": "scaffold", "n_scaffold": -1}})
