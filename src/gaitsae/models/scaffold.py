@@ -42,6 +42,7 @@ from gaitsae.models import topk
 from gaitsae.models.base import SCAFFOLD, SPARSE, GaitModel
 
 RIDGE = 1e-6  # added to the least-squares Gram diagonal: two nearly parallel active atoms stay solvable
+CODE_ROWS = 1024  # stances solved at once by encode
 FLAT = 1e-6  # a principal dimension with SD below this share of the first one is not whitened (set to 0)
 
 
@@ -125,8 +126,11 @@ class ScaffoldSAE(GaitModel):
     # -- the GaitModel interface -------------------------------------------------------------
     def encode(self, x):
         """[batch, n_scaffold + n_latents]: scaffold coordinates, then k signed atom magnitudes
-        (zeros elsewhere), all from one least-squares fit of x − m."""
-        return self._code(x, self.support(x), self.atoms())
+        (zeros elsewhere), all from one least-squares fit of x − m (rows in blocks, so the
+        per-stance bases [rows, n_scaffold + k, n_inputs] stay small)."""
+        atoms = self.atoms()
+        return torch.cat([self._code(rows, self.support(rows), atoms) for rows in x.split(CODE_ROWS)]) if len(x) \
+            else x.new_zeros(0, self.config.n_scaffold + self.config.n_latents)
 
     def _code(self, x, index, atoms):
         r, k = self.config.n_scaffold, self.config.k
