@@ -225,3 +225,15 @@ def test_sweep_and_config__scaffold_points_vary_its_own_keys():
     from gaitsae.errors import ConfigError
     with pytest.raises(ConfigError, match="model.n_scaffold"):
         config_from_dict({"model": {"name": "scaffold", "n_scaffold": -1}})
+
+
+def test_auto_sizes__resolved_from_k_and_the_training_stances():
+    from gaitsae.models.scaffold import ScaffoldSAE
+    small = ScaffoldSAE.resolve_params({"k": 4, "n_latents": 0, "encoder_dims": 0}, n_train=160)
+    large = ScaffoldSAE.resolve_params({"k": 4, "n_latents": 0, "encoder_dims": 0}, n_train=23_514)
+    assert (small["n_latents"], small["encoder_dims"]) == (32, 10)
+    assert (large["n_latents"], large["encoder_dims"]) == (32, 80)
+    given = ScaffoldSAE.resolve_params({"k": 2, "n_latents": 7, "encoder_dims": 33}, n_train=160)
+    assert (given["n_latents"], given["encoder_dims"]) == (7, 33)
+    with pytest.raises(Exception, match="resolved"):
+        build_model("scaffold", D, {"k": 2})  # unresolved automatic sizes are not a model

@@ -50,11 +50,11 @@ FLAT = 1e-6  # a principal dimension with SD below this share of the first one i
 class Config:
     n_scaffold: int = param(4, min=0, max=MAX_LATENTS,
                             help="dense scaffold components (training principal directions), coded on every stance")
-    n_latents: int = param(0, min=0, max=MAX_LATENTS,
-                           help="sparse dictionary size; 0 = auto: training stances / 10, between 8k and 32k")
+    n_latents: int = param(0, min=0, max=MAX_LATENTS, help="sparse dictionary size; 0 = auto: 8k")
     k: int = param(4, min=1, max=MAX_LATENTS, help="active sparse atoms per stance")
-    encoder_dims: int = param(80, min=1, max=MAX_WHITEN_DIMS,
-                             help="principal dimensions the sparse encoder reads, each scaled to unit SD")
+    encoder_dims: int = param(0, min=0, max=MAX_WHITEN_DIMS,
+                              help="principal dimensions the sparse encoder reads, each scaled to unit SD; "
+                                   "0 = auto: training stances / 16, between 10 and 80")
     aux_k: int = param(0, min=0, max=MAX_LATENTS, help="dead atoms used by AuxK; 0 = whitened dims / 2")
     aux_weight: float = param(1.0, min=0.0, help="weight of the AuxK term")
     dead_after: int = param(2_500, min=1, max=MAX_COUNT, help="training stances without firing before an atom counts as dead")
@@ -67,13 +67,23 @@ class Config:
             raise ConfigError(f"model.k must be <= model.n_latents ({self.n_latents}), got {self.k}")
 
 
-STANCES_PER_ATOM = 10
+ATOMS_PER_K = 8
+STANCES_PER_DIM, MIN_DIMS, MAX_DIMS = 16, 10, 80
 
 
-def auto_latents(n_train: int, k: int) -> int:
-    """Default dictionary size: one atom per 10 training stances, between 8k and 32k (issue 28's
-    probe: 128 atoms at k = 8 on a 650-subject phantom, 32 at k = 4 on 10 subjects)."""
-    return int(min(max(8 * k, n_train // STANCES_PER_ATOM), 32 * k, MAX_LATENTS))
+def auto_latents(k: int) -> int:
+    """Default dictionary size, 8k. Chosen on validation splits of a SYNTHETIC GaitRec-like
+    phantom with the impairment tripled (docs/models.md): at k = 4, 32 atoms isolated 3 of the 4
+    planted classes on 3 of 3 seeds against 3, 2, 2 for 128 atoms, at 1.09–1.30× PCA-8's fvu
+    (128 atoms: 1.05–1.14×)."""
+    return int(min(ATOMS_PER_K * k, MAX_LATENTS))
+
+
+def auto_encoder_dims(n_train: int) -> int:
+    """Default whitened dimensions: at least 16 training stances per dimension, between 10 and
+    80. Measured at the two ends (docs/models.md): 10 dims on 160 training stances (10 subjects,
+    F_V) reconstruct like PCA where 80 reach twice PCA's fvu; 80 on 23.5k stances."""
+    return int(min(max(n_train // STANCES_PER_DIM, MIN_DIMS), MAX_DIMS))
 
 
 class ScaffoldSAE(GaitModel):
@@ -82,8 +92,8 @@ class ScaffoldSAE(GaitModel):
 
     def __init__(self, n_inputs: int, config: Config):
         super().__init__()
-        if config.n_latents < 1:
-            raise ConfigError("model.n_latents must be resolved (>= 1) before the model is built")
+        if config.n_latents < 1 or config.encoder_dims < 1:
+            raise ConfigError("model.n_latents and model.encoder_dims must be resolved (>= 1) before the model is built")
         if config.n_scaffold > n_inputs:
             raise ConfigError(f"model.n_scaffold must be <= the number of input features ({n_inputs}), "
                               f"got {config.n_scaffold}")
@@ -101,8 +111,11 @@ class ScaffoldSAE(GaitModel):
 
     @classmethod
     def resolve_params(cls, params: dict, n_train: int) -> dict:
+        params = dict(params)
         if params.get("n_latents", 0) == 0:
-            return {**params, "n_latents": auto_latents(n_train, params.get("k", Config.k))}
+            params["n_latents"] = auto_latents(params.get("k", Config.k))
+        if params.get("encoder_dims", 0) == 0:
+            params["encoder_dims"] = auto_encoder_dims(n_train)
         return params
 
     # -- the parts ---------------------------------------------------------------------------
