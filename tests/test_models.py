@@ -23,7 +23,7 @@ def _one_thread():
 
 SMALL = {"sae": {}, "sae-disent": {}, "svae": {}, "topk": {"k": 3, "dead_after": 64},
          "batchtopk": {"k": 3, "dead_after": 64}, "matryoshka": {"k": 3, "dead_after": 64, "n_groups": 3},
-         "jumprelu": {}}
+         "jumprelu": {}, "scaffold": {"k": 3, "n_scaffold": 2, "encoder_dims": 8, "dead_after": 64}}
 
 
 def _model(name, n_inputs=12, n_latents=10, seed=0):
@@ -56,9 +56,11 @@ def _train(model, x, steps=300, lr=1e-2):
 def test_interface__shapes_and_named_terms(name):
     m = _model(name)
     x = torch.randn(5, 12)
-    assert m.encode(x).shape == (5, 10)
+    width = len(m.feature_kinds())  # 10 latents, plus a scaffold's dense components
+    assert width == 10 + SMALL[name].get("n_scaffold", 0)
+    assert m.encode(x).shape == (5, width)
     assert m.decode(m.encode(x)).shape == (5, 12)
-    assert m.decoder_directions().shape == (10, 12)
+    assert m.decoder_directions().shape == (width, 12)
     terms = m.loss_terms(x)
     assert "loss" in terms and "mse" in terms
     assert torch.isclose(terms["loss"], sum(v for k, v in terms.items() if k != "loss"))

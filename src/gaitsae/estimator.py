@@ -21,6 +21,7 @@ from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError, GaitsaeError
 from gaitsae.features import FeatureTransform
+from gaitsae.models import SPARSE, feature_names
 from gaitsae.training import metrics as M
 from gaitsae.training.config import RunConfig, config_from_dict
 from gaitsae.training.engine import train_model
@@ -43,9 +44,10 @@ class Pass(NamedTuple):
 class GaitSAE:
     """A sparse autoencoder over gait stances, from curves to latents and back.
 
-    model: "sae", "sae-disent", "svae" or "topk"; n_latents None: the model's default (topk: sized
-    by the training stances, see models/topk.py auto_latents); extra keyword arguments are the model's
-    hyperparameters (e.g. k=8 for topk, kl_weight for sae). Everything is validated at fit.
+    model: a name of gaitsae.models.MODELS ("topk", "scaffold", "sae", …); n_latents None: the
+    model's default (topk and scaffold: sized by the training stances); extra keyword arguments are
+    the model's hyperparameters (e.g. k=8 for topk, n_scaffold=4 for scaffold, kl_weight for sae).
+    Everything is validated at fit. feature_kinds_ says which latents are scaffold, which sparse.
     """
 
     def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
@@ -158,8 +160,20 @@ class GaitSAE:
     def _encode(self, x: np.ndarray) -> torch.Tensor:
         """Latents of feature vectors, encoded in chunks so large datasets stay within memory."""
         if not len(x):
-            return torch.zeros((0, self.config_.model["n_latents"]))
+            return torch.zeros((0, len(self.model_.feature_kinds())))
         return torch.cat([self.model_.encode(c) for c in torch.as_tensor(x).split(8192)])
+
+    @property
+    def feature_kinds_(self) -> np.ndarray:
+        """[n_latents] str: each latent's kind, "scaffold" (dense, coded on every stance) or
+        "sparse" (a dictionary atom); models without a scaffold give all "sparse"."""
+        self._check_fitted()
+        return np.asarray(self.model_.feature_kinds())
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """Column names of the latents, numbered within their kind: scaffold_0 …, latent_0 …"""
+        return feature_names(self.feature_kinds_)
 
     @torch.no_grad()
     def transform(self, data) -> np.ndarray:
@@ -223,7 +237,8 @@ class GaitSAE:
         reconstruction, sparsity with the model's encode, and each latent's contribution."""
         ds, x, latents, x_hat, recon = self.round_trip(dataset)
         th = self.model_.active_threshold
-        return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th),
+        return {**M.score_codes(ds.curves, recon, ds.channels, latents, self._removal_changes(latents, recon), th,
+                                M.dense_columns(self.feature_kinds_)),
                 "fvu_features": M.fvu(x, x_hat), "active_threshold": th}
 
     def untrained_start(self) -> "GaitSAE":
@@ -239,11 +254,13 @@ class GaitSAE:
 
     @torch.no_grad()
     def _against_pca_and_start(self, test: GaitDataset, train_curves: np.ndarray) -> dict:
-        """Is it more than PCA, and did training help? pca_likeness of the alive features (see
-        training/metrics.py), and the test fvu of the untrained start (fvu_untrained) with
-        training_gain = fvu_untrained − fvu (> 0: training improved on its start)."""
+        """Is it more than PCA, and did training help? pca_likeness of the alive sparse features
+        (see training/metrics.py; a scaffold is principal directions by construction), and the test
+        fvu of the untrained start (fvu_untrained) with training_gain = fvu_untrained − fvu (> 0:
+        training improved on its start)."""
         x = self.transform_.transform(test.curves)
         alive = M.active(self._encode(x).numpy(), self.model_.active_threshold).any(axis=0)
+        alive &= self.feature_kinds_ == SPARSE
         out = {"pca_likeness": M.pca_likeness(self.feature_directions(), alive, train_curves, self.transform_)}
         if getattr(self, "init_state_", None):
             recon = self.untrained_start().reconstruct(test.curves)

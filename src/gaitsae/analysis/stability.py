@@ -14,7 +14,9 @@ matched at cosine >= 0.9 and >= 0.7 (of the smaller alive dictionary), the same 
 two runs' UNTRAINED starts (model_init.safetensors; a start initialised from the data, e.g. ±PCA
 directions, may match well before any training, and then the trained share says little about
 training), and the Pearson correlation of matched features' activations on the same stances (the
-whole dataset, loaded once). Per feature: its stability, the fraction of the other runs in which
+whole dataset, loaded once). Features are matched within their kind (GaitSAE.feature_kinds_: a
+scaffold axis only with scaffold axes, a sparse atom only with atoms), and each pair also gets the
+share per kind. Per feature: its stability, the fraction of the other runs in which
 it reappears at cosine >= 0.9 (Paulo & Belrose 2025 use the same matching).
 """
 
@@ -32,6 +34,7 @@ from scipy.optimize import linear_sum_assignment
 from gaitsae.features.cosine import between_stance_sd, unit_directions
 from gaitsae.channels import CHANNELS
 from gaitsae.errors import GaitsaeError
+from gaitsae.models import KINDS, SPARSE
 from gaitsae.training.metrics import firing_rates
 
 STRONG, WEAK = 0.9, 0.7  # cosine thresholds: "the same feature", "a related feature"
@@ -78,42 +81,71 @@ def alive_features(latents: np.ndarray, threshold: float) -> np.ndarray:
     return firing_rates(latents, threshold) > 0
 
 
-def matched_shares(a: np.ndarray, b: np.ndarray) -> dict:
-    """Shares of the smaller of two sets of unit rows matched at >= STRONG and >= WEAK (0 when one
-    set is empty: nothing comes back)."""
-    if not len(a) or not len(b):
-        return {"share_0.9": 0.0, "share_0.7": 0.0}
-    return _shares(match(a, b)[2], min(len(a), len(b)))
+def matched_shares(a: np.ndarray, b: np.ndarray, kinds_a=None, kinds_b=None) -> dict:
+    """Shares of the matchable features of two sets of unit rows matched at >= STRONG and >= WEAK,
+    matched within kind (default: all sparse, then the smaller set); 0 when nothing can be matched."""
+    kinds_a = np.full(len(a), SPARSE) if kinds_a is None else np.asarray(kinds_a)
+    kinds_b = np.full(len(b), SPARSE) if kinds_b is None else np.asarray(kinds_b)
+    _, _, cos, _, size = match_by_kind(a, b, kinds_a, kinds_b)
+    return _shares(cos, size) if size else {"share_0.9": 0.0, "share_0.7": 0.0}
 
 
 def _shares(cos: np.ndarray, size: int) -> dict:
     return {"share_0.9": float((cos >= STRONG).sum() / size), "share_0.7": float((cos >= WEAK).sum() / size)}
 
 
+def match_by_kind(a: np.ndarray, b: np.ndarray, kinds_a: np.ndarray, kinds_b: np.ndarray):
+    """match() within each kind of feature (a scaffold axis is matched only with scaffold axes, a
+    sparse atom only with atoms): (rows of a, partners in b, cosines, the pairs' kinds), and the
+    number of features that could be matched, Σ over kinds of the smaller count."""
+    rows, cols, cos, kinds, size = [], [], [], [], 0
+    for kind in KINDS:
+        ia, ib = np.flatnonzero(kinds_a == kind), np.flatnonzero(kinds_b == kind)
+        if len(ia) and len(ib):
+            r, c, v = match(a[ia], b[ib])
+            rows.append(ia[r]), cols.append(ib[c]), cos.append(v), kinds.append(np.full(len(v), kind))
+            size += min(len(ia), len(ib))
+    if not rows:
+        empty = np.array([], dtype=int)
+        return empty, empty, np.array([]), np.array([], dtype=str), 0
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(cos), np.concatenate(kinds), size
+
+
 def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names: list[str],
-                 alive: list[np.ndarray] | None = None, untrained: list[np.ndarray | None] | None = None) -> tuple:
+                 alive: list[np.ndarray] | None = None, untrained: list[np.ndarray | None] | None = None,
+                 kinds: list[np.ndarray] | None = None, untrained_kinds: list[np.ndarray | None] | None = None) -> tuple:
     """Pairs table, per-feature table and matched cosines of runs given their unit direction rows
     [n_latents_i, d], latents [n_stances, n_latents_i] on the same stances, which latents are alive
-    (default: all) and, per run, the unit rows of its untrained start's alive features (None: not
-    saved). Only alive features are matched and counted; a silent feature's stability is NaN."""
+    (default: all), per run the unit rows of its untrained start's alive features (None: not
+    saved), and each latent's kind (default: all sparse; untrained_kinds: of those alive start
+    rows). Features are matched within their kind; only alive features are matched and counted;
+    a silent feature's stability is NaN. Each pair row also holds share_0.9_<kind> per kind."""
     n = len(directions)
     alive = alive if alive is not None else [np.ones(len(d), dtype=bool) for d in directions]
     untrained = untrained if untrained is not None else [None] * n
+    kinds = [np.asarray(k) for k in kinds] if kinds is not None else [np.full(len(d), SPARSE) for d in directions]
+    untrained_kinds = untrained_kinds if untrained_kinds is not None else [
+        None if u is None else np.full(len(u), SPARSE) for u in untrained]
     index = [np.flatnonzero(a) for a in alive]  # alive feature → latent
     hits = [np.zeros((len(d), n)) for d in directions]  # [feature, other run]: matched at >= STRONG
     best = [np.full((len(d), n), np.nan) for d in directions]  # matched cosine, 0 when unassigned
     pairs, cosines = [], []
     for i, j in itertools.combinations(range(n), 2):
         a, b = directions[i][index[i]], directions[j][index[j]]
+        ka, kb = kinds[i][index[i]], kinds[j][index[j]]
         row = {"run_a": names[i], "run_b": names[j],
                "n_latents_a": len(directions[i]), "n_latents_b": len(directions[j]),
                "n_alive_a": len(a), "n_alive_b": len(b), "share_0.9": 0.0, "share_0.7": 0.0}
-        start = (matched_shares(untrained[i], untrained[j]) if untrained[i] is not None and untrained[j] is not None
-                 else {"share_0.9": None, "share_0.7": None})
+        start = (matched_shares(untrained[i], untrained[j], untrained_kinds[i], untrained_kinds[j])
+                 if untrained[i] is not None and untrained[j] is not None else {"share_0.9": None, "share_0.7": None})
         row.update({"untrained_share_0.9": start["share_0.9"], "untrained_share_0.7": start["share_0.7"]})
-        if len(a) and len(b):
-            rows, cols, cos = match(a, b)
-            row.update(_shares(cos, min(len(a), len(b))))
+        rows, cols, cos, pair_kinds, size = match_by_kind(a, b, ka, kb)
+        for kind in KINDS:
+            smaller = min(int((ka == kind).sum()), int((kb == kind).sum()))
+            if (kinds[i] == kind).any() or (kinds[j] == kind).any():
+                row[f"share_0.9_{kind}"] = _shares(cos[pair_kinds == kind], smaller)["share_0.9"] if smaller else 0.0
+        if size:
+            row.update(_shares(cos, size))
             rows, cols = index[i][rows], index[j][cols]
             r = activation_r(latents[i][:, rows], latents[j][:, cols])
             row.update({"mean_cosine": float(cos.mean()), "activation_r_median_0.9": _median(r[cos >= STRONG]),
@@ -122,7 +154,6 @@ def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names:
             best[i][rows, j], best[j][cols, i] = cos, cos
             hits[i][rows, j], hits[j][cols, i] = cos >= STRONG, cos >= STRONG
         else:
-            cos = np.array([])
             best[i][index[i], j], best[j][index[j], i] = 0.0, 0.0
             row.update({"mean_cosine": None, "activation_r_median_0.9": None, "activation_r_median": None})
         pairs.append(row)
@@ -132,7 +163,7 @@ def compare_runs(directions: list[np.ndarray], latents: list[np.ndarray], names:
         others = [j for j in range(n) if j != i]
         for f in range(len(directions[i])):
             on = bool(alive[i][f])
-            rows.append({"run": name, "feature": f,
+            rows.append({"run": name, "feature": f, "kind": str(kinds[i][f]),
                          "stability": float(hits[i][f, others].mean()) if on else np.nan,
                          "mean_matched_cosine": float(best[i][f, others].mean()) if on else np.nan,
                          "zero_direction": bool(not directions[i][f].any()), "silent": not on})
@@ -179,9 +210,9 @@ def _names(run_dirs) -> list[str]:
     return names
 
 
-def _untrained_rows(run_dir, dataset, channels, channel_sd) -> np.ndarray | None:
-    """Unit rows of the alive features of the run's untrained start; None for a run saved before
-    gaitsae kept it (no model_init.safetensors)."""
+def _untrained_rows(run_dir, dataset, channels, channel_sd) -> tuple[np.ndarray, np.ndarray] | None:
+    """Unit rows of the alive features of the run's untrained start and their kinds; None for a
+    run saved before gaitsae kept it (no model_init.safetensors)."""
     from gaitsae.estimator import GaitSAE
     from gaitsae.training.rundir import INIT_WEIGHTS
 
@@ -190,7 +221,7 @@ def _untrained_rows(run_dir, dataset, channels, channel_sd) -> np.ndarray | None
     start = GaitSAE.load(run_dir, progress=False, untrained=True)
     keep = [start.config_.data.channels.index(c) for c in channels]
     on = alive_features(start.transform(dataset), start.model_.active_threshold)
-    return unit_directions(start.feature_directions()[:, keep], channel_sd)[on]
+    return unit_directions(start.feature_directions()[:, keep], channel_sd)[on], start.feature_kinds_[on]
 
 
 def _mean(values) -> float | None:
@@ -202,14 +233,18 @@ def stability(run_dirs, data=None, max_stances: int = MAX_STANCES) -> Stability:
     """Match every pair of runs (see the module docstring)."""
     runs, names, dataset, channels = load_for_stability(run_dirs, data, max_stances)
     channel_sd = between_stance_sd(dataset.select_channels(channels).curves)
-    directions, latents, alive, untrained = [], [], [], []
+    directions, latents, alive, untrained, kinds = [], [], [], [], []
     for p, r in zip(run_dirs, runs):
         keep = [r.config_.data.channels.index(c) for c in channels]
         directions.append(unit_directions(r.feature_directions()[:, keep], channel_sd))
         latents.append(r.transform(dataset))
         alive.append(alive_features(latents[-1], r.model_.active_threshold))
+        kinds.append(r.feature_kinds_)
         untrained.append(_untrained_rows(p, dataset, channels, channel_sd))
-    pairs, features, cosines = compare_runs(directions, latents, names, alive, untrained)
+    starts = [None if u is None else u[0] for u in untrained]
+    pairs, features, cosines = compare_runs(directions, latents, names, alive, starts, kinds,
+                                            [None if u is None else u[1] for u in untrained])
+    untrained = starts
     share = np.array([p["share_0.9"] for p in pairs])
     live = features[~features["silent"]]
     summary = {
@@ -217,6 +252,8 @@ def stability(run_dirs, data=None, max_stances: int = MAX_STANCES) -> Stability:
         "share_0.9_mean": float(share.mean()), "share_0.9_min": float(share.min()),
         "share_0.9_max": float(share.max()),
         "share_0.7_mean": float(np.mean([p["share_0.7"] for p in pairs])),
+        **{f"share_0.9_{kind}_mean": _mean([p.get(f"share_0.9_{kind}") for p in pairs])
+           for kind in KINDS if any(f"share_0.9_{kind}" in p for p in pairs)},
         "untrained_share_0.9_mean": _mean([p["untrained_share_0.9"] for p in pairs]),
         "untrained_share_0.7_mean": _mean([p["untrained_share_0.7"] for p in pairs]),
         "n_pairs_with_untrained": int(sum(p["untrained_share_0.9"] is not None for p in pairs)),

@@ -48,8 +48,8 @@ def run(args) -> int:
 
     out = Path(args.out or args.run)
     features = args.feature or []
-    config = load_run(args.run)[0]
-    n_latents = config.model["n_latents"]
+    config, model, _ = load_run(args.run)
+    n_latents = len(model.feature_kinds())  # every feature, a scaffold's included
     bad = [f for f in features if not 0 <= f < n_latents]
     if bad:
         raise GaitsaeError(f"--feature {bad[0]}: the model has features 0 … {n_latents - 1}")

@@ -14,7 +14,8 @@ PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gai
 
 def add_parser(sub) -> None:
     p = sub.add_parser("encode", help="write every stance's latent activations to CSV or Parquet",
-                       description="One row per stance: IDs, side, metadata, and one column per latent (latent_0 …). "
+                       description="One row per stance: IDs, side, metadata, and one column per feature "
+                                   "(scaffold_0 … for a dense scaffold, if the model has one; latent_0 …: sparse). "
                                    "CSV or Parquet by the extension of --out; Parquet keeps each feature's short "
                                    "name in its column's metadata.")
     p.add_argument("run", help="run directory")
@@ -66,7 +67,7 @@ def run(args) -> int:
     dataset = est.select(load_dataset(data.split(","), channels=est.config_.data.channels,
                                       sides=est.config_.data.sides))
     latents = est.transform(dataset)
-    columns = [f"latent_{j}" for j in range(latents.shape[1])]
+    columns = list(est.feature_names_)
     names = name_features(est.feature_directions(), latents, dataset.curves, dataset.channels,
                           est.model_.active_threshold)
     codes = pd.DataFrame(latents, columns=columns)

@@ -7,7 +7,7 @@ from gaitsae.errors import GaitsaeError
 
 # The names of gaitsae.models.MODELS, without importing torch to list them in --help (a test
 # checks the two agree).
-MODEL_NAMES = ("batchtopk", "jumprelu", "matryoshka", "sae", "sae-disent", "svae", "topk")
+MODEL_NAMES = ("batchtopk", "jumprelu", "matryoshka", "sae", "sae-disent", "scaffold", "svae", "topk")
 
 
 def add_overwrite_option(parser) -> None:

@@ -15,6 +15,7 @@ from gaitsae.errors import ConfigError
 # flag attribute -> the config key it sets
 FLAG_KEYS = {
     "data": "data.path", "model": "model.name", "n_latents": "model.n_latents", "k": "model.k",
+    "n_scaffold": "model.n_scaffold",
     "epochs": "training.epochs", "batch_size": "training.batch_size", "learning_rate": "training.learning_rate",
     "patience": "training.patience", "seed": "training.seed", "device": "training.device",
 }
@@ -33,6 +34,8 @@ def add_parser(sub) -> None:
     add_selection_options(p)
     p.add_argument("--n-latents", type=int, dest="n_latents", help="dictionary size (model.n_latents)")
     p.add_argument("--k", type=int, help="active latents per stance, for TopK-style models (model.k)")
+    p.add_argument("--n-scaffold", type=int, dest="n_scaffold",
+                   help="dense scaffold components, for the scaffold model (model.n_scaffold)")
     p.add_argument("--epochs", type=int, help="at most this many epochs (training.epochs)")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="stances per step (training.batch_size)")
     p.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate", help="Adam step size (training.learning_rate)")

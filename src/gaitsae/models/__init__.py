@@ -1,20 +1,22 @@
-"""Models stage: the report's three autoencoders and four modern SAEs, behind one interface."""
+"""Models stage: the report's three autoencoders, four modern SAEs and the scaffold + sparse model,
+behind one interface."""
 
 from __future__ import annotations
 
 from gaitsae.configs import from_dict
 from gaitsae.errors import ConfigError
-from gaitsae.models.base import GaitModel
+from gaitsae.models.base import KINDS, SCAFFOLD, SPARSE, GaitModel, feature_names
 from gaitsae.models.batchtopk import BatchTopKSAE
 from gaitsae.models.jumprelu import JumpReLUSAE
 from gaitsae.models.matryoshka import MatryoshkaSAE
 from gaitsae.models.sae import TiedSAE
 from gaitsae.models.sae_disent import DisentangledSAE
+from gaitsae.models.scaffold import ScaffoldSAE
 from gaitsae.models.svae import SparseVAE
 from gaitsae.models.topk import TopKSAE
 
 MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledSAE, SparseVAE, TopKSAE, BatchTopKSAE,
-                                                           JumpReLUSAE, MatryoshkaSAE)}
+                                                           JumpReLUSAE, MatryoshkaSAE, ScaffoldSAE)}
 
 
 def canonical_name(name):
@@ -35,4 +37,4 @@ def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitMod
     return MODELS[canonical_name(name)](n_inputs, config)
 
 
-__all__ = ["MODELS", "GaitModel", "build_model", "canonical_name", "model_config"]
+__all__ = ["KINDS", "MODELS", "SCAFFOLD", "SPARSE", "GaitModel", "feature_names", "build_model", "canonical_name", "model_config"]

@@ -10,6 +10,21 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+# The two kinds of feature (GaitModel.feature_kinds): consumers ask the kind, never the model's name.
+SCAFFOLD, SPARSE = "scaffold", "sparse"
+KINDS = (SCAFFOLD, SPARSE)
+COLUMN_PREFIX = {SCAFFOLD: "scaffold", SPARSE: "latent"}
+
+
+def feature_names(kinds) -> list[str]:
+    """Column names of features by kind, numbered within each kind: scaffold_0 …, latent_0 …"""
+    seen = {kind: 0 for kind in KINDS}
+    names = []
+    for kind in kinds:
+        names.append(f"{COLUMN_PREFIX[kind]}_{seen[kind]}")
+        seen[kind] += 1
+    return names
+
 
 class GaitModel(nn.Module):
     """Base class: encode -> latents, decode -> reconstruction, loss terms by name.
@@ -50,6 +65,11 @@ class GaitModel(nn.Module):
     def decoder_directions(self) -> torch.Tensor:
         """[n_latents, n_inputs]: what one unit of each latent adds to the reconstruction."""
         raise NotImplementedError
+
+    def feature_kinds(self) -> list[str]:
+        """The kind of each latent, in latent order: "scaffold" (a dense component coded on every
+        stance) or "sparse" (a dictionary atom, active on some stances). Default: all sparse."""
+        return [SPARSE] * len(self.decoder_directions())
 
     # Training hooks (the engine calls them; most models need none).
     def init_from_data(self, x: torch.Tensor) -> None:

@@ -8,7 +8,9 @@ every model, feature domain, scaling and baseline is measured in the same space:
   its unit (BW or m) and size. r2_time = 1 − fvu_channel; rmse in the channel's unit.
 - fvu_features: the same pooled ratio on the feature vectors (secondary; a wavelet run has more
   coefficients than samples, so it also counts directions that are not curves).
-- pca_likeness: the share of alive features (active on some evaluated stance) whose time-domain
+- l0: numbers per stance: active latents, plus every dense (scaffold) feature of a model whose
+  feature_kinds has them (a scaffold coordinate is a number of every stance, even when it is 0).
+- pca_likeness: the share of alive sparse features (active on some evaluated stance) whose time-domain
   direction lies within |cos| >= 0.9 of one of the top 20 principal directions of the training
   curves, both compared with the shared feature cosine (gaitsae.features.cosine): features that
   PCA gives as well. The principal directions are found in the run's own input space and mapped
@@ -22,6 +24,7 @@ import numpy as np
 
 from gaitsae.channels import N_POINTS
 from gaitsae.features.cosine import between_stance_sd, cosine_matrix
+from gaitsae.models.base import SPARSE
 
 # Windows (in % of stance) in which the two vGRF peaks are looked for.
 PEAKS = {"first": slice(10, 51), "second": slice(50, 91)}
@@ -79,33 +82,49 @@ def reconstruction_scores(curves: np.ndarray, reconstructions: np.ndarray, chann
             "peak_error": peak_error(curves, reconstructions, channels)}
 
 
-def active(latents: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    """Which latents are active: |h| > threshold (0 for ReLU/TopK codes)."""
-    return np.abs(latents) > threshold
+def active(latents: np.ndarray, threshold: float = 0.0, dense=None) -> np.ndarray:
+    """Which latents are active: |h| > threshold (0 for ReLU/TopK codes). dense [n_latents] bool
+    (optional): columns that are numbers of every stance (a scaffold), active whatever their value."""
+    on = np.abs(latents) > threshold
+    if dense is not None and np.any(dense):
+        on[:, np.asarray(dense, dtype=bool)] = True
+    return on
 
 
-def l0(latents: np.ndarray, threshold: float = 0.0) -> float:
-    return float(active(latents, threshold).sum(axis=1).mean())
+def dense_columns(kinds) -> np.ndarray | None:
+    """The dense mask `active` takes, from a model's feature_kinds (None when all are sparse)."""
+    dense = np.asarray([kind != SPARSE for kind in kinds], dtype=bool)
+    return dense if dense.any() else None
 
 
-def firing_rates(latents: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    return active(latents, threshold).mean(axis=0)
+def l0(latents: np.ndarray, threshold: float = 0.0, dense=None) -> float:
+    """Numbers per stance: active sparse latents plus every dense (scaffold) column."""
+    return float(active(latents, threshold, dense).sum(axis=1).mean())
 
 
-def dead_fraction(latents: np.ndarray, threshold: float = 0.0) -> float:
+def firing_rates(latents: np.ndarray, threshold: float = 0.0, dense=None) -> np.ndarray:
+    return active(latents, threshold, dense).mean(axis=0)
+
+
+def dead_fraction(latents: np.ndarray, threshold: float = 0.0, dense=None) -> float:
     """Fraction of latents never active on the evaluated stances."""
-    return float((firing_rates(latents, threshold) == 0).mean())
+    return float((firing_rates(latents, threshold, dense) == 0).mean())
 
 
-def firing_summary(latents: np.ndarray, threshold: float = 0.0) -> dict[str, float]:
-    rates = firing_rates(latents, threshold)
+def firing_summary(latents: np.ndarray, threshold: float = 0.0, dense=None) -> dict[str, float]:
+    rates = firing_rates(latents, threshold, dense)
     return {"mean": float(rates.mean()), "min": float(rates.min()), "max": float(rates.max())}
 
 
-def sparsity_scores(latents: np.ndarray, threshold: float = 0.0) -> dict:
-    """l0, dead_fraction and firing_rate of codes [n, n_latents] (SAE latents or baseline codes)."""
-    return {"l0": l0(latents, threshold), "dead_fraction": dead_fraction(latents, threshold),
-            "firing_rate": firing_summary(latents, threshold)}
+def sparsity_scores(latents: np.ndarray, threshold: float = 0.0, dense=None) -> dict:
+    """l0 (numbers per stance, dense columns included), dead_fraction and firing_rate of codes
+    [n, n_latents] (SAE latents or baseline codes); with dense columns also n_dense and l0_sparse."""
+    out = {"l0": l0(latents, threshold, dense), "dead_fraction": dead_fraction(latents, threshold, dense),
+           "firing_rate": firing_summary(latents, threshold, dense)}
+    if dense is not None:
+        n_dense = int(np.sum(dense))
+        out.update(n_dense=n_dense, l0_sparse=out["l0"] - n_dense)
+    return out
 
 
 def contribution_shares(curves: np.ndarray, removal_changes) -> np.ndarray:
@@ -129,12 +148,12 @@ def low_contribution_fraction(shares: np.ndarray, tolerance: float = LOW_CONTRIB
 
 
 def score_codes(curves: np.ndarray, reconstructions: np.ndarray, channels, codes: np.ndarray,
-                removal_changes, threshold: float = 0.0) -> dict:
+                removal_changes, threshold: float = 0.0, dense=None) -> dict:
     """Every method's scores, SAE or baseline, in one space: time-domain reconstruction of curves
-    [n, C, 101], sparsity of its codes [n, n_codes] (active: |code| > threshold), and the share of
-    codes of low contribution (removal_changes: see contribution_shares)."""
+    [n, C, 101], sparsity of its codes [n, n_codes] (active: |code| > threshold, or a dense
+    column), and the share of codes of low contribution (removal_changes: see contribution_shares)."""
     shares = contribution_shares(curves, removal_changes)
-    return {**reconstruction_scores(curves, reconstructions, channels), **sparsity_scores(codes, threshold),
+    return {**reconstruction_scores(curves, reconstructions, channels), **sparsity_scores(codes, threshold, dense),
             "low_contribution_fraction": low_contribution_fraction(shares), "low_contribution_tolerance": LOW_CONTRIBUTION}
 
 
