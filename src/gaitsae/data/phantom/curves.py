@@ -90,6 +90,9 @@ KNOTS = {
         "C": [0, .005, 0, 0, 0, -.004, -.004, 0, 0],
     },
 }
+# Impairment: the affected side moves by IMPAIRMENT_GAIN x severity x its class pattern; the other
+# side of a one-sided patient loads more, by COMPENSATION x severity x the pattern's losses.
+IMPAIRMENT_GAIN, COMPENSATION = 0.7, 0.3
 FACTOR_PATTERNS = ("speed", "sig_1", "sig_2", "sig_3", "trial_3", "age", "female")
 CLASSES = ("H", "K", "A", "C")
 
@@ -204,8 +207,8 @@ def _curves_chunk(f: dict, trial_warp, centre, trial_deviations, rng) -> np.ndar
     c2 = 0.02 * f["sig_4"] - 0.02 * factors["speed"]
     u = _warp(c1, c2, f["warp"] + trial_warp)
     amplitude = (1 + 0.012 * f["trial_1"]) * (1 + f["asymmetry"] * f["side_sign"])
-    impaired = 0.7 * f["severity"] * f["affected"]
-    compensating = 0.3 * f["severity"] * f["contralateral"]
+    impaired = IMPAIRMENT_GAIN * f["severity"] * f["affected"]
+    compensating = COMPENSATION * f["severity"] * f["contralateral"]
     out = np.empty((n, len(CHANNELS), N_POINTS), dtype=np.float64)
     for ch, spec in KNOTS.items():
         knots = np.tile(np.asarray(spec["base"], float), (n, 1))
