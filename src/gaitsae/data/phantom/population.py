@@ -50,12 +50,13 @@ CONTROLS_PER_STAY, MAX_CONTROLS_PER_STAY = 2.5, 6
 READMISSION_SHARE, READMISSION_GAP_DAYS = 0.12, (30, 91)
 # Severity: uniform at admission, x RECOVERY_PER_SESSION at each control, and at a readmission
 # back to READMISSION_SEVERITY x the admission severity.
-SEVERITY_AT_ADMISSION, RECOVERY_PER_SESSION, READMISSION_SEVERITY = (0.4, 1.0), 0.85, (0.6, 0.9)
+SEVERITY_AT_ADMISSION, RECOVERY_PER_SESSION, READMISSION_SEVERITY = (0.6, 1.0), 0.95, (0.6, 0.9)
 # Patients' speed = their healthy speed x (1 - loss x severity). Per class, the loss per unit
-# severity puts a typical session (severity 0.55) at the published speeds (docs/phantom.md):
+# severity puts a typical session (TYPICAL_SEVERITY) at the published speeds (docs/phantom.md):
 # calcaneus 0.94 m/s (van Hoeve et al. 2017; −34 % from an age-matched 1.42 m/s), knee 15 %
 # slower than age-matched peers; hip like knee, ankle between knee and calcaneus (no figure).
-SPEED_LOSS_PER_SEVERITY = {"H": 0.15 / 0.55, "K": 0.15 / 0.55, "A": 0.25 / 0.55, "C": 0.34 / 0.55}
+TYPICAL_SEVERITY = 0.72  # the mean over patients' sessions (tests/test_phantom.py)
+SPEED_LOSS_PER_SEVERITY = {c: loss / TYPICAL_SEVERITY for c, loss in {"H": 0.15, "K": 0.15, "A": 0.25, "C": 0.34}.items()}
 
 
 @dataclass
