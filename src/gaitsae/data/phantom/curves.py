@@ -24,9 +24,11 @@ up to a smooth time warp). Factors and their literature basis:
 - age: push-off (second peak, propulsion) declines after 30 years; sex: females +0.01 BW first
   peak (small); height and foot length: COP_AP progression length (≈ 0.85 × foot length).
 - left/right asymmetry: a subject's peaks scaled by (1 ± asymmetry), + on the right side.
-- impairment (patients' affected side, × 0.7 × severity): hip and knee lower the first peak and
-  flatten the trough, ankle and calcaneus weaken push-off and propulsion; the unaffected side
-  loads a little more.
+- impairment (patients' affected side, × IMPAIRMENT_GAIN × severity; calibrated so a fixed
+  standard pipeline separates the classes as on GaitRec, docs/phantom.md): hip and knee lower the
+  first peak and flatten the trough (knee more), ankle and calcaneus lose push-off and propulsion
+  (calcaneus most, with a lower mid-stance minimum, van Hoeve et al. 2017); all four share some
+  loss of both peaks. Patients also walk slower (population.py), which acts through speed.
 Units: forces in body weights (BW), COP in metres; 101 points (0 … 100 % of stance).
 """
 
