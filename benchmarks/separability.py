@@ -153,14 +153,49 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def published_figures(directory: Path, dataset) -> str:
+    """The phantom's own figures beside the published ones (docs/phantom.md): sessions per
+    patient, peak vGRF of patients against controls, walking speed and push-off loss by class.
+    Speeds are the true ones of phantom_truth.csv (GaitRec has no speed file)."""
+    from gaitsae.data.phantom import TRUTH_FILE
+
+    st = dataset.stances.reset_index(drop=True)
+    truth_path = directory / TRUTH_FILE
+    if not truth_path.is_file():
+        return "published figures: no phantom_truth.csv here (not a phantom)"
+    truth = pd.read_csv(truth_path)
+    v, ap = dataset.channels.index("F_V"), dataset.channels.index("F_AP")
+    st = st.assign(peak=dataset.curves[:, v].max(axis=1), push_off=dataset.curves[:, v, 50:].max(axis=1),
+                   propulsion=dataset.curves[:, ap, 50:].max(axis=1),
+                   speed=truth["walking_speed_m_per_s"].to_numpy(), affected=truth["affected"].to_numpy())
+    sessions = st.groupby(["session", "subject", "class_label", "session_type"])[["peak", "speed"]].mean().reset_index()
+    ill = sessions["class_label"].ne("HC")
+    per_patient = sessions[ill].groupby("subject").size().mean()
+    peak_ratio = sessions.loc[ill, "peak"].mean() / sessions.loc[~ill, "peak"].mean()
+    speed = sessions.groupby("class_label")["speed"].mean()
+    control = st[st["class_label"].eq("HC")]
+    lines = [f"sessions per patient {per_patient:.2f} (GaitRec 3.9); session types "
+             + ", ".join(f"{int(k)}: {n}" for k, n in sessions["session_type"].value_counts().sort_index().items()),
+             f"peak vGRF, patients / controls {peak_ratio:.3f} (published: about 5 % lower)",
+             "speed m/s: " + ", ".join(f"{c} {speed.get(c, np.nan):.2f}" for c in CLASSES)
+             + f" (calcaneus 0.94; knee {1 - speed.get('K', np.nan) / speed.get('HC', np.nan):.0%} slower than controls, "
+               "published about 15 %)",
+             "affected side vs controls, second vGRF peak / propulsion peak: " + ", ".join(
+                 f"{c} {st.loc[st['class_label'].eq(c) & st['affected'].eq(1), 'push_off'].mean() / control['push_off'].mean() - 1:+.1%}"
+                 f" / {st.loc[st['class_label'].eq(c) & st['affected'].eq(1), 'propulsion'].mean() / control['propulsion'].mean() - 1:+.1%}"
+                 for c in PARTNERS) + " (published: calcaneus, then ankle, lose most push-off)"]
+    return "\n".join(lines)
+
+
 def gaitrec_directory(path: Path) -> Path:
     return path / "gaitrec" if (path / "gaitrec").is_dir() else path
 
 
-def run(directory: Path, seed: int) -> dict:
-    dataset = load_dataset(gaitrec_directory(directory), cache=False)
+def run(directory: Path, seed: int) -> tuple[dict, str]:
+    directory = gaitrec_directory(directory)
+    dataset = load_dataset(directory, cache=False)
     x, meta = session_means(dataset)
-    return separability(x, meta, len(dataset.channels), seed)
+    return separability(x, meta, len(dataset.channels), seed), published_figures(directory, dataset)
 
 
 def main(argv=None) -> int:
@@ -177,7 +212,7 @@ def main(argv=None) -> int:
         args.healthy, args.patients = 10, 80
     try:
         if args.data is not None:
-            result = run(args.data, args.seed)
+            result, figures = run(args.data, args.seed)
             print(f"data: {args.data}")
         else:
             if args.dir is not None and args.dir.exists() and any(args.dir.iterdir()):
@@ -186,7 +221,7 @@ def main(argv=None) -> int:
             try:
                 write_phantom(out, n_subjects=args.healthy, seed=args.seed, with_patients=True,
                               n_patients=args.patients, progress=not args.quick)
-                result = run(out, args.seed)
+                result, figures = run(out, args.seed)
             finally:
                 if args.dir is None and not args.keep:
                     shutil.rmtree(out, ignore_errors=True)
@@ -196,6 +231,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report(result))
+    print(figures)
     if args.quick:
         print("verdict: none (--quick: too small to compare with the published figures)")
         return 0
