@@ -134,3 +134,12 @@ def test_reader__refuses_a_subject_in_both_train_and_test(written, tmp_path):
     assert "\n" not in message and "GRF_metadata.csv" in message and f"subject {subject} " in message
     assert "TRAIN (row" in message and "TEST (row" in message
     load_dataset(written, cache=False)  # the phantom as written is accepted
+
+
+def test_patients__same_arguments_give_identical_bytes(tmp_path):
+    for name in "ab":
+        write_phantom(tmp_path / name, n_subjects=2, seed=9, with_patients=True, n_patients=10, progress=False)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) > 40
+    for f in files:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
