@@ -55,7 +55,7 @@ SEVERITY_AT_ADMISSION, RECOVERY_PER_SESSION, READMISSION_SEVERITY = (0.6, 1.0), 
 # severity puts a typical session (TYPICAL_SEVERITY) at the published speeds (docs/phantom.md):
 # calcaneus 0.94 m/s (van Hoeve et al. 2017; −34 % from an age-matched 1.42 m/s), knee 15 %
 # slower than age-matched peers; hip like knee, ankle between knee and calcaneus (no figure).
-TYPICAL_SEVERITY = 0.72  # the mean over patients' sessions (tests/test_phantom.py)
+TYPICAL_SEVERITY = 0.72  # the mean over patients' sessions (tests/test_phantom_patients.py)
 SPEED_LOSS_PER_SEVERITY = {c: loss / TYPICAL_SEVERITY for c, loss in {"H": 0.15, "K": 0.15, "A": 0.25, "C": 0.34}.items()}
 
 
@@ -180,7 +180,7 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     # Recovery: later sessions are less impaired and walk faster (patients' speed loss per class).
     sessions["severity"] = sessions["severity"] * schedule["recovery"].to_numpy()
     loss = sessions["class_label"].map(SPEED_LOSS_PER_SEVERITY).fillna(0.0).to_numpy()
-    sessions["speed_subject_m_per_s"] = (sessions["speed_subject_m_per_s"] * (1 - loss * sessions["severity"])).clip(0.4, 2.1)
+    sessions["speed_session_m_per_s"] = (sessions["speed_subject_m_per_s"] * (1 - loss * sessions["severity"])).clip(0.4, 2.1)
     # Dated in PHANTOM_SESSION_YEAR: the mark of synthetic data that travels with the metadata.
     first_day = np.datetime64(f"{PHANTOM_SESSION_YEAR}-01-01T09:00:00")
     day = first_day + schedule["day"].to_numpy().astype("timedelta64[D]")
@@ -197,8 +197,8 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     trials = sessions[["SUBJECT_ID", "SESSION_ID"]].loc[sessions.index.repeat(n_trials)].reset_index()
     trials = trials.rename(columns={"index": "session_row"})
     trials["TRIAL_ID"] = trials.groupby("SESSION_ID").cumcount() + 1  # 1..n per session, as published
-    subject_speed = sessions["speed_subject_m_per_s"].to_numpy()[trials["session_row"]]
-    trials["walking_speed_m_per_s"] = np.clip(subject_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
+    session_speed = sessions["speed_session_m_per_s"].to_numpy()[trials["session_row"]]
+    trials["walking_speed_m_per_s"] = np.clip(session_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
     for k in range(1, 4):
         trials[f"trial_{k}"] = rng.normal(0, 1, len(trials))
     # The richer variation is drawn last, so a seed still gives the same subjects, sessions and trials.
