@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gaitsae.data import load_dataset
@@ -70,3 +71,44 @@ def test_l0_sweep__jumprelu_search_brackets_k_and_stops_at_the_floor():
     for k in (16, 32):  # reachable: bracketed by earlier fits (k = 16) or from one side (k = 32)
         fits = _search(l0_sweep, k, fits)
         assert min(abs(math.log(f["val_l0"] / k)) for f in fits) < math.log(1.1), k
+
+
+def test_separability__quick_run_scores_both_tasks_and_removes_its_phantom(capsys, tmp_path, monkeypatch):
+    import tempfile
+
+    import separability
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert separability.main(["--quick", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC phantom" in out and "healthy vs patient: balanced accuracy" in out
+    assert "five classes: balanced accuracy" in out and "verdict: none" in out
+    assert list(tmp_path.iterdir()) == []  # the temporary phantom is gone
+
+
+def test_separability__session_means_are_each_sides_mean_curve(tiny_patients_dir):
+    import separability
+
+    ds = load_dataset(tiny_patients_dir / "gaitrec")
+    x, meta = separability.session_means(ds)
+    assert x.shape == (ds.stances["session"].nunique(), 2 * len(ds.channels) * 101)
+    session = meta["session"].iloc[3]
+    rows = ds.stances.index[(ds.stances["session"] == session) & (ds.stances["side"] == "right")]
+    np.testing.assert_allclose(x[3, x.shape[1] // 2:], ds.curves[rows].mean(0).ravel(), rtol=1e-5)
+    assert meta["class_label"].iloc[3] == ds.stances.loc[rows[0], "class_label"]
+
+
+def test_separability__verdict_names_each_miss():
+    import pandas as pd
+
+    import separability
+
+    met = {"binary_balanced_accuracy": 0.87, "five_class_balanced_accuracy": 0.5,
+           "main_confusions": {"H": "K", "K": "H", "A": "C", "C": "A"}}
+    assert separability.verdict(met) == []
+    low = {**met, "binary_balanced_accuracy": 0.72, "main_confusions": {**met["main_confusions"], "C": "K"}}
+    misses = separability.verdict(low)
+    assert len(misses) == 2 and "0.720 outside 0.85–0.90" in misses[0] and "C→K" in misses[1]
+    shares = pd.DataFrame([[.8, .1, .1, 0, 0], [.1, .4, .3, .1, .1], [.1, .3, .4, .1, .1],
+                           [0, .1, .1, .5, .3], [0, .1, .2, .1, .6]], index=["HC", "H", "K", "A", "C"], columns=["HC", "H", "K", "A", "C"])
+    assert separability.main_confusions(shares) == {"H": "K", "K": "H", "A": "C", "C": "K"}

@@ -62,3 +62,17 @@ def first_out_of_range(values: np.ndarray, lo: float, hi: float) -> int | None:
     with np.errstate(invalid="ignore"):
         bad = (values < lo) | (values > hi)
     return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
+def first_split_overlap(subjects: np.ndarray, train: np.ndarray, test: np.ndarray) -> tuple | None:
+    """(subject, index of a TRAIN row, index of a TEST row) for the first subject (in row order of
+    its TEST row) that has sessions in both of GaitRec's published splits, or None. A subject in
+    both would leak their gait from training into the test (the split is by subject)."""
+    in_train = train == 1
+    first_train = {}
+    for i in np.flatnonzero(in_train)[::-1]:
+        first_train[subjects[i]] = i
+    for i in np.flatnonzero(test == 1):
+        if subjects[i] in first_train:
+            return subjects[i], first_train[subjects[i]], i
+    return None

@@ -20,7 +20,9 @@ from gaitsae.channels import (
     value_columns,
 )
 from gaitsae.data import cache as stance_cache
-from gaitsae.data.checks import METADATA_RANGES, WALKING_SPEED_RANGE, first_out_of_range, implausible_curves
+from gaitsae.data.checks import (
+    METADATA_RANGES, WALKING_SPEED_RANGE, first_out_of_range, first_split_overlap, implausible_curves,
+)
 from gaitsae.data.csvfile import first_duplicate, integer_ids, numeric, read_csv, require_columns
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError
@@ -204,6 +206,11 @@ def _metadata(directory: Path, session_cols):
         raise DataError(f"{path}: row {i + 2}, column CLASS_LABEL: unknown label {labels.iloc[i]!r} "
                         f"(known: {', '.join(CLASS_LABELS)})")
     values["CLASS_LABEL"] = labels.to_numpy()
+    overlap = first_split_overlap(ids[:, -2], values["TRAIN"].to_numpy(), values["TEST"].to_numpy())
+    if overlap is not None:
+        subject, train_row, test_row = overlap
+        raise DataError(f"{path}: subject {subject} is in both TRAIN (row {train_row + 2}) and TEST (row {test_row + 2}); "
+                        "the published split must keep each subject on one side")
     values["CLASS_LABEL_DETAILED"] = table["CLASS_LABEL_DETAILED"].astype("string").fillna(labels).to_numpy()
     values["SESSION_DATE"] = pd.to_datetime(table["SESSION_DATE"], format=SESSION_DATE_FORMAT, errors="coerce")
     values["SUBJECT_ID"] = ids[:, -2]

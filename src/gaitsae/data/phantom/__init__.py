@@ -119,18 +119,32 @@ def _metadata_table(s: pd.DataFrame, rng, gutenberg: bool) -> pd.DataFrame:
     m["SESSION_DATE"] = s["SESSION_DATE"]
     if gutenberg:  # as published: every Gutenberg session TRAIN=1, TEST=0
         m["TRAIN"], m["TRAIN_BALANCED"], m["TEST"] = 1, 0, 0
-    else:  # GaitRec's split is by subject: ~31 % of sessions TEST, a small balanced subset
+    else:  # GaitRec's split is by subject: ~31 % of sessions TEST, and a class-balanced subset of TRAIN
         subjects = s["SUBJECT_ID"].unique()
         test = s["SUBJECT_ID"].map(dict(zip(subjects, rng.random(len(subjects)) < 0.31))).astype(int)
         m["TEST"] = test
         m["TRAIN"] = 1 - test
-        m["TRAIN_BALANCED"] = ((1 - test) * (rng.random(len(s)) < 0.12)).astype(int)
+        m["TRAIN_BALANCED"] = _balanced_sessions(s, test.to_numpy() == 0, rng).astype(int)
     # As in Gutenberg, a few sessions miss SEX/AGE/HEIGHT.
     unknown = rng.random(len(m)) < UNKNOWN_DEMOGRAPHICS_FRACTION
     m.loc[unknown, ["SEX", "AGE", "HEIGHT"]] = np.nan
     if gutenberg:
         m.insert(0, "DATASET_ID", 1)
     return m
+
+
+def _balanced_sessions(s: pd.DataFrame, train: np.ndarray, rng) -> np.ndarray:
+    """TRAIN_BALANCED: as many TRAIN subjects of every class as the rarest class has, one random
+    session each, so every class has the same number of sessions (and of subjects)."""
+    chosen = np.zeros(len(s), dtype=bool)
+    rows = pd.DataFrame({"subject": s["SUBJECT_ID"].to_numpy(), "label": s["class_label"].to_numpy()})[train]
+    per_class = rows.drop_duplicates("subject").groupby("label")["subject"].apply(np.sort)
+    n = min(len(v) for v in per_class)
+    for label, subjects in per_class.items():
+        for subject in rng.choice(subjects, n, replace=False):
+            own = rows.index[rows["subject"].to_numpy() == subject]
+            chosen[rng.choice(own)] = True
+    return chosen
 
 
 def _write_set(out: Path, pop, rng, gutenberg: bool, seed: int, bar) -> None:
@@ -157,7 +171,8 @@ def _write_set(out: Path, pop, rng, gutenberg: bool, seed: int, bar) -> None:
         truth["walking_speed_m_per_s"] = f["speed_m_per_s"]
         truth["stance_time_s"] = seconds
         for k in ("age_years", "sex", "foot_length_m", "asymmetry", "sig_1", "sig_2", "sig_3", "sig_4",
-                  "trial_1", "trial_2", "trial_3", "class_label", "severity", "affected", "impact_bw"):
+                  "trial_1", "trial_2", "trial_3", "class_label", "severity", "affected", "contralateral",
+                  "impact_bw"):
             truth[k] = f[k]
         truth["body_mass_kg"] = s["body_mass_kg"].to_numpy()[row]
         truth["height_m"] = s["height_m"].to_numpy()[row]

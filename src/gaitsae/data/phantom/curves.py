@@ -24,9 +24,11 @@ up to a smooth time warp). Factors and their literature basis:
 - age: push-off (second peak, propulsion) declines after 30 years; sex: females +0.01 BW first
   peak (small); height and foot length: COP_AP progression length (≈ 0.85 × foot length).
 - left/right asymmetry: a subject's peaks scaled by (1 ± asymmetry), + on the right side.
-- impairment (patients' affected side, × 0.7 × severity): hip and knee lower the first peak and
-  flatten the trough, ankle and calcaneus weaken push-off and propulsion; the unaffected side
-  loads a little more.
+- impairment (patients' affected side, × IMPAIRMENT_GAIN × severity; calibrated so a fixed
+  standard pipeline separates the classes as on GaitRec, docs/phantom.md): hip and knee lower the
+  first peak and flatten the trough (knee more), ankle and calcaneus lose push-off and propulsion
+  (calcaneus most, with a lower mid-stance minimum, van Hoeve et al. 2017); all four share some
+  loss of both peaks. Patients also walk slower (population.py), which acts through speed.
 Units: forces in body weights (BW), COP in metres; 101 points (0 … 100 % of stance).
 """
 
@@ -54,10 +56,10 @@ KNOTS = {
         "trial_3": [0, 0, .01, .015, 0, 0, 0, -.015, -.01, 0, 0],
         "age": [0, 0, 0, 0, 0, 0, -.0005, -.0015, -.001, 0, 0],  # per year over 30
         "female": [0, 0, .005, .01, 0, 0, 0, 0, 0, 0, 0],
-        "H": [0, -.05, -.10, -.14, .02, .08, .02, -.08, -.04, 0, 0],
-        "K": [0, -.08, -.14, -.18, .03, .10, .03, -.05, -.02, 0, 0],
-        "A": [0, 0, -.02, -.06, 0, .03, -.03, -.16, -.08, -.02, 0],
-        "C": [0, -.15, -.12, -.10, 0, .03, -.02, -.12, -.06, -.02, 0],
+        "H": [0, -.1, -.16, -.19, .02, .1, .02, -.1, -.06, -.01, 0],
+        "K": [0, -.11, -.19, -.22, .03, .13, .03, -.1, -.06, -.01, 0],
+        "A": [0, -.03, -.07, -.09, -.03, 0, -.05, -.22, -.14, -.04, 0],
+        "C": [0, -.06, -.1, -.11, -.05, -.02, -.07, -.28, -.17, -.04, 0],
     },
     "F_AP": {
         "t": [0, .04, .10, .17, .28, .42, .55, .68, .80, .84, .92, 1],
@@ -69,10 +71,10 @@ KNOTS = {
         "trial_3": [0, 0, -.005, -.008, 0, 0, 0, 0, .008, .008, 0, 0],
         "age": [0, 0, 0, 0, 0, 0, 0, -.0005, -.001, -.001, 0, 0],
         "female": [0] * 12,
-        "H": [0, .01, .04, .05, .02, 0, 0, -.03, -.05, -.05, -.02, 0],
-        "K": [0, .01, .05, .06, .03, 0, 0, -.02, -.04, -.04, -.02, 0],
-        "A": [0, 0, .02, .02, 0, 0, 0, -.05, -.09, -.09, -.04, 0],
-        "C": [0, .02, .05, .05, .02, 0, 0, -.04, -.08, -.08, -.03, 0],
+        "H": [0, .02, .06, .08, .03, 0, 0, -.02, -.06, -.06, -.02, 0],
+        "K": [0, .02, .07, .09, .04, 0, 0, -.03, -.07, -.07, -.03, 0],
+        "A": [0, .01, .04, .05, .01, 0, 0, -.06, -.12, -.12, -.05, 0],
+        "C": [0, .03, .07, .08, .03, 0, 0, -.06, -.13, -.13, -.05, 0],
     },
     "F_ML": {
         "t": [0, .04, .12, .25, .50, .75, .88, .96, 1],
@@ -90,6 +92,10 @@ KNOTS = {
         "C": [0, .005, 0, 0, 0, -.004, -.004, 0, 0],
     },
 }
+# Impairment: the affected side moves by IMPAIRMENT_GAIN x severity x its class pattern; the other
+# side of a one-sided patient loads more, by COMPENSATION x severity x the pattern's losses
+# (calibrated to 0: compensation hid the patients from a fixed standard pipeline, docs/phantom.md).
+IMPAIRMENT_GAIN, COMPENSATION = 0.85, 0.0
 FACTOR_PATTERNS = ("speed", "sig_1", "sig_2", "sig_3", "trial_3", "age", "female")
 CLASSES = ("H", "K", "A", "C")
 
@@ -204,8 +210,8 @@ def _curves_chunk(f: dict, trial_warp, centre, trial_deviations, rng) -> np.ndar
     c2 = 0.02 * f["sig_4"] - 0.02 * factors["speed"]
     u = _warp(c1, c2, f["warp"] + trial_warp)
     amplitude = (1 + 0.012 * f["trial_1"]) * (1 + f["asymmetry"] * f["side_sign"])
-    impaired = 0.7 * f["severity"] * f["affected"]
-    compensating = 0.3 * f["severity"] * f["contralateral"]
+    impaired = IMPAIRMENT_GAIN * f["severity"] * f["affected"]
+    compensating = COMPENSATION * f["severity"] * f["contralateral"]
     out = np.empty((n, len(CHANNELS), N_POINTS), dtype=np.float64)
     for ch, spec in KNOTS.items():
         knots = np.tile(np.asarray(spec["base"], float), (n, 1))

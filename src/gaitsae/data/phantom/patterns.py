@@ -5,7 +5,7 @@ reference stance (Froude speed 1.48 m/s, height 1.75 m, age 30, male, every sign
 factor 0, no impairment, no heel-strike transient, stance 0.65 s) with every random draw at its
 mean (no trial warp, deviation or noise), once as it is and once with one factor moved by `step`
 units; the difference divided by `step` is the pattern. The class patterns H, K, A, C are the
-affected side at severity 1 (the generator's 0.7 × severity impairment) against the healthy
+affected side at severity 1 (the generator's IMPAIRMENT_GAIN × severity impairment) against the healthy
 reference. Timing factors (sig_4, trial_2) and speed act partly through the time warp, so their
 pattern is the warped curve's change, as it appears in the data.
 

@@ -42,6 +42,21 @@ GRAVITY = 9.81
 STANCE_TIME_SD = {"subject": 0.03, "trial": 0.02}
 # Heel-strike transient: median size and log-sd across people (BW); trial-to-trial log-sd.
 IMPACT_MEDIAN_BW, IMPACT_LOG_SD, IMPACT_TRIAL_LOG_SD = 0.12, 0.6, 0.25
+# GaitRec sessions (Horsak et al. 2020: 8,972 sessions of 2,295 subjects, 3.9 per subject; session
+# types 1 initial, 2 control, 3 initial after a readmission). Stays: an initial measurement and
+# Poisson(2.5) weekly controls (at most 6); a readmission share of 12 % (an assumption: GaitRec
+# gives no share) starts a second stay 30-90 days after the first: 3.9 sessions per patient.
+CONTROLS_PER_STAY, MAX_CONTROLS_PER_STAY = 2.5, 6
+READMISSION_SHARE, READMISSION_GAP_DAYS = 0.12, (30, 91)
+# Severity: uniform at admission, x RECOVERY_PER_SESSION at each control, and at a readmission
+# back to READMISSION_SEVERITY x the admission severity.
+SEVERITY_AT_ADMISSION, RECOVERY_PER_SESSION, READMISSION_SEVERITY = (0.6, 1.0), 0.95, (0.6, 0.9)
+# Patients' speed = their healthy speed x (1 - loss x severity). Per class, the loss per unit
+# severity puts a typical session (TYPICAL_SEVERITY) at the published speeds (docs/phantom.md):
+# calcaneus 0.94 m/s (van Hoeve et al. 2017; −34 % from an age-matched 1.42 m/s), knee 15 %
+# slower than age-matched peers; hip like knee, ankle between knee and calcaneus (no figure).
+TYPICAL_SEVERITY = 0.72  # the mean over patients' sessions (tests/test_phantom_patients.py)
+SPEED_LOSS_PER_SEVERITY = {c: loss / TYPICAL_SEVERITY for c, loss in {"H": 0.15, "K": 0.15, "A": 0.25, "C": 0.34}.items()}
 
 
 @dataclass
@@ -106,8 +121,8 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
         ]
         ill = classes != "HC"
         subjects.loc[ill, "affected_side_code"] = _choice(rng, {0: 45, 1: 45, 2: 10}, int(ill.sum()))
-        subjects.loc[ill, "severity"] = rng.uniform(0.3, 1.0, int(ill.sum()))
-        subjects.loc[ill, "speed_subject_m_per_s"] -= 0.2 * subjects.loc[ill, "severity"] + 0.05
+        # Severity at admission; later sessions recover from it (sample_population).
+        subjects.loc[ill, "severity"] = rng.uniform(*SEVERITY_AT_ADMISSION, int(ill.sum()))
         subjects.loc[ill, "asymmetry"] *= 2.0
         healthy_age = np.clip(rng.normal(40, 15, int((~ill).sum())), 18, 80)
         subjects.loc[~ill, "age_years"] = healthy_age
@@ -115,24 +130,62 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
     return subjects
 
 
+def _gutenberg_schedule(rng, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Healthy sessions as in Gutenberg: READMISSION counts the sessions, SESSION_TYPE 1 then 2."""
+    n_sessions = _choice(rng, SESSIONS_PER_SUBJECT, len(subjects))
+    rows = np.repeat(np.arange(len(subjects)), n_sessions)
+    count = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+    return pd.DataFrame({"row": rows, "READMISSION": count, "SESSION_TYPE": np.where(count == 0, 1, 2),
+                         "day": count, "recovery": 1.0})  # day: after the subject's start (drawn later)
+
+
+def _gaitrec_schedule(rng, subjects: pd.DataFrame) -> pd.DataFrame:
+    """GaitRec sessions: per stay an initial measurement, then weekly controls; some patients are
+    readmitted (READMISSION 1, SESSION_TYPE 3 then 2). `recovery` scales the admission severity:
+    it falls by RECOVERY_PER_SESSION at every control and resets part-way at a readmission."""
+    n = len(subjects)
+    ill = subjects["class_label"].to_numpy() != "HC"
+    readmitted = ill & (rng.random(n) < READMISSION_SHARE)
+    controls = np.minimum(rng.poisson(CONTROLS_PER_STAY, (n, 2)), MAX_CONTROLS_PER_STAY)
+    start = rng.integers(0, 150, n)
+    gap = rng.integers(*READMISSION_GAP_DAYS, n)
+    relapse = rng.uniform(*READMISSION_SEVERITY, n)
+    parts = []
+    for stay in (0, 1):
+        who = np.flatnonzero(readmitted) if stay else np.arange(n)
+        k = controls[who, stay] + 1
+        rows = np.repeat(who, k)
+        index = pd.Series(rows).groupby(rows).cumcount().to_numpy()  # 0 = the stay's initial measurement
+        first_day = start[rows] + (gap[rows] + 7 * (controls[rows, 0] + 1) if stay else 0)
+        parts.append(pd.DataFrame({
+            "row": rows, "READMISSION": stay,
+            "SESSION_TYPE": np.where(index == 0, 3 if stay else 1, 2),
+            "day": first_day + 7 * index,
+            "recovery": (relapse[rows] if stay else 1.0) * RECOVERY_PER_SESSION ** index,
+        }))
+    return pd.concat(parts).sort_values(["row", "day"], kind="stable").reset_index(drop=True)
+
+
 def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, first_session=1) -> Population:
     """Subjects → sessions (with dates and metadata) → trials (with true walking speeds)."""
     subjects = sample_subjects(rng, n_subjects, first_subject, patients)
-    n_sessions = _choice(rng, SESSIONS_PER_SUBJECT, n_subjects)
-    if patients:  # GaitRec: about 3.9 sessions per subject over the rehabilitation stay
-        n_sessions = rng.integers(1, 8, n_subjects)
-    sessions = subjects.loc[subjects.index.repeat(n_sessions)].reset_index(drop=True)
+    schedule = _gaitrec_schedule(rng, subjects) if patients else _gutenberg_schedule(rng, subjects)
+    n_sessions = np.bincount(schedule["row"], minlength=n_subjects)
+    sessions = subjects.loc[schedule["row"]].reset_index(drop=True)
     sessions["SESSION_ID"] = np.arange(first_session, first_session + len(sessions))
-    sessions["READMISSION"] = sessions.groupby("SUBJECT_ID").cumcount()
-    sessions["SESSION_TYPE"] = np.where(sessions["READMISSION"] == 0, 1, 2)
+    sessions["READMISSION"] = schedule["READMISSION"].to_numpy()
+    sessions["SESSION_TYPE"] = schedule["SESSION_TYPE"].to_numpy()
     # Body mass drifts a little between sessions (as in Gutenberg's repeated sessions).
     sessions["body_mass_kg"] = sessions["body_mass_kg"] * np.exp(rng.normal(0, 0.01, len(sessions)))
-    if patients:  # recovery: later sessions walk a little faster and less impaired
-        sessions["severity"] = sessions["severity"] * np.exp(-0.12 * sessions["READMISSION"])
+    # Recovery: later sessions are less impaired and walk faster (patients' speed loss per class).
+    sessions["severity"] = sessions["severity"] * schedule["recovery"].to_numpy()
+    loss = sessions["class_label"].map(SPEED_LOSS_PER_SEVERITY).fillna(0.0).to_numpy()
+    sessions["speed_session_m_per_s"] = (sessions["speed_subject_m_per_s"] * (1 - loss * sessions["severity"])).clip(0.4, 2.1)
     # Dated in PHANTOM_SESSION_YEAR: the mark of synthetic data that travels with the metadata.
     first_day = np.datetime64(f"{PHANTOM_SESSION_YEAR}-01-01T09:00:00")
-    start = first_day + rng.integers(0, 300, n_subjects).astype("timedelta64[D]")
-    day = np.repeat(start, n_sessions) + sessions["READMISSION"].to_numpy().astype("timedelta64[D]")
+    day = first_day + schedule["day"].to_numpy().astype("timedelta64[D]")
+    if not patients:  # drawn here, so a seed gives the healthy phantom it always gave
+        day = day + np.repeat(rng.integers(0, 300, n_subjects), n_sessions).astype("timedelta64[D]")
     seconds = rng.integers(0, 8 * 3600, len(sessions)).astype("timedelta64[s]")
     sessions["SESSION_DATE"] = pd.to_datetime(day + seconds).strftime("%d.%m.%Y %H:%M:%S")
     sessions["SHOD_CONDITION"] = _choice(rng, {0: 60, 1: 35, 2: 5}, len(sessions)) if patients else 0
@@ -144,8 +197,8 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     trials = sessions[["SUBJECT_ID", "SESSION_ID"]].loc[sessions.index.repeat(n_trials)].reset_index()
     trials = trials.rename(columns={"index": "session_row"})
     trials["TRIAL_ID"] = trials.groupby("SESSION_ID").cumcount() + 1  # 1..n per session, as published
-    subject_speed = sessions["speed_subject_m_per_s"].to_numpy()[trials["session_row"]]
-    trials["walking_speed_m_per_s"] = np.clip(subject_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
+    session_speed = sessions["speed_session_m_per_s"].to_numpy()[trials["session_row"]]
+    trials["walking_speed_m_per_s"] = np.clip(session_speed + rng.normal(0, SPEED_SD_WITHIN, len(trials)), 0.4, 2.3)
     for k in range(1, 4):
         trials[f"trial_{k}"] = rng.normal(0, 1, len(trials))
     # The richer variation is drawn last, so a seed still gives the same subjects, sessions and trials.
