@@ -45,6 +45,7 @@ def run(args) -> int:
     if args.all:
         check_table_output(args.out, args.overwrite)
     enc = encode(args.run, args.data)
+    subject = None if args.all else C.find_subject(enc.dataset.stances["subject"].unique(), args.subject)
     dev = deviations(enc, args.reference, args.folds, args.seed)
     inputs = C.inputs_from_run(enc, dev)
     if args.all:
@@ -55,7 +56,6 @@ def run(args) -> int:
             print(f"  {r.class_label}: {r.n_subjects} subjects, median slope {r.median_slope:+.2f} index points "
                   f"per session, {r.share_improving:.0%} improving (interval above 0)")
     else:
-        subject = C.find_subject(inputs, args.subject)
         c = C.course(inputs, subject)
         out = args.out or f"course-{subject.replace(':', '-')}"
         with outdir.replacing(out, "course", overwrite=args.overwrite) as where:

@@ -89,13 +89,11 @@ def inputs_from_run(enc, dev) -> CourseInputs:
                         dev.stances["in_reference"].to_numpy(bool), ref.band_sd, ref.location)
 
 
-def find_subject(inputs: CourseInputs, name: str) -> str:
-    """The subject a user names: its ID (gaitrec:12), or the bare number when one subject has
-    it; else an error naming the nearest IDs."""
-    known = inputs.cache.get("subject_list")
-    if known is None:
-        known = inputs.cache["subject_list"] = sorted(inputs.stances["subject"].astype(str).unique())
-    if name in set(known):
+def find_subject(subjects, name: str) -> str:
+    """The subject a user names among `subjects`: its ID (gaitrec:12), or the bare number when one
+    subject has it; else an error naming the nearest IDs."""
+    known = sorted(set(map(str, subjects)))
+    if name in known:
         return name
     suffix = [s for s in known if s.split(":")[-1] == name]
     if len(suffix) == 1:
@@ -194,7 +192,7 @@ def _effect_peaks(inputs: CourseInputs):
 def course(inputs: CourseInputs, subject: str, n_top: int = N_TOP) -> Course:
     rows = inputs.rows_of(subject)
     if not len(rows):
-        find_subject(inputs, subject)  # raises with the nearest IDs
+        find_subject(inputs.stances["subject"].unique(), subject)  # raises with the nearest IDs
     st = inputs.stances.iloc[rows].reset_index(drop=True)
     index = inputs.index[rows]
     order = _session_order(st)
