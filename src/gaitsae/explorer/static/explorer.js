@@ -349,12 +349,17 @@ async function whatIf(box, run, id) {
       if (delta !== 0) { const dir = f.direction[i]; for (let t = 0; t < y.length; t++) y[t] += delta * dir[t]; } });
     return y;
   };
+  // fixed y ranges (widened only when a curve leaves them): a restyle then redraws one trace, not the axes
+  const span = ys => { const lo = Math.min(...ys.flat()), hi = Math.max(...ys.flat()), pad = 0.15 * (hi - lo || 1);
+    return [lo - pad, hi + pad]; };
+  const ranges = ch.map((c, i) => span([d.curves[i], ...(d.toward_healthy ? [d.toward_healthy.curves[i]] : [])]));
   const divs = ch.map((c, i) => plot(grid, [
     {x: X, y: d.curves[i], mode: "lines", name: "this stance", line: {color: "#999", width: 1.5}},
     {x: X, y: changedCurve(i), mode: "lines", name: "what if", line: {color: c.colour, width: 2.5}},
     {x: X, y: d.toward_healthy ? d.toward_healthy.curves[i] : d.curves[i], mode: "lines", name: "toward healthy",
      line: {color: "#009E73", width: 2, dash: "dash"}, visible: false},
-  ], layout("% stance", yLabel(c), {title: {text: c.description}})));
+  ], layout("% stance", yLabel(c), {title: {text: c.description},
+    yaxis: {title: {text: yLabel(c)}, zeroline: false, range: ranges[i].slice(), autorange: false}})));
   let timer = null;
   const askIndex = () => {
     clearTimeout(timer);
@@ -368,7 +373,13 @@ async function whatIf(box, run, id) {
   };
   const redraw = async () => {
     const t0 = performance.now();
-    await Promise.all(divs.map((div, i) => Plotly.restyle(div, {y: [changedCurve(i)]}, [1])));
+    await Promise.all(divs.map((div, i) => {
+      const y = changedCurve(i), r = ranges[i];
+      const lo = Math.min(...y), hi = Math.max(...y);
+      if (lo >= r[0] && hi <= r[1]) return Plotly.restyle(div, {y: [y]}, [1]);
+      ranges[i] = span([[r[0], r[1]], y]);
+      return Plotly.update(div, {y: [y]}, {"yaxis.range": ranges[i].slice()}, [1]);
+    }));
     await new Promise(r => requestAnimationFrame(() => r()));  // until the frame is painted
     grid.dataset.updateMs = String(performance.now() - t0);
     grid.dataset.updates = String(Number(grid.dataset.updates) + 1);
