@@ -59,7 +59,7 @@ def run(args) -> int:
         c = C.course(inputs, subject)
         out = args.out or f"course-{subject.replace(':', '-')}"
         with outdir.replacing(out, "course", overwrite=args.overwrite) as where:
-            write_bytes(where / FIGURE, C.course_figure(c))
+            write_bytes(where / FIGURE, C.course_figure(c, synthetic=enc.dataset.synthetic))
             write_table(where / f"{TABLE}.{args.table}", C.course_table(c))
         print(f"{subject}: {len(c.sessions)} sessions ({', '.join(c.sessions['type'])}); course index "
               + ", ".join(f"{v:.1f}" for v in c.sessions["index"])

@@ -317,7 +317,7 @@ def class_summary(trends: pd.DataFrame) -> pd.DataFrame:
                          "share_improving": g["slope_low"].apply(lambda s: float((s > 0).mean()))}).reset_index()
 
 
-def course_figure(c: Course, title: str = "") -> bytes:
+def course_figure(c: Course, title: str = "", synthetic: bool = False) -> bytes:
     """Top: the course index per session (affected, unaffected side, 95 % intervals over trials)
     over the healthy band; bottom: the top features' effect at their peak, change since the
     first session, each in its channel's unit."""
@@ -359,4 +359,6 @@ def course_figure(c: Course, title: str = "") -> bytes:
         fa.set_ylabel(f"change since session 1 ({r['unit']})", fontsize=7)
         fa.set_xlabel("session", fontsize=7)
         fa.tick_params(labelsize=7)
+    if synthetic:
+        fig.suptitle("SYNTHETIC phantom data: no real patient", color="tab:red", fontsize=9)
     return png(fig)
