@@ -5,8 +5,8 @@ Chromium (Debian's chromium + chromedriver) against `gaitsae serve`'s app on 127
 
 Per drag (Selenium moves the first slider of a patient's stance page by a random offset): the time
 from the slider's input event until all five plots are restyled and the next frame is painted (the
-page's own `data-update-ms`). Per course page: navigation start → load event and → the page's
-data-ready flag (its JSON fetched and plots drawn). Prints medians and p95 (targets: slider ≤ 100 ms,
+page's own `data-update-ms`). Per course page (and, for comparison, the subject page): from the
+navigation until the page's data-ready flag (its JSON fetched and plots drawn). Prints medians and p95 (targets: slider ≤ 100 ms,
 course page ≤ 500 ms).
 """
 
@@ -79,12 +79,13 @@ def main() -> None:
                 WebDriverWait(driver, 10).until(lambda d: int(grid.get_attribute("data-updates")) > n)
                 redraw.append(float(grid.get_attribute("data-update-ms")))
         subjects = store.stances.loc[patients, "subject"].unique()
-        loads = []
+        loads, subject_loads = [], []
         for subject in rng.choice(subjects, min(10, len(subjects)), replace=False):
-            t0 = time.perf_counter()
-            driver.get(f"{base}/subjects/{subject}/course")
-            WebDriverWait(driver, 60).until(ready)
-            loads.append(1000 * (time.perf_counter() - t0))
+            for url, into in ((f"{base}/subjects/{subject}/course", loads), (f"{base}/subjects/{subject}", subject_loads)):
+                t0 = time.perf_counter()
+                driver.get(url)
+                WebDriverWait(driver, 60).until(ready)
+                into.append(1000 * (time.perf_counter() - t0))
     finally:
         driver.quit()
         srv.should_exit = True
@@ -93,6 +94,8 @@ def main() -> None:
     c = np.array(loads)
     print(f"course page until drawn (1 client): n {len(c)}, median {np.median(c):.0f} ms, "
           f"p95 {np.percentile(c, 95):.0f} ms (target ≤ 500 p99 at 8 clients: see benchmarks/explorer.py)")
+    print(f"subject page until drawn, for comparison: median {np.median(subject_loads):.0f} ms, "
+          f"p95 {np.percentile(subject_loads, 95):.0f} ms")
 
 
 if __name__ == "__main__":

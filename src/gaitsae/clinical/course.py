@@ -37,6 +37,8 @@ SESSION_TYPES = {1: "initial", 2: "control", 3: "initial after readmission"}
 BAND_PERCENTILES = (5.0, 95.0)
 N_TOP = 3
 N_BOOT = 200
+COURSE_COLUMNS = ("subject", "session", "session_id", "session_date", "session_type", "readmission", "trial_id",
+                  "side", "affected_side", "class_label")
 
 
 @dataclass
@@ -59,6 +61,12 @@ class CourseInputs:
     reference_sd: np.ndarray
     location: np.ndarray
     cache: dict = field(default_factory=dict)
+
+    def narrow(self) -> pd.DataFrame:
+        """The stance columns a course reads (a row subset of all columns costs more than the course)."""
+        if "narrow" not in self.cache:
+            self.cache["narrow"] = self.stances[[c for c in COURSE_COLUMNS if c in self.stances]]
+        return self.cache["narrow"]
 
     def rows_of(self, subject: str) -> np.ndarray:
         groups = self.cache.get("subjects")
@@ -193,7 +201,7 @@ def course(inputs: CourseInputs, subject: str, n_top: int = N_TOP) -> Course:
     rows = inputs.rows_of(subject)
     if not len(rows):
         find_subject(inputs.stances["subject"].unique(), subject)  # raises with the nearest IDs
-    st = inputs.stances.iloc[rows].reset_index(drop=True)
+    st = inputs.narrow().iloc[rows].reset_index(drop=True)
     index = inputs.index[rows]
     order = _session_order(st)
     rank = dict(zip(order["session"], order["order"]))
