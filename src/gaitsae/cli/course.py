@@ -13,10 +13,10 @@ FIGURE, TABLE = "course.png", "course"
 def add_parser(sub) -> None:
     p = sub.add_parser("course", help="a patient's course over their sessions; --all: every subject's trend",
                        description="With --subject: OUT/course.png (the deviation index per session, affected and "
-                                   "unaffected side with 95 %% intervals over trials, over the healthy band; the "
+                                   "unaffected side with 95 % intervals over trials, over the healthy band; the "
                                    "features that move most, in their channel's unit) and OUT/course.csv (or "
                                    ".parquet). With --all: one row per subject with at least two sessions: the "
-                                   "slope of the index over sessions with a 95 %% interval. See docs/clinical.md.")
+                                   "slope of the index over sessions with a 95 % interval. See docs/clinical.md.")
     p.add_argument("run", help="run directory")
     p.add_argument("--data", required=True, help="data directory")
     who = p.add_mutually_exclusive_group(required=True)

@@ -8,7 +8,7 @@ from gaitsae.cli.options import add_overwrite_option, check_table_output
 
 def add_parser(sub) -> None:
     p = sub.add_parser("whatif", help="set a stance's features to new values: curves and index before and after",
-                       description="One row per channel and point of stance (0-100 %%): the recorded curve, its "
+                       description="One row per channel and point of stance (0-100 %): the recorded curve, its "
                                    "reconstruction, the reconstruction with the features changed and the recorded "
                                    "curve plus that change, in BW or m. Moving feature j by d moves the curves by "
                                    "exactly d times its direction. See docs/clinical.md.")
