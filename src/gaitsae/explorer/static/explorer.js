@@ -302,7 +302,7 @@ async function course(main, run, name) {
   const idx = section(`deviation index per session (95 % interval over trials) over the healthy band` +
     (d.band[0] === null ? "" : ` (${fmt(d.band[0], 3)}–${fmt(d.band[1], 3)}: reference sessions 5–95 %)`));
   main.append(idx);
-  plot(idx, traces, layout("session", "deviation index (100 = healthy mean)", {shapes,
+  plot(idx, traces, layout("session", "index (100 = healthy mean)", {shapes,
     xaxis: {title: {text: "session"}, tickvals: ticks, ticktext: labels, zeroline: false}}), "plot course-index");
   idx.append(table([{key: "order", title: "session"}, {key: "type", title: "type"}, {key: "session_date", title: "date"},
     {key: "index", title: "index"}, {key: "low", title: "95 % low"}, {key: "high", title: "95 % high"},
@@ -357,7 +357,7 @@ async function whatIf(box, run, id) {
     {x: X, y: d.curves[i], mode: "lines", name: "this stance", line: {color: "#999", width: 1.5}},
     {x: X, y: changedCurve(i), mode: "lines", name: "what if", line: {color: c.colour, width: 2.5}},
     {x: X, y: d.toward_healthy ? d.toward_healthy.curves[i] : d.curves[i], mode: "lines", name: "toward healthy",
-     line: {color: "#009E73", width: 2, dash: "dash"}, visible: false},
+     line: {color: "#000", width: 1.8, dash: "dot"}, visible: false},
   ], layout("% stance", yLabel(c), {title: {text: c.description},
     yaxis: {title: {text: yLabel(c)}, zeroline: false, range: ranges[i].slice(), autorange: false}})));
   let timer = null;
