@@ -133,6 +133,9 @@ def speed(args) -> None:
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     latents_n, stances_n = store.n_latents, store.n_stances
     subjects = store.stances["subject"].unique()
+    patients = store.stances.loc[store.stances["class_label"].ne("HC"), "subject"].unique() \
+        if "class_label" in store.stances else subjects
+    patients = patients if len(patients) else subjects
     del store
 
     port = _free_port()
@@ -158,6 +161,8 @@ def speed(args) -> None:
             "subject JSON": lambda: f"/api/runs/{run}/subjects/{rng.choice(subjects)}",
             "feature page HTML": lambda: f"/runs/{run}/features/{rng.integers(latents_n)}",
             "stance page HTML": lambda: f"/runs/{run}/stances/{rng.integers(stances_n)}",
+            "course JSON": lambda: f"/api/runs/{run}/subjects/{rng.choice(patients)}/course",
+            "what-if JSON": lambda: f"/api/runs/{run}/stances/{rng.integers(stances_n)}/whatif",
         }
         names = list(kinds)
         plan = [(names[i % len(names)], kinds[names[i % len(names)]]()) for i in range(args.requests)]

@@ -94,6 +94,8 @@ def workflow(args, work: Path) -> None:
                                         "--quiet", "--overwrite"], 180, 2048),
         ("gaitsae deviations", gaitsae + ["deviations", str(run), "--data", str(data), "--out",
                                           str(work / "deviations.parquet"), "--overwrite"], 180, 2048),
+        ("gaitsae course --all", gaitsae + ["course", str(run), "--data", str(data), "--all", "--out",
+                                            str(work / "trends.csv"), "--quiet", "--overwrite"], 120, 2048),
         ("gaitsae analyze", gaitsae + ["analyze", str(run), "--overwrite"], None, 2048),
     ]
     if args.quick:  # make bench stays under 2 minutes: the report's figures and the load test are the slow part

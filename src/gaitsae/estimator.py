@@ -41,6 +41,20 @@ class Pass(NamedTuple):
     curves: np.ndarray
 
 
+class WhatIf(NamedTuple):
+    """One stance with some features set to chosen values (GaitSAE.what_if): latents [n_latents] as
+    encoded and as changed; curves [n_channels, 101] in BW / m: the recorded stance, its
+    reconstruction, the reconstruction from the changed latents, and the recorded stance plus that
+    change (what the model does not explain is kept)."""
+
+    latents: np.ndarray
+    changed_latents: np.ndarray
+    curves: np.ndarray
+    reconstruction: np.ndarray
+    changed_reconstruction: np.ndarray
+    changed_curves: np.ndarray
+
+
 class GaitSAE:
     """A sparse autoencoder over gait stances, from curves to latents and back.
 
@@ -204,6 +218,23 @@ class GaitSAE:
         self._check_fitted()
         x = self.transform_.transform(np.asarray(curve, dtype=np.float32)[None])
         return self.model_.encode(torch.from_numpy(x))[0].numpy()
+
+    def what_if(self, stance, changes: dict) -> WhatIf:
+        """The stance (curves [n_channels, 101]) with features set to new activations, {feature
+        index: value}. The decoder is affine and the inverse transform linear, so moving feature j
+        by Δ moves the curves by exactly Δ × feature_directions()[j]."""
+        self._check_fitted()
+        curves = np.asarray(stance, dtype=np.float32)
+        latents = self.encode_stance(curves)
+        changed = latents.copy()
+        for j, value in changes.items():
+            if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < len(latents):
+                raise GaitsaeError(f"what_if: feature must be an int from 0 to {len(latents) - 1}, got {j!r}")
+            if not np.isfinite(value):
+                raise GaitsaeError(f"what_if: the value of feature {j} must be finite, got {value!r}")
+            changed[j] = value
+        recon, changed_recon = self.inverse_transform(np.stack([latents, changed]))
+        return WhatIf(latents, changed, curves, recon, changed_recon, curves + (changed_recon - recon))
 
     @torch.no_grad()
     def round_trip(self, dataset: GaitDataset, reconstruct: bool = True) -> Pass:

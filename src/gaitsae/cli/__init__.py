@@ -34,6 +34,9 @@ SUBCOMMANDS = (
     "serve",
     "deviations",
     "classify",
+    "course",
+    "whatif",
+    "export",
 )
 
 

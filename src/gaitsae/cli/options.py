@@ -33,3 +33,21 @@ def selection(args):
     """(channels or None, sides or None) from --channels/--sides; None: not given."""
     channels = names(args.channels, CHANNELS, "channels") if args.channels else None
     return channels, names(args.sides, SIDES, "sides") if args.sides else None
+
+
+def check_table_output(path, overwrite: bool) -> None:
+    """Before any work: a table file must end in .csv or .parquet, and an existing file is
+    replaced only with --overwrite (a CSV cannot say whether gaitsae wrote it)."""
+    from pathlib import Path
+
+    from gaitsae.errors import OutputError
+    from gaitsae.fsio import TABLE_FORMATS
+
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_FORMATS:
+        raise OutputError(f"--out {path}: a table is written as .csv or .parquet, not "
+                          f"{path.suffix or 'a name without extension'!r}")
+    if path.exists() and not path.is_file():
+        raise OutputError(f"--out {path}: exists and is not a regular file")
+    if path.exists() and not overwrite:
+        raise OutputError(f"--out {path}: exists; choose another file or pass --overwrite to replace it")

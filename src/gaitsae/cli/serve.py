@@ -44,8 +44,11 @@ def run(args) -> int:
         raise GaitsaeError(f"--port must be from 1 to 65535, got {args.port}")
     _check_free(args.host, args.port)
     stores = [open_store(run, args.data) for run in args.runs]
+    from gaitsae.explorer.clinical import clinic
+
     for store in stores:
         store.sae()  # load each model now, not on the first stance request
+        clinic(store)  # and the deviations the course and what-if pages read
     app = create_app(stores)
     if args.host not in LOOPBACK:
         print(f"warning: serving on {args.host}: the data become visible to anyone on the network who can "

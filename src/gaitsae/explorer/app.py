@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from gaitsae.channels import SEX_CODES, SIDES
 from gaitsae.errors import GaitsaeError
-from gaitsae.explorer import payloads
+from gaitsae.explorer import clinical, payloads
 from gaitsae.explorer.retrieval import LEAVE_OUT, MAX_K
 
 HERE = Path(__file__).parent
@@ -265,6 +265,7 @@ def create_app(stores, stance_sections=()) -> Starlette:
         Route("/api/runs/{run}/search", ex.search_api),
         Route("/api/runs/{run}/search.csv", ex.search_csv),
     ]
+    routes += clinical.routes(ex)  # a subject's course, the stance page's what-if
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error, GaitsaeError: _error})
     app.state.explorer = ex
     return app

@@ -119,6 +119,7 @@ function synthetic(run) {
 const featureLink = (run, j) => `/runs/${enc(run)}/features/${j}`;
 const stanceLink = (run, s) => `/runs/${enc(run)}/stances/${s}`;
 const subjectLink = (run, s) => `/runs/${enc(run)}/subjects/${enc(s)}`;
+const courseLink = (run, s) => `/runs/${enc(run)}/subjects/${enc(s)}/course`;
 
 // -- pages ---------------------------------------------------------------------------------------
 async function overview(main) {
@@ -202,6 +203,8 @@ async function stance(main, run, id) {
     {x: X, y: d.curves[i], mode: "lines", name: "this stance", line: {color: c.colour, width: 2.5}},
     {x: X, y: d.reconstruction[i], mode: "lines", name: "reconstruction", line: {color: "#222", width: 1.5, dash: "dash"}},
   ], layout("% stance", yLabel(c), {title: {text: c.description}})));
+  const whatIfBox = el("div", {id: "whatif"});
+  main.append(whatIfBox);  // filled last (whatIf below), so the rest of the page does not wait for it
   const feats = section(`active features (${d.features.length}) and their contributions (activation × direction, RMS per channel)`);
   main.append(feats);  // in the page before plotting, so plots take the grid's width
   feats.append(table([
@@ -239,6 +242,7 @@ async function stance(main, run, id) {
   main.append(akinSection, section("metadata", keyValues(m)));
   leave.addEventListener("change", load);
   await load();
+  await whatIf(whatIfBox, run, id);
 }
 
 function extraSection(main, extra) {
@@ -255,7 +259,9 @@ function extraSection(main, extra) {
 async function subject(main, run, name) {
   const d = await api(`/api/runs/${enc(run)}/subjects/${enc(name)}`);
   const ch = d.run.channels;
-  main.append(synthetic(d.run), section("person", keyValues(d.person)));
+  main.append(synthetic(d.run), el("p", {}, el("a", {href: courseLink(run, name), id: "course-link",
+    text: `course over ${d.n_sessions} session(s): deviation index, affected side, the features that move`})),
+    section("person", keyValues(d.person)));
   const sides = Object.keys(d.sides);
   const curves = section(`mean curves per side (${sides.map(s => `${s}: ${d.sides[s].n}`).join(", ")} stances) over the norm band (${d.norm.reference})`);
   const grid = el("div", {class: "grid"});
@@ -271,6 +277,147 @@ async function subject(main, run, name) {
     {key: "session_date", title: "date"}, {key: "class", title: "class"}, {key: "speed_condition", title: "speed"},
     {key: "walking_speed_m_per_s", title: "speed (m/s)"}, {key: "split", title: "split"}, {key: "fvu", title: "recon. FVU"},
   ], d.stances, "filter stances")));
+}
+
+// -- a subject's course and the stance page's what-if (docs/clinical.md) -------------------------------
+const ROLE_STYLE = {affected: {color: "#D55E00", symbol: "circle"}, unaffected: {color: "#0072B2", symbol: "square"},
+                    "": {color: "#333", symbol: "circle"}};
+
+async function course(main, run, name) {
+  const d = await api(`/api/runs/${enc(run)}/subjects/${enc(name)}/course`);
+  main.append(synthetic(d.run), el("p", {}, "subject ", el("a", {href: subjectLink(run, name), text: name})));
+  if (!d.available) { main.append(el("p", {class: "warn", id: "course-note", text: d.note})); return; }
+  const p = d.person;
+  main.append(el("p", {text: `class ${p.class_label || "–"} · affected side ${p.affected_side || "–"} · ${p.n_sessions} session(s)`}));
+  if (d.note) main.append(el("p", {class: "note", id: "course-note", text: d.note}));
+  const ticks = d.sessions.map(s => s.order), labels = d.sessions.map(s => `${s.order}: ${s.type}`);
+  const traces = [];
+  const groups = {};
+  for (const r of d.sides) (groups[`${r.role}|${r.side}`] = groups[`${r.role}|${r.side}`] || []).push(r);
+  for (const [key, rows] of Object.entries(groups)) {
+    const [role, side] = key.split("|"), st = ROLE_STYLE[role] || ROLE_STYLE[""];
+    const shift = side === "right" ? 0.06 : -0.06;
+    traces.push({x: rows.map(r => r.order + shift), y: rows.map(r => r.index), mode: "lines+markers",
+      name: role ? `${role} side (${side})` : side, marker: {color: st.color, symbol: st.symbol, size: 8},
+      line: {color: st.color, dash: side === "right" ? "dash" : "solid"},
+      error_y: {type: "data", symmetric: false, array: rows.map(r => r.high === null ? 0 : r.high - r.index),
+                arrayminus: rows.map(r => r.low === null ? 0 : r.index - r.low), color: st.color},
+      hovertemplate: "session %{x:.0f}: index %{y:.1f}<extra></extra>"});
+  }
+  const shapes = d.band[0] === null ? [] : [{type: "rect", xref: "paper", x0: 0, x1: 1, y0: d.band[0], y1: d.band[1],
+    fillcolor: "rgba(120,120,120,0.2)", line: {width: 0}, layer: "below"}];
+  const idx = section(`deviation index per session (95 % interval over trials) over the healthy band` +
+    (d.band[0] === null ? "" : ` (${fmt(d.band[0], 3)}–${fmt(d.band[1], 3)}: reference sessions 5–95 %)`));
+  main.append(idx);
+  plot(idx, traces, layout("session", "index (100 = healthy mean)", {shapes,
+    xaxis: {title: {text: "session"}, tickvals: ticks, ticktext: labels, zeroline: false}}), "plot course-index");
+  idx.append(table([{key: "order", title: "session"}, {key: "type", title: "type"}, {key: "session_date", title: "date"},
+    {key: "index", title: "index"}, {key: "low", title: "95 % low"}, {key: "high", title: "95 % high"},
+    {key: "n_trials", title: "trials"}, {key: "sides", title: "side(s)"}], d.sessions));
+  const byFeature = {};
+  for (const r of d.features) (byFeature[r.feature] = byFeature[r.feature] || []).push(r);
+  const fs = section("the sparse features that move most (their effect at the point of stance where they act most, change since session 1)");
+  const grid = el("div", {class: "grid"});
+  fs.append(grid);
+  main.append(fs);
+  const colour = Object.fromEntries(d.run.channels.map(c => [c.name, c.colour]));
+  for (const [j, rows] of Object.entries(byFeature)) {
+    const r = rows[0];
+    plot(grid, [{x: rows.map(q => q.order), y: rows.map(q => q.change_since_first), mode: "lines+markers",
+      name: `feature ${j}`, line: {color: colour[r.channel]}}],
+      layout("session", `Δ ${r.channel} (${r.unit})`, {showlegend: false, title: {text: `feature ${j} (${r.column}): ${r.channel} at ${r.percent_stance} % of stance`},
+        xaxis: {title: {text: "session"}, tickvals: ticks, zeroline: false}}));
+  }
+  if (!d.features.length) fs.append(el("p", {text: "no sparse feature moves over these sessions"}));
+}
+
+async function whatIf(box, run, id) {
+  const d = await api(`/api/runs/${enc(run)}/stances/${id}/whatif`);
+  const ch = d.run.channels, sliders = d.sliders;
+  const values = sliders.map(f => f.value);
+  const s = section("what if: move a feature (curves redrawn in the browser from the feature directions)");
+  box.append(s);
+  const info = el("p", {id: "whatif-index"});
+  const bandText = d.band ? ` (healthy band ${fmt(d.band[0], 3)}–${fmt(d.band[1], 3)})` : "";
+  const showIndex = changed => {
+    info.textContent = d.index === null ? (d.note || "no deviation index") :
+      `deviation index: this stance ${fmt(d.index, 4)} · with your changes ${fmt(changed, 4)}${bandText}`;
+  };
+  showIndex(d.index);
+  s.append(info);
+  const controls = el("div", {class: "sliders"});
+  s.append(controls);
+  const grid = el("div", {class: "grid", id: "whatif-plots"});
+  grid.dataset.updates = "0";
+  s.append(grid);
+  const changedCurve = i => {
+    const y = d.curves[i].slice();
+    sliders.forEach((f, k) => { const delta = values[k] - f.value;
+      if (delta !== 0) { const dir = f.direction[i]; for (let t = 0; t < y.length; t++) y[t] += delta * dir[t]; } });
+    return y;
+  };
+  // fixed y ranges (widened only when a curve leaves them): a restyle then redraws one trace, not the axes
+  const span = ys => { const lo = Math.min(...ys.flat()), hi = Math.max(...ys.flat()), pad = 0.15 * (hi - lo || 1);
+    return [lo - pad, hi + pad]; };
+  const ranges = ch.map((c, i) => span([d.curves[i], ...(d.toward_healthy ? [d.toward_healthy.curves[i]] : [])]));
+  const divs = ch.map((c, i) => plot(grid, [
+    {x: X, y: d.curves[i], mode: "lines", name: "this stance", line: {color: "#999", width: 1.5}},
+    {x: X, y: changedCurve(i), mode: "lines", name: "what if", line: {color: c.colour, width: 2.5}},
+    {x: X, y: d.toward_healthy ? d.toward_healthy.curves[i] : d.curves[i], mode: "lines", name: "toward healthy",
+     line: {color: "#000", width: 1.8, dash: "dot"}, visible: false},
+  ], layout("% stance", yLabel(c), {title: {text: c.description},
+    yaxis: {title: {text: yLabel(c)}, zeroline: false, range: ranges[i].slice(), autorange: false}})));
+  let timer = null;
+  const askIndex = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const set = sliders.map((f, k) => values[k] !== f.value ? `${f.latent}:${values[k]}` : null).filter(x => x).join(",");
+      if (!set || d.index === null) { showIndex(d.index); return; }
+      const r = await api(`/api/runs/${enc(run)}/stances/${id}/whatif?set=${enc(set)}`);
+      showIndex(r.index);
+      info.dataset.set = set;
+    }, 150);
+  };
+  const redraw = async () => {
+    const t0 = performance.now();
+    await Promise.all(divs.map((div, i) => {
+      const y = changedCurve(i), r = ranges[i];
+      const lo = Math.min(...y), hi = Math.max(...y);
+      if (lo >= r[0] && hi <= r[1]) return Plotly.restyle(div, {y: [y]}, [1]);
+      ranges[i] = span([[r[0], r[1]], y]);
+      return Plotly.update(div, {y: [y]}, {"yaxis.range": ranges[i].slice()}, [1]);
+    }));
+    await new Promise(r => requestAnimationFrame(() => r()));  // until the frame is painted
+    grid.dataset.updateMs = String(performance.now() - t0);
+    grid.dataset.updates = String(Number(grid.dataset.updates) + 1);
+    askIndex();
+  };
+  const inputs = sliders.map((f, k) => {
+    const out = el("output", {text: fmt(f.value)});
+    const input = el("input", {type: "range", min: String(f.min), max: String(f.max), step: String((f.max - f.min) / 400 || 0.001),
+      value: String(f.value), id: `slider-${f.latent}`, "data-latent": String(f.latent),
+      on: {input: e => { values[k] = Number(e.target.value); out.textContent = fmt(values[k]); redraw(); }}});
+    controls.append(el("label", {class: "slider"}, el("a", {href: featureLink(run, f.latent), text: `feature ${f.latent}`}),
+      ` ${f.column} (${f.kind}) `, input, " ", out));
+    return [input, out];
+  });
+  if (!sliders.length) controls.append(el("p", {text: "no active sparse feature and no scaffold axis on this stance"}));
+  const buttons = el("p", {});
+  buttons.append(el("button", {type: "button", id: "whatif-reset", text: "reset", on: {click: () => {
+    sliders.forEach((f, k) => { values[k] = f.value; inputs[k][0].value = String(f.value); inputs[k][1].textContent = fmt(f.value); });
+    redraw(); }}}));
+  if (d.toward_healthy) {
+    const th = el("p", {id: "toward-healthy-result"});
+    buttons.append(" ", el("button", {type: "button", id: "toward-healthy", text: "Toward healthy", on: {click: async () => {
+      await Promise.all(divs.map(div => Plotly.restyle(div, {visible: [true]}, [2])));
+      const t = d.toward_healthy;
+      th.textContent = `toward healthy: index ${fmt(t.index, 4)} (this stance ${fmt(d.index, 4)})${bandText}; ` +
+        (t.changes.length ? t.changes.map(c => `feature ${c.latent} ${fmt(c.from)} → ${fmt(c.to)}`).join(", ")
+                          : "no sparse feature deviates (|z| > 2): nothing to change");
+      th.dataset.index = String(t.index);
+    }}}));
+    s.append(buttons, th);
+  } else s.append(buttons);
 }
 
 const SEARCH_FIELDS = [
@@ -314,6 +461,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     else if (page === "stance") await stance(main, run, item);
     else if (page === "subject") await subject(main, run, item);
     else if (page === "search") await search(main, run);
+    else if (page === "course") await course(main, run, item);
   } catch (e) {
     main.append(el("p", {class: "warn", text: `could not load: ${e.message}`}));
   }
