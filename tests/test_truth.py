@@ -229,11 +229,11 @@ def test_truth_cli__scores_runs_chance_rows_and_the_baselines_like_for_like(expl
     assert set(table["method"]) == {"model", "untrained", "exemplars", "random", "pca", "fastica", "nmf",
                                     "dictionary+omp"}
     topk = table[table["run"] == "topk"]
-    distinct = int(topk.loc[topk["method"] == "model", "n_distinct"].iloc[0])
-    assert distinct == 8  # 16 latents of the ±PCA start are 8 ± pairs: one feature each
+    distinct = {m: int(topk.loc[topk["method"] == m, "n_distinct"].iloc[0]) for m in ("model", "untrained")}
+    assert distinct["untrained"] == 8  # 16 latents of the ±PCA start are 8 ± pairs: one feature each
     # baselines: as many components as the run's distinct features, and as its L0 (k = 4), not its 16 latents
-    assert set(topk.loc[topk["method"] == "nmf", "n_components"]) == {8, 4}
-    assert set(topk.loc[topk["method"].isin(["exemplars", "random"]), "n_components"]) == {8}
+    assert set(topk.loc[topk["method"] == "nmf", "n_components"]) == {distinct["model"], 4}
+    assert set(topk.loc[topk["method"].isin(["exemplars", "random"]), "n_components"]) == {distinct["model"]}
     assert table["code_corr"].dropna().between(0, 1).all() and table["best_cos"].between(0, 1).all()
     summary = json.loads((out / "truth.json").read_text())
     assert summary["thresholds"] == {"code_corr": 0.6, "code_cos": 0.9, "twin_cos": 0.99}
@@ -247,13 +247,19 @@ def test_truth_cli__scores_runs_chance_rows_and_the_baselines_like_for_like(expl
 
 def test_truth__untrained_pm_pca_start_needs_no_more_features_than_pca(explorer_runs, tiny_patients_dir):
     """Before, twins counted twice: the ±PCA start needed 2m − 1 features where PCA needed m."""
-    from gaitsae.analysis.truth_runs import recover_runs
+    from gaitsae.analysis.ground_truth import load_truth
+    from gaitsae.analysis.truth import find_patterns
+    from gaitsae.analysis.truth_runs import Scorer, split_masks
     from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
 
-    pairs, _, _ = recover_runs([explorer_runs["topk"]], load_dataset(tiny_patients_dir, cache=False), ["topk"],
-                               methods=("pca",), untrained=True)
-    by = {(r.method, r.n_components): r.table.set_index("pattern")["features_to_0.9"] for _, r in pairs}
-    start, pca = by[("untrained", 16)], by[("pca", 8)]
+    start = GaitSAE.load(explorer_runs["topk"], progress=False, untrained=True)
+    ds, inputs, latents, _, _ = start.round_trip(load_dataset(tiny_patients_dir, cache=False), reconstruct=False)
+    scorer = Scorer()
+    scorer.prepare(start, ds, inputs, load_truth(ds.stances, ds.sources), split_masks(start, ds.stances),
+                   find_patterns(ds.sources, ds.channels))
+    rows = [scorer.model(start, latents, "untrained"), scorer.baseline("pca", 8, 4)]
+    start, pca = (r.table.set_index("pattern")["features_to_0.9"] for r in rows)
     both = start.notna() & pca.notna()
     assert both.any()
     assert (start[both] <= pca[both]).all()
