@@ -151,6 +151,11 @@ def load_for_stability(run_dirs, data=None, max_stances: int = MAX_STANCES, seed
 
     if len(run_dirs) < 2:
         raise GaitsaeError("stability needs at least two runs")
+    seen: dict[Path, str] = {}
+    for p in run_dirs:
+        first = seen.setdefault(Path(p).resolve(), str(p))
+        if first != str(p) or list(map(str, run_dirs)).count(str(p)) > 1:
+            raise GaitsaeError(f"{p}: given twice (as {first}); stability compares distinct runs")
     runs = [GaitSAE.load(p, progress=False) for p in run_dirs]
     channels = _shared([list(r.config_.data.channels) for r in runs], CHANNELS)
     if not channels:
@@ -276,7 +281,6 @@ def write(result: Stability, out) -> Path:
     from gaitsae.fsio import json_safe, write_bytes, write_json, write_text
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     per_run = {name: [None if np.isnan(v) else v for v in g["stability"]]
                for name, g in result.features.groupby("run", sort=False)}
     write_json(out / FILES[0], json_safe({

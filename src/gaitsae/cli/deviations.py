@@ -51,17 +51,15 @@ def check_folds(folds: int) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from gaitsae import outdir
     from gaitsae.cli.encode import _ours
     from gaitsae.clinical.pipeline import deviations, encode, write_parquet
-    from gaitsae.errors import OutputError
 
     check_folds(args.folds)
-    out = Path(args.out)
-    if out.is_file() and not args.overwrite and not _ours(out):
-        raise OutputError(f"{out}: exists and is not a gaitsae Parquet output; choose another --out or pass --overwrite")
-    enc = encode(args.run, args.data)
-    dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
-    write_parquet(dev, args.out, enc.meanings)
+    with outdir.output_file(Path(args.out), _ours, "Parquet output", overwrite=args.overwrite) as out:
+        enc = encode(args.run, args.data)
+        dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
+        write_parquet(dev, out, enc.meanings)
     print(f"{len(dev.stances)} stances, {len(dev.sessions)} session sides → {args.out}")
     print_reference(dev.reference)
     if enc.dataset.synthetic:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from gaitsae.cli.options import add_overwrite_option
-from gaitsae.errors import OutputError
 
 PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gaitsae's encode output
 
@@ -38,14 +37,14 @@ def run(args) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from gaitsae import outdir
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
     from gaitsae.fsio import atomic_path
     from gaitsae.training.rundir import run_data
 
     out = Path(args.out or Path(args.run) / "activations.parquet")
-    if out.is_file() and not args.overwrite and not _ours(out):
-        raise OutputError(f"{out}: exists and is not a gaitsae encode output; choose another --out or pass --overwrite")
+    outdir.check_file(out, _ours, "encode output", overwrite=args.overwrite)
     est = GaitSAE.load(args.run, progress=False)
     data = args.data or run_data(args.run, est.config_)
     dataset = load_dataset(data.split(","), channels=est.config_.data.channels, sides=est.config_.data.sides)
@@ -56,7 +55,7 @@ def run(args) -> int:
                                  preserve_index=False)
     mark = json.dumps({"run": str(Path(args.run).resolve()), "data": data}).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), PARQUET_KEY: mark})
-    with atomic_path(out) as tmp:
+    with outdir.output_file(out, _ours, "encode output", overwrite=args.overwrite), atomic_path(out) as tmp:
         pq.write_table(table, tmp)
     print(f"{table.num_rows} stances × {latents.shape[1]} latents → {out}")
     return 0

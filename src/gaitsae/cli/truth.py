@@ -3,6 +3,8 @@ planted patterns, and do PCA, FastICA, NMF and dictionary learning do better?"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gaitsae.cli.options import add_overwrite_option
 
 FILES = ("truth.csv", "truth.png")
@@ -46,11 +48,12 @@ def run(args) -> int:
                            f"written by `gaitsae phantom`")
     dataset = load_dataset(path)
     names = _names(args.runs)
-    with outdir.filling(args.out, "truth", overwrite=args.overwrite) as out:
+    with outdir.staged(args.out, "truth", overwrite=args.overwrite) as where:
         pairs, fig = T.recover_runs(args.runs, dataset, names, seed=args.seed, untrained=args.untrained)
         table = T.long_table(pairs)
-        write_text(out / FILES[0], table.to_csv(index=False, float_format="%.4f"))
-        write_bytes(out / FILES[1], png(fig))
+        write_text(where / FILES[0], table.to_csv(index=False, float_format="%.4f"))
+        write_bytes(where / FILES[1], png(fig))
+    out = Path(args.out)
     for name, rec in pairs:
         print(f"{name} ({len(rec.directions)}): mean max cosine {rec.mean_max_cosine:.3f}; "
               + ", ".join(f"{p} {c:.2f}" for p, c in zip(rec.table["pattern"], rec.table["best_cos"])
