@@ -1,0 +1,182 @@
+"""Data safety of every command that writes an output (issue 31 A–E), one parametrized test per
+promise so a new command is one more entry in WRITERS:
+
+- it refuses an output holding a file gaitsae did not write (the file stays as it was);
+- killed (SIGKILL) mid-write, a half-written output never looks complete, and the same command
+  run again succeeds with the same result as an uninterrupted run;
+- it leaves no temporary or lock behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaitsae import outdir
+from gaitsae.cli import main
+from gaitsae.data import load_dataset
+from gaitsae.data.phantom import write_phantom
+from gaitsae.estimator import GaitSAE
+from tests.clifail import fails
+
+SPEC = '[model]\nname = "topk"\nn_latents = 8\n[training]\nepochs = 2\n[grid]\n"model.k" = [2, 3]\n'
+SMALL = "[model]\nname = 'topk'\nn_latents = 8\nk = 2\n[training]\nepochs = 3\n"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A phantom with GaitRec-style patients (enough for classify) and two small runs on it."""
+    root = tmp_path_factory.mktemp("safety")
+    write_phantom(root / "data", n_subjects=4, seed=3, with_patients=True, n_patients=40, progress=False)
+    dataset = load_dataset(root / "data", cache=False)
+    for seed in (0, 1):
+        est = GaitSAE(model="topk", k=3, n_latents=8, epochs=2, seed=seed, batch_size=64, progress=False)
+        est.config_ = est.to_config(str(root / "data"))
+        est.fit(dataset, run_dir=root / f"run{seed}")
+    (root / "spec.toml").write_text(SPEC)
+    (root / "small.toml").write_text(SMALL)
+    return root
+
+
+@dataclass
+class Writer:
+    """A command writing `out` (a directory or a file) from the runs and data of `world`."""
+    argv: Callable[[Path, Path, Path], list]  # (world, runs folder, out) → arguments
+    out: str = "out"  # the output's name inside the test's folder
+    rerun: tuple = ()  # arguments the re-run after a kill adds (train continues with --resume)
+    refusal: str = "holds files gaitsae did not write"
+    kill_at: int = 2  # killpoint's event: 2 = right after the first file is complete
+    result: Callable[[Path], dict] = field(default=None)  # what must be equal after kill + re-run
+
+
+def _tables(out: Path) -> dict:
+    """Every CSV, JSON and Parquet file of an output, read (paths of the two outputs differ)."""
+    found = {}
+    for p in sorted([out] if out.is_file() else out.rglob("*")):
+        name = p.name if out.is_file() else str(p.relative_to(out))
+        if p.suffix in (".csv", ".parquet"):
+            table = pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)
+            found[name] = table[[c for c in table.columns if not re.search("seconds|run_dir|path", c)]].to_json()
+        elif p.suffix == ".json" and p.name != ".gaitsae":
+            found[name] = _without_paths(json.loads(p.read_text()))
+    return found
+
+
+def _without_paths(obj):
+    if isinstance(obj, dict):
+        return {k: _without_paths(v) for k, v in obj.items() if k not in ("key", "run_dir", "path", "file", "seconds",
+                                                                          "train_seconds", "data")}
+    if isinstance(obj, list):
+        return [_without_paths(v) for v in obj]
+    return obj
+
+
+def _model(out: Path) -> dict:
+    from safetensors.numpy import load_file
+
+    return {k: v.tolist() for k, v in load_file(out / "model.safetensors").items()}
+
+
+def _names(out: Path) -> set[str]:
+    return {str(p.relative_to(out)) for p in out.rglob("*") if "checkpoint" not in p.parts} if out.is_dir() else {out.name}
+
+
+WRITERS = {
+    "train": Writer(lambda w, r, o: ["train", "--data", w / "data", "--out", o, "--config", w / "small.toml", "--quiet"],
+                    rerun=("--resume",), result=_model),
+    "analyze": Writer(lambda w, r, o: ["analyze", r / "run0", "--out", o, "--data", w / "data"]),
+    "compare": Writer(lambda w, r, o: ["compare", r / "run0", r / "run1", "--out", o, "--data", w / "data"]),
+    "truth": Writer(lambda w, r, o: ["truth", r / "run0", "--data", w / "data", "--out", o]),
+    "stability": Writer(lambda w, r, o: ["stability", r / "run0", r / "run1", "--data", w / "data", "--out", o]),
+    "sweep": Writer(lambda w, r, o: ["sweep", w / "spec.toml", "--data", w / "data", "--out", o, "--quiet"]),
+    "index": Writer(lambda w, r, o: ["index", r / "run0", "--data", w / "data", "--quiet"], out="runs/run0/explorer",
+                    refusal=""),
+    "deviations": Writer(lambda w, r, o: ["deviations", r / "run0", "--data", w / "data", "--out", o],
+                         out="dev.parquet", refusal="exists and is not a gaitsae Parquet output",
+                         kill_at=1),  # one file: killed while its temporary is written
+    "classify": Writer(lambda w, r, o: ["classify", r / "run0", "--data", w / "data", "--out", o, "--bootstrap", "10",
+                                        "--train-set", "full", "--quiet"]),
+}
+FOREIGN_REFUSED = [name for name, w in WRITERS.items() if w.refusal]  # index writes only inside a run
+
+
+def _setup(world: Path, tmp: Path) -> Path:
+    """The test's own copies of the runs (commands write analysis.json and explorer/ into them)."""
+    runs = tmp / "runs"
+    for seed in (0, 1):
+        shutil.copytree(world / f"run{seed}", runs / f"run{seed}")
+    return runs
+
+
+def _argv(name: str, world: Path, runs: Path, out: Path) -> list[str]:
+    return [str(a) for a in WRITERS[name].argv(world, runs, out)]
+
+
+LEFTOVER = re.compile(r"\..*(\.new-[a-z0-9_]{8}|\.[a-z0-9_]{8}\.tmp|\.lock)|\.explorer\.[a-z0-9_]{8}")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if LEFTOVER.fullmatch(p.name)]
+
+
+@pytest.mark.parametrize("name", FOREIGN_REFUSED)
+def test_writer__refuses_an_output_holding_a_users_file(world, tmp_path, name, capsys):
+    runs = _setup(world, tmp_path)
+    w = WRITERS[name]
+    out = tmp_path / w.out
+    if out.suffix:
+        out.write_bytes(b"MY OWN NOTES")
+    else:
+        out.mkdir()
+        (out / ("stability.json" if name == "stability" else "sweep.html" if name == "sweep" else "notes.txt")
+         ).write_text("MY OWN NOTES")
+    before = {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "runs" not in p.parts}
+    err = fails(_argv(name, world, runs, out), capsys)
+    assert w.refusal in err and str(out) in err
+    assert {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "runs" not in p.parts} == before
+    assert leftovers(tmp_path) == []
+
+
+def _killed(argv: list[str], n: int, folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tests.killpoint", str(n), str(folder), *argv],
+                          capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_temporaries(world, tmp_path, name):
+    w = WRITERS[name]
+    clean_root, killed_root = tmp_path / "clean", tmp_path / "killed"
+    clean_root.mkdir()
+    killed_root.mkdir()
+    clean = subprocess.run([sys.executable, "-m", "gaitsae", *_argv(name, world, _setup(world, clean_root),
+                                                                    clean_root / w.out)],
+                           capture_output=True, text=True, timeout=600)
+    assert clean.returncode == 0, clean.stderr
+    runs = _setup(world, killed_root)
+    out = killed_root / w.out
+    argv = _argv(name, world, runs, out)
+    proc = _killed(argv, w.kill_at, killed_root)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr  # killed after its first file, before the last
+    # What the kill left does not look complete: no output, or one whose marker says so.
+    assert not out.exists() or (outdir.read_marker(out) or {}).get("complete") is False, _names(out)
+    again = subprocess.run([sys.executable, "-m", "gaitsae", *argv, *w.rerun], capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert _names(out) == _names(clean_root / w.out)
+    result = w.result or _tables
+    assert result(out) == result(clean_root / w.out)
+    assert leftovers(killed_root) == []
+    if out.is_dir():
+        assert outdir.read_marker(out)["complete"] is True and outdir.foreign(out) == []
