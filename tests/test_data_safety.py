@@ -180,3 +180,110 @@ def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_tempor
     assert leftovers(killed_root) == []
     if out.is_dir():
         assert outdir.read_marker(out)["complete"] is True and outdir.foreign(out) == []
+
+
+# -- E. smaller edges ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["stability", "sweep", "classify", "truth", "compare"])
+def test_writer__out_naming_a_regular_file_is_one_line(world, tmp_path, name, capsys):
+    runs = _setup(world, tmp_path)
+    target = tmp_path / "a_file"
+    target.write_text("keep me")
+    err = fails(_argv(name, world, runs, target), capsys)
+    assert "a_file: exists but is not a directory; cannot use it as a directory" in err
+    assert target.read_text() == "keep me"
+
+
+def test_classify__refuses_its_output_before_computing(world, tmp_path, monkeypatch, capsys):
+    import gaitsae.clinical.pipeline as pipeline
+
+    runs = _setup(world, tmp_path)
+    monkeypatch.setattr(pipeline, "encode", lambda *a, **k: pytest.fail("classified before checking --out"))
+    (tmp_path / "a_file").write_text("x")
+    fails(_argv("classify", world, runs, tmp_path / "a_file"), capsys)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    assert "holds files gaitsae did not write (notes.txt)" in fails(_argv("classify", world, runs, tmp_path / "mine"),
+                                                                    capsys)
+
+
+def test_stability__the_same_run_twice_is_refused(world, tmp_path, capsys):
+    runs = _setup(world, tmp_path)
+    err = fails(["stability", str(runs / "run1"), str(runs / "run1"), "--out", str(tmp_path / "s")], capsys)
+    assert "run1: given twice" in err
+    err = fails(["stability", str(runs / "run1"), str(runs / ".." / "runs" / "run1"), "--out", str(tmp_path / "s")],
+                capsys)
+    assert "given twice" in err and not (tmp_path / "s").exists()
+
+
+def test_stability__writes_to_an_explicit_default_not_the_runs_parent(world, tmp_path, monkeypatch):
+    runs = _setup(world, tmp_path)
+    (runs / "stability.json").write_text("MY OWN NOTES")
+    monkeypatch.chdir(tmp_path)
+    assert main(["stability", str(runs / "run0"), str(runs / "run1"), "--data", str(world / "data")]) == 0
+    assert (runs / "stability.json").read_text() == "MY OWN NOTES"
+    assert json.loads((tmp_path / "gaitsae-stability" / "stability.json").read_text())["summary"]["n_runs"] == 2
+
+
+@pytest.mark.parametrize("name", ["truth", "stability", "deviations", "analyze"])
+def test_writer__a_long_legal_name_works(world, tmp_path, name):
+    """Names of 250 bytes (255 is the limit): temporaries and locks built from them are shortened."""
+    runs = _setup(world, tmp_path)
+    out = tmp_path / ("o" * 242 + (".parquet" if name == "deviations" else "")[:8])
+    out = out.with_name(out.name[:250])
+    assert main(_argv(name, world, runs, out)) == 0
+    assert out.exists() and leftovers(tmp_path) == []
+
+
+def test_index__records_explorer_in_the_runs_marker_and_removes_an_old_temporary(world, tmp_path, capsys):
+    runs = _setup(world, tmp_path)
+    run = runs / "run0"
+    stale = run / ".explorer.abcd1234"  # what index of an earlier version left when killed
+    stale.mkdir()
+    (stale / "curves.npy").write_bytes(b"0" * 1000)
+    assert main(["index", str(run), "--data", str(world / "data"), "--quiet"]) == 0
+    assert "explorer" in outdir.read_marker(run)["files"] and outdir.foreign(run) == []
+    assert not stale.exists() and leftovers(tmp_path) == []
+    capsys.readouterr()
+    # gaitsae's own explorer/ is not called foreign: train names the run, classify/truth write beside it
+    err = fails(["train", "--data", str(world / "data"), "--out", str(run), "--quiet"], capsys)
+    assert "holds a gaitsae run; pass --overwrite" in err
+    assert main(_argv("truth", world, runs, run)) == 0 and (run / "truth.csv").is_file()
+
+
+def test_sweep__a_second_sweep_on_the_same_out_is_one_line(world, tmp_path, capsys):
+    out = tmp_path / "sw"
+    with outdir.lock(out):  # a first sweep holds it (this process stands in for it)
+        proc = subprocess.run([sys.executable, "-m", "gaitsae", *_argv("sweep", world, tmp_path, out)],
+                              capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and "another gaitsae process" in err and "is writing it" in err, err
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_stale_temporaries__a_live_writers_are_kept(tmp_path):
+    """Temporaries are removed only when their own lock is not held by a live process."""
+    run = tmp_path / "run"
+    run.mkdir()
+    outdir.record(run, "run", [])
+    live = subprocess.Popen([sys.executable, "-c", "import sys, time; from gaitsae import outdir; "
+                             f"cm = outdir.lock(__import__('pathlib').Path({str(run / 'explorer')!r})); cm.__enter__(); "
+                             "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline().strip() == "held"
+        building = run / ".explorer.new-abcd1234"
+        building.mkdir()
+        dead = run / ".analysis.json.abcd1234.tmp"
+        dead.write_text("half")
+        import os
+        import time
+        old = time.time() - 10
+        for p in (building, dead):
+            os.utime(p, (old, old))
+        with outdir.filling(run, "run", trusted=True):
+            pass
+        assert building.exists() and not dead.exists()  # the live index's build stays; the dead write goes
+    finally:
+        live.kill()
+        live.wait()
