@@ -1,0 +1,60 @@
+"""Usability edges of issue 31: compare with and without phantom ground truth, one-sided data,
+log-friendly progress, review leftovers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gaitsae.cli import main
+from tests.clifail import fails
+
+
+@pytest.fixture(scope="module")
+def runs_with_and_without_truth(tiny_phantom_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """A run on the phantom (ground truth known) and one on a copy without the phantom's truth files."""
+    from gaitsae.analysis.ground_truth import TRUTH_FILE
+
+    root = tmp_path_factory.mktemp("truthless")
+    plain = root / "plain"
+    shutil.copytree(tiny_phantom_dir, plain, ignore=shutil.ignore_patterns(TRUTH_FILE, "phantom_patterns.csv"))
+    for name, data in (("phantom", tiny_phantom_dir), ("plain", plain)):
+        assert main(["train", "--data", str(data), "--out", str(root / "runs" / name), "--epochs", "1",
+                     "--quiet", "--n-latents", "8", "--k", "2"]) == 0
+    return root / "runs" / "phantom", root / "runs" / "plain"
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_compare__one_run_with_phantom_truth_and_one_without(runs_with_and_without_truth, tmp_path, order):
+    runs = [runs_with_and_without_truth[i] for i in order]
+    out = tmp_path / "cmp"
+    assert main(["compare", *map(str, runs), "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert 'id="ground-truth"' in html  # shown whichever run comes first
+    assert "No ground truth: this run was analysed on data without the phantom's factors." in html
+    assert (out / "comparison.json").is_file()
+
+
+@pytest.fixture
+def left_only(phantom_copy) -> Path:
+    for f in phantom_copy.glob("*_right.csv"):
+        f.unlink()
+    return phantom_copy
+
+
+def test_one_sided_data__inspect_reads_the_side_present_and_says_so(left_only, capsys):
+    assert main(["inspect", str(left_only)]) == 0
+    out = capsys.readouterr().out
+    assert "only left-side PRO files: reading side left (train with --sides left)" in out
+    assert "sides:     left" in out
+
+
+def test_one_sided_data__train_names_the_sides_flag(left_only, tmp_path, capsys):
+    err = fails(["train", "--data", str(left_only), "--out", str(tmp_path / "run"), "--epochs", "1", "--quiet"],
+                capsys)
+    assert "no PRO signal files for side right (the directory holds left only); pass --sides left" in err
+    assert not (tmp_path / "run").exists()
+    assert main(["train", "--data", str(left_only), "--out", str(tmp_path / "run"), "--epochs", "1", "--quiet",
+                 "--sides", "left"]) == 0
