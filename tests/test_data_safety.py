@@ -25,28 +25,8 @@ import pytest
 
 from gaitsae import outdir
 from gaitsae.cli import main
-from gaitsae.data import load_dataset
-from gaitsae.data.phantom import write_phantom
-from gaitsae.estimator import GaitSAE
 from tests.clifail import fails
 
-SPEC = '[model]\nname = "topk"\nn_latents = 8\n[training]\nepochs = 2\n[grid]\n"model.k" = [2, 3]\n'
-SMALL = "[model]\nname = 'topk'\nn_latents = 8\nk = 2\n[training]\nepochs = 3\n"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """A phantom with GaitRec-style patients (enough for classify) and two small runs on it."""
-    root = tmp_path_factory.mktemp("safety")
-    write_phantom(root / "data", n_subjects=4, seed=3, with_patients=True, n_patients=40, progress=False)
-    dataset = load_dataset(root / "data", cache=False)
-    for seed in (0, 1):
-        est = GaitSAE(model="topk", k=3, n_latents=8, epochs=2, seed=seed, batch_size=64, progress=False)
-        est.config_ = est.to_config(str(root / "data"))
-        est.fit(dataset, run_dir=root / f"run{seed}")
-    (root / "spec.toml").write_text(SPEC)
-    (root / "small.toml").write_text(SMALL)
-    return root
 
 
 @dataclass

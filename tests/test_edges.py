@@ -58,3 +58,19 @@ def test_one_sided_data__train_names_the_sides_flag(left_only, tmp_path, capsys)
     assert not (tmp_path / "run").exists()
     assert main(["train", "--data", str(left_only), "--out", str(tmp_path / "run"), "--epochs", "1", "--quiet",
                  "--sides", "left"]) == 0
+
+
+def test_classify_and_index__piped_progress_is_plain_lines_naming_the_step(world, tmp_path, monkeypatch, capsys):
+    """stderr not a terminal (a log file): no carriage returns; classify's lines say which step runs."""
+    import gaitsae.progress
+
+    monkeypatch.setattr(gaitsae.progress, "LOG_EVERY", 0.0)  # a line at every step instead of every 30 s
+    run = shutil.copytree(world / "run0", tmp_path / "run0")
+    assert main(["classify", str(run), "--data", str(world / "data"), "--out", str(tmp_path / "cls"),
+                 "--bootstrap", "10", "--train-set", "full"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "classify: class by logistic on pca: step" in err and "classify: healthy vs patient detection" in err
+    assert main(["index", str(run), "--data", str(world / "data")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "index run0: step 4/4" in err

@@ -91,7 +91,7 @@ def ensure_index(run_dir, data=None, progress: bool = True) -> tuple[Path, bool]
 def build_index(run_dir: Path, data: str, key: str, where: Path, progress: bool = True) -> Path:
     """Encode every stance of `data` with the run's model and write the store into `where` (see
     the module docstring)."""
-    from tqdm.auto import tqdm
+    from gaitsae.progress import progress as progress_bar
 
     from gaitsae.analysis.activations import feature_types
     from gaitsae.analysis.importance import importance
@@ -99,7 +99,7 @@ def build_index(run_dir: Path, data: str, key: str, where: Path, progress: bool 
     from gaitsae.estimator import GaitSAE
 
     est = GaitSAE.load(run_dir, progress=False)
-    steps = tqdm(total=4, desc=f"index {run_dir.name}", unit="step", disable=not progress, leave=False)
+    steps = progress_bar(4, f"index {run_dir.name}", "step", enabled=progress)
     dataset = load_dataset(data.split(",") if "," in data else data, channels=est.config_.data.channels,
                            sides=est.config_.data.sides)
     steps.update()
