@@ -37,6 +37,7 @@ from gaitsae.training.metrics import firing_rates
 STRONG, WEAK = 0.9, 0.7  # cosine thresholds: "the same feature", "a related feature"
 MAX_STANCES = 20000  # stances encoded for the activation correlations (a deterministic sample)
 FILES = ("stability.json", "stability_features.csv", "stability.png")
+DEFAULT_OUT = "gaitsae-stability"  # `gaitsae stability`'s output directory, in the working directory
 
 
 @dataclass
@@ -308,13 +309,14 @@ def _covers(path: Path, run_dir: Path) -> dict | None:
 
 def stability_entry(run_dir, path=None) -> dict | None:
     """This run's part of a stability.json: the given file, else one found in the run directory,
-    its parent, or the parent's stability/*/ (a sweep's). None when no file covers the run."""
+    its parent, the parent's stability/*/ (a sweep's) or `gaitsae stability`'s default output
+    directory. None when no file covers the run."""
     run_dir = Path(run_dir).resolve()
     if path is not None:
         candidates = [Path(path)]
     else:
         candidates = [run_dir / FILES[0], run_dir.parent / FILES[0],
-                      *sorted(run_dir.parent.glob(f"stability/*/{FILES[0]}"))]
+                      *sorted(run_dir.parent.glob(f"stability/*/{FILES[0]}")), Path(DEFAULT_OUT) / FILES[0]]
     for candidate in candidates:
         doc = _covers(candidate, run_dir) if candidate.is_file() else None
         if doc is None:

@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
                                    "of matched features on the same stances, and each feature's stability.")
     p.add_argument("runs", nargs="+", help="run directories (at least two; they must share a channel)")
     p.add_argument("--out", default="gaitsae-stability",
-                   help="output directory (default: gaitsae-stability); give it to `analyze --stability`")
+                   help="output directory (default: gaitsae-stability, where `analyze` looks for it)")
     p.add_argument("--data", help="data directory (default: the first run's data.path)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
