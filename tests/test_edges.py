@@ -74,3 +74,19 @@ def test_classify_and_index__piped_progress_is_plain_lines_naming_the_step(world
     assert main(["index", str(run), "--data", str(world / "data")]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "index run0: step 4/4" in err
+
+
+def test_readme__names_every_model_the_train_command_offers():
+    from gaitsae.cli.options import MODEL_NAMES
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in MODEL_NAMES), [n for n in MODEL_NAMES if f"`{n}`" not in readme]
+
+
+def test_transform__docstring_names_the_default_scaling():
+    from gaitsae.features import transform
+    from gaitsae.training.config import FeatureConfig
+
+    default = FeatureConfig().scaling
+    assert transform.FeatureTransform().scaling == default == "channel"
+    assert f'scaling="{default}" (the class default)' in transform.__doc__ and "the training default" not in transform.__doc__
