@@ -298,9 +298,9 @@ def _in_place(directory: Path, kind: str, names=(), created: bool | None = None)
     except OSError as exc:
         raise OutputError(f"{directory}: cannot create ({exc.strerror})") from None
     before = _entries(directory)
-    record(directory, kind, names, complete=False)
     complete = False
     try:
+        record(directory, kind, names, complete=False)
         yield directory
         complete = True
     except BaseException:
