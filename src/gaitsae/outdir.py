@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import glob
 import json
 import os
 import re
@@ -109,16 +110,11 @@ def lock_path(target: Path) -> Path:
     return target.parent / f".{short_name(target.name)}.lock"
 
 
-def _temporary(target: Path, kind: str) -> Path:
-    """A new temporary sibling of `target`: a directory (kind "dir") or an empty file."""
-    prefix = f".{short_name(target.name)}.new-" if kind == "dir" else f".{short_name(target.name)}."
-    if kind == "dir":
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-        os.chmod(path, 0o777 & ~UMASK)  # mkdtemp makes it private; give the usual mode
-        return path
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    return Path(name)
+def _temporary_dir(target: Path) -> Path:
+    """A new temporary sibling directory of `target` (.NAME.new-XXXXXXXX)."""
+    path = Path(tempfile.mkdtemp(prefix=f".{short_name(target.name)}.new-", dir=target.parent))
+    os.chmod(path, 0o777 & ~UMASK)  # mkdtemp makes it private; give the usual mode
+    return path
 
 
 def _held_by_another(lock_file: Path) -> bool:
@@ -154,7 +150,7 @@ def _clean_stale(target: Path, since: float) -> None:
         return False
 
     base = short_name(target.name)
-    for path in [*target.parent.glob(f".{glob_escape(base)}.*"), *target.parent.glob(f"..{glob_escape(base)}.new-*")]:
+    for path in [*target.parent.glob(f".{glob.escape(base)}.*"), *target.parent.glob(f"..{glob.escape(base)}.new-*")]:
         m = _OURS.fullmatch(path.name)
         if m and m["target"] == base and not path.name.endswith(".lock") and old(path):
             _remove(path)
@@ -162,17 +158,15 @@ def _clean_stale(target: Path, since: float) -> None:
             _remove(path)  # the lock of a temporary sibling (GaitSAE.fit locks the run it builds)
     if target.is_dir() and not target.is_symlink() and read_marker(target) is not None:
         for path in target.iterdir():
-            m = _OURS.fullmatch(path.name) or _OLD.fullmatch(path.name)
-            if not m or not old(path):
+            ours = _OURS.fullmatch(path.name)
+            if not (ours or _OLD.fullmatch(path.name)) or not old(path):
                 continue
-            owner = target / f".{m['target']}.lock" if _OURS.fullmatch(path.name) else None
-            if path.name.endswith(".lock") or owner is None or not _held_by_another(owner):
-                if not (path.name.endswith(".lock") and _held_by_another(path)):
-                    _remove(path)
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?[])", r"[\1]", name)
+            if path.name.endswith(".lock"):
+                live = _held_by_another(path)
+            else:  # a temporary: alive while the lock of what it builds is held
+                live = ours is not None and _held_by_another(target / f".{ours['target']}.lock")
+            if not live:
+                _remove(path)
 
 
 @contextlib.contextmanager
@@ -255,7 +249,7 @@ def check(directory, kind: str, overwrite: bool = False, own_ok: bool = True) ->
 
 def _build_dir(directory: Path) -> Path:
     try:
-        return _temporary(directory, "dir")
+        return _temporary_dir(directory)
     except OSError as exc:
         raise OutputError(f"{directory.parent}: cannot write ({exc.strerror})") from None
 
