@@ -71,3 +71,23 @@ def demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     assert main(["demo", "--out", str(out), "--subjects", "14", "--epochs", "3", "--models", "topk,sae"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> Path:
+    """A phantom with GaitRec-style patients (enough for classify), two small runs on it (run0,
+    run1), a sweep spec and a small run config (read-only: test_data_safety copies the runs)."""
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    root = tmp_path_factory.mktemp("safety")
+    write_phantom(root / "data", n_subjects=4, seed=3, with_patients=True, n_patients=40, progress=False)
+    dataset = load_dataset(root / "data", cache=False)
+    for seed in (0, 1):
+        est = GaitSAE(model="topk", k=3, n_latents=8, epochs=2, seed=seed, batch_size=64, progress=False)
+        est.config_ = est.to_config(str(root / "data"))
+        est.fit(dataset, run_dir=root / f"run{seed}")
+    (root / "spec.toml").write_text('[model]\nname = "topk"\nn_latents = 8\n[training]\nepochs = 2\n[grid]\n'
+                                     '"model.k" = [2, 3]\n')
+    (root / "small.toml").write_text("[model]\nname = 'topk'\nn_latents = 8\nk = 2\n[training]\nepochs = 3\n")
+    return root

@@ -35,3 +35,26 @@ def test_quantile_edges__every_bin_is_used_by_the_training_rows():
         assert set(np.unique(codes[:, f])) == set(range(len(edges) + 1)), f
     assert len(bins.edges_[4]) == 0 and len(bins.edges_[0]) == 254
     assert len(quantile_edges(np.array([np.nan, 1.0, 1.0]), np.ones(3))) == 0
+
+
+def test_binned_boosting__early_stopping_is_off_and_older_sklearn_bins_itself(monkeypatch):
+    """The equivalence holds for scikit-learn >= 1.7 with early stopping off (issue 31, item 7)."""
+    from gaitsae.clinical import binning, classify
+
+    model = make_model("boosting")
+    assert model.named_steps["histgradientboostingclassifier"].early_stopping is False
+    assert isinstance(model.steps[0][1], BalancedQuantileBins) and binning.binning_matches_sklearn()
+    assert binning.binning_matches_sklearn("1.7.0") and binning.binning_matches_sklearn("1.10.1")
+    assert not binning.binning_matches_sklearn("1.6.1") and not binning.binning_matches_sklearn("0.24")
+    monkeypatch.setattr(classify, "binning_matches_sklearn", lambda: False)
+    older = make_model("boosting")
+    assert [name for name, _ in older.steps] == ["histgradientboostingclassifier"]
+
+
+def test_binned_boosting__above_10000_rows_same_as_sklearn_without_early_stopping():
+    x, y = _classes(n=10_500)
+    test_x, _ = _classes(n=200, seed=1)
+    plain = HistGradientBoostingClassifier(max_iter=5, class_weight="balanced", early_stopping=False,
+                                           random_state=0).fit(x, y)
+    binned = make_model("boosting").set_params(histgradientboostingclassifier__max_iter=5).fit(x, y)
+    np.testing.assert_allclose(binned.predict_proba(test_x), plain.predict_proba(test_x), rtol=1e-10, atol=1e-12)

@@ -162,6 +162,8 @@ def test_hostile_requests__4xx_json_never_500_or_a_file_and_the_server_still_ans
 
 @pytest.mark.parametrize("url, status, message", [
     ("/api/runs/topk/stances/100000", 404, "stance must be from 0"),
+    ("/api/runs/topk/stances/%D9%A3", 400, "stance must be an integer"),  # Arabic-Indic 3: ASCII digits only
+    ("/api/runs/topk/features/%EF%BC%93", 400, "feature must be an integer"),  # fullwidth 3
     ("/api/runs/topk/features/16", 404, "feature must be from 0 to 15"),
     ("/api/runs/nope/features", 404, "unknown run 'nope'"),
     ("/api/runs/topk/subjects/gutenberg:999", 404, "unknown subject"),

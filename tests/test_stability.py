@@ -80,12 +80,14 @@ def test_stability__random_directions_match_almost_nothing(base_run, tmp_path):
     assert (result.features["stability"][~result.features["silent"]] == 0.0).all()
 
 
-def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path, capsys, tiny_phantom_dir):
+def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path, capsys, tiny_phantom_dir,
+                                                             monkeypatch):
     latents = GaitSAE.load(base_run, progress=False).transform(load_dataset(tiny_phantom_dir))
     half = np.flatnonzero((latents > 0).any(axis=0))[::2]  # every second alive feature (TopK: still alive)
     small = derived_run(base_run, tmp_path / "small", half)
-    out = tmp_path  # beside `small`, where `gaitsae analyze` finds it
-    assert main(["stability", str(base_run), str(small), "--out", str(out)]) == 0
+    out = tmp_path / "gaitsae-stability"  # the default output, where `gaitsae analyze` finds it
+    monkeypatch.chdir(tmp_path)
+    assert main(["stability", str(base_run), str(small)]) == 0
     assert "matched at cosine >= 0.9: 100%" in capsys.readouterr().out
     doc = json.loads((out / "stability.json").read_text())
     pair = doc["pairs"][0]
@@ -100,7 +102,10 @@ def test_stability__rectangular_dictionaries_and_cli_outputs(base_run, tmp_path,
     assert len((out / "stability_features.csv").read_text().splitlines()) == 1 + N_LATENTS + len(half)
     entry = S.stability_entry(small, out / "stability.json")
     assert entry["feature_stability_mean"] == 1.0 and entry["other_runs"] == ["base"]
-    assert S.stability_entry(base_run) is None  # nothing beside it covers it
+    assert S.stability_entry(base_run)["other_runs"] == ["small"]  # found in the default output
+    monkeypatch.chdir(small)
+    assert S.stability_entry(base_run) is None  # nothing beside it or in the working directory covers it
+    monkeypatch.chdir(tmp_path)
 
     assert main(["analyze", str(small), "--out", str(tmp_path / "report")]) == 0
     analysis = json.loads((small / "analysis.json").read_text())

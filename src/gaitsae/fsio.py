@@ -7,6 +7,7 @@ the destination (rename is atomic on POSIX within one file system).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -26,6 +27,16 @@ def _current_umask() -> int:
 
 UMASK = _current_umask()
 
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
+
+
+def short_name(name: str) -> str:
+    """`name`, or for a long one its start and a hash, so that a temporary or lock name built
+    from it (".NAME.new-XXXXXXXX", ".NAME.XXXXXXXX.tmp", ".NAME.lock") stays within NAME_MAX."""
+    if len(os.fsencode(name)) <= 200:
+        return name
+    return f"{name[:32]}~{hashlib.sha1(os.fsencode(name)).hexdigest()[:16]}"
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -38,7 +49,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise OutputError(f"{path}: exists and is not a regular file; give a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     os.close(fd)

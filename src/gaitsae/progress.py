@@ -13,8 +13,9 @@ LOG_EVERY = 30.0  # seconds between plain progress lines
 class LogLines:
     """The part of tqdm's interface gaitsae uses, printing plain lines."""
 
-    def __init__(self, total: int, desc: str, unit: str, initial: int = 0, every: float = LOG_EVERY):
-        self.total, self.desc, self.unit, self.n, self.every = total, desc, unit, initial, every
+    def __init__(self, total: int, desc: str, unit: str, initial: int = 0, every: float | None = None):
+        self.total, self.desc, self.unit, self.n = total, desc, unit, initial
+        self.every = LOG_EVERY if every is None else every
         self.postfix: dict = {}
         self.started = self.last = time.monotonic()
         self.start_n = initial

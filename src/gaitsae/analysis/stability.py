@@ -40,6 +40,7 @@ from gaitsae.training.metrics import firing_rates
 STRONG, WEAK = 0.9, 0.7  # cosine thresholds: "the same feature", "a related feature"
 MAX_STANCES = 20000  # stances encoded for the activation correlations (a deterministic sample)
 FILES = ("stability.json", "stability_features.csv", "stability.png")
+DEFAULT_OUT = "gaitsae-stability"  # `gaitsae stability`'s output directory, in the working directory
 
 
 @dataclass
@@ -182,6 +183,11 @@ def load_for_stability(run_dirs, data=None, max_stances: int = MAX_STANCES, seed
 
     if len(run_dirs) < 2:
         raise GaitsaeError("stability needs at least two runs")
+    seen: dict[Path, str] = {}
+    for p in run_dirs:
+        first = seen.setdefault(Path(p).resolve(), str(p))
+        if first != str(p) or list(map(str, run_dirs)).count(str(p)) > 1:
+            raise GaitsaeError(f"{p}: given twice (as {first}); stability compares distinct runs")
     runs = [GaitSAE.load(p, progress=False) for p in run_dirs]
     channels = _shared([list(r.config_.data.channels) for r in runs], CHANNELS)
     if not channels:
@@ -313,7 +319,6 @@ def write(result: Stability, out) -> Path:
     from gaitsae.fsio import json_safe, write_bytes, write_json, write_text
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     per_run = {name: [None if np.isnan(v) else v for v in g["stability"]]
                for name, g in result.features.groupby("run", sort=False)}
     write_json(out / FILES[0], json_safe({
@@ -341,13 +346,14 @@ def _covers(path: Path, run_dir: Path) -> dict | None:
 
 def stability_entry(run_dir, path=None) -> dict | None:
     """This run's part of a stability.json: the given file, else one found in the run directory,
-    its parent, or the parent's stability/*/ (a sweep's). None when no file covers the run."""
+    its parent, the parent's stability/*/ (a sweep's) or `gaitsae stability`'s default output
+    directory. None when no file covers the run."""
     run_dir = Path(run_dir).resolve()
     if path is not None:
         candidates = [Path(path)]
     else:
         candidates = [run_dir / FILES[0], run_dir.parent / FILES[0],
-                      *sorted(run_dir.parent.glob(f"stability/*/{FILES[0]}"))]
+                      *sorted(run_dir.parent.glob(f"stability/*/{FILES[0]}")), Path(DEFAULT_OUT) / FILES[0]]
     for candidate in candidates:
         doc = _covers(candidate, run_dir) if candidate.is_file() else None
         if doc is None:

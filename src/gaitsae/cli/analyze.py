@@ -41,8 +41,8 @@ def print_clinical(clinical) -> None:
 
 def run(args) -> int:
     from gaitsae import outdir
-    from gaitsae.report.run import analyze_run
-    from gaitsae.report.build import write_comparison
+    from gaitsae.report.run import ANALYSIS_FILE, FIGURES_FILE, analyze_run
+    from gaitsae.report.build import REPORT_FILES, write_comparison
     from gaitsae.report.html import render_feature_card
     from gaitsae.training.rundir import load_run, run_data
 
@@ -54,14 +54,20 @@ def run(args) -> int:
     if bad:
         raise GaitsaeError(f"--feature {bad[0]}: the model has features 0 … {n_latents - 1}")
     data = args.data or run_data(args.run, config)
+    report_files = [*REPORT_FILES, *(f"feature_{f}.html" for f in features)]
+    into_run = out.resolve() == Path(args.run).resolve()
     with contextlib.ExitStack() as claims:
-        claims.enter_context(outdir.filling(args.run, "run", trusted=True))  # it loads: a gaitsae run
-        if out.resolve() != Path(args.run).resolve():
-            claims.enter_context(outdir.filling(out, "report", overwrite=args.overwrite))
+        # The run loads, so it is gaitsae's; its marker names the files before they are written.
+        claims.enter_context(outdir.filling(args.run, "run", trusted=True, names=[
+            ANALYSIS_FILE, FIGURES_FILE, *(report_files if into_run else ())]))
+        where = out if into_run else claims.enter_context(outdir.staged(out, "report", overwrite=args.overwrite))
         analysis = analyze_run(args.run, data=data, features=features, force=args.force,
                                stability=args.stability)
-        report = write_comparison([analysis], out)
-        cards = [render_feature_card(analysis, f, out / f"feature_{f}.html") for f in features]
+        write_comparison([analysis], where)
+        for f in features:
+            render_feature_card(analysis, f, where / f"feature_{f}.html")
+    report = out / REPORT_FILES[1]
+    cards = [out / f"feature_{f}.html" for f in features]
     print(f"analysis → {Path(args.run) / 'analysis.json'}; report → {report}")
     for f, card in zip(features, cards):
         print(f"feature {f} → {card}")

@@ -41,6 +41,7 @@ def run(args) -> int:
     check_folds(args.folds)
     if args.bootstrap < 10:
         raise GaitsaeError(f"--bootstrap must be an int >= 10, got {args.bootstrap}")
+    outdir.check(args.out, "clinical", overwrite=args.overwrite)  # before minutes of work, not after
     enc = encode(args.run, args.data)
     dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
     study = run_study(enc, dev, args.train_set, seed=args.seed, n_boot=args.bootstrap, progress=not args.quiet,

@@ -4,6 +4,7 @@ that are current are reused (--force redoes them)."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 from gaitsae.cli.options import add_overwrite_option
 
@@ -22,16 +23,17 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from gaitsae import outdir
-    from gaitsae.report.build import analyze_runs, write_comparison
+    from gaitsae.report.build import REPORT_FILES, analyze_runs, write_comparison
+    from gaitsae.report.run import ANALYSIS_FILE, FIGURES_FILE
     from gaitsae.training.rundir import load_run, run_data
 
     if args.data is None:
         for run_dir in args.runs:
             run_data(run_dir, load_run(run_dir)[0])
     with contextlib.ExitStack() as claims:
-        for run_dir in args.runs:
-            claims.enter_context(outdir.filling(run_dir, "run", trusted=True))  # analysis.json goes there
-        claims.enter_context(outdir.filling(args.out, "report", overwrite=args.overwrite))
-        report = write_comparison(analyze_runs(args.runs, data=args.data, force=args.force), args.out)
-    print(f"report → {report}")
+        where = claims.enter_context(outdir.staged(args.out, "report", overwrite=args.overwrite))
+        for run_dir in args.runs:  # analysis.json goes there
+            claims.enter_context(outdir.filling(run_dir, "run", trusted=True, names=[ANALYSIS_FILE, FIGURES_FILE]))
+        write_comparison(analyze_runs(args.runs, data=args.data, force=args.force), where)
+    print(f"report → {Path(args.out) / REPORT_FILES[1]}")
     return 0

@@ -49,13 +49,13 @@ def run(args) -> int:
     from gaitsae.data import load_dataset
     from gaitsae.data.phantom import write_phantom
     from gaitsae.estimator import GaitSAE
-    from gaitsae.report.build import analyze_runs, write_comparison
+    from gaitsae.report.build import REPORT_FILES, analyze_runs, write_comparison
 
     models = names(args.models.lower(), MODEL_NAMES, "models")
     out = Path(args.out)
     start = time.perf_counter()
     # OUT is new or an earlier demo's; its data and each run are rebuilt beside and swapped in.
-    with outdir.filling(out, "demo", overwrite=args.overwrite):
+    with outdir.filling(out, "demo", overwrite=args.overwrite, names=["data", "runs", *REPORT_FILES]):
         print(f"[1/4] writing the SYNTHETIC phantom ({args.subjects} subjects) to {out / 'data'}")
         with outdir.replacing(out / "data", "phantom", overwrite=args.overwrite) as where:
             write_phantom(where, n_subjects=args.subjects, seed=args.seed, with_patients=args.with_patients)

@@ -55,6 +55,7 @@ def check_folds(folds: int) -> None:
 
 def run(args) -> int:
 
+    from gaitsae import outdir
     from gaitsae.cli.encode import check_table_out
     from gaitsae.clinical.pipeline import deviations, encode, table_paths, write_tables
 
@@ -62,9 +63,10 @@ def run(args) -> int:
     paths = table_paths(args.out)
     for path in paths.values():
         check_table_out(path, args.overwrite, "deviations")
-    enc = encode(args.run, args.data)
-    dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
-    write_tables(dev, args.out, enc.names)
+    with outdir.lock(paths["stances"]):  # one writer of this pair of tables at a time
+        enc = encode(args.run, args.data)
+        dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
+        write_tables(dev, args.out, enc.names)
     print(f"{len(dev.stances)} stances → {paths['stances']}; {len(dev.sessions)} session sides → {paths['sessions']}")
     print_reference(dev.reference)
     if enc.dataset.synthetic:

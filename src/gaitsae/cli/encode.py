@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from gaitsae.cli.options import add_overwrite_option
-from gaitsae.errors import OutputError
 
 PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gaitsae's encode output
 
@@ -55,6 +54,7 @@ def run(args) -> int:
     import pandas as pd
 
     from gaitsae.analysis.directions import name_features
+    from gaitsae import outdir
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
     from gaitsae.fsio import write_table
@@ -73,7 +73,8 @@ def run(args) -> int:
     codes = pd.DataFrame(latents, columns=columns)
     table = pd.concat([dataset.stances.reset_index(drop=True).assign(synthetic=dataset.synthetic), codes], axis=1)
     mark = {"run": str(Path(args.run).resolve()), "data": data, "feature_names": dict(zip(columns, names))}
-    write_table(out, table, metadata={PARQUET_KEY.decode(): mark},
-                column_metadata={c: {"name": n} for c, n in zip(columns, names)})
+    with outdir.output_file(out, _ours, "encode output", overwrite=args.overwrite):
+        write_table(out, table, metadata={PARQUET_KEY.decode(): mark},
+                    column_metadata={c: {"name": n} for c, n in zip(columns, names)})
     print(f"{len(table)} stances × {latents.shape[1]} latents → {out}")
     return 0

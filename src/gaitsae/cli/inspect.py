@@ -25,9 +25,14 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from gaitsae.data import load_dataset
     from gaitsae.data.inspect import summarize
+    from gaitsae.data.reader import present_sides
 
     channels, sides = selection(args)
-    sides = sides or SIDES
+    if sides is None:  # every side that has files; the summary says which
+        sides = present_sides(args.data) or SIDES
+        if sides != SIDES:
+            print(f"only {', '.join(sides)}-side PRO files: reading side {', '.join(sides)} "
+                  f"(train with --sides {','.join(sides)})")
     if not args.stats:
         print(summarize(load_dataset(args.data, channels=channels, sides=sides, cache=not args.no_cache)))
         return 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from gaitsae.cli.options import add_overwrite_option
 
 
 def add_parser(sub) -> None:
@@ -12,17 +13,21 @@ def add_parser(sub) -> None:
                                    "every pair of runs (and of their untrained starts): share of features matched at cosine >= 0.9 and >= 0.7, activation correlation "
                                    "of matched features on the same stances, and each feature's stability.")
     p.add_argument("runs", nargs="+", help="run directories (at least two; they must share a channel)")
-    p.add_argument("--out", help="output directory (default: the runs' common parent directory)")
+    p.add_argument("--out", default="gaitsae-stability",
+                   help="output directory (default: gaitsae-stability, where `analyze` looks for it)")
     p.add_argument("--data", help="data directory (default: the first run's data.path)")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from gaitsae import outdir
     from gaitsae.analysis import stability as S
 
-    out = Path(args.out) if args.out else Path(os.path.commonpath([Path(r).resolve().parent for r in args.runs]))
-    result = S.stability(args.runs, data=args.data)
-    path = S.write(result, out)
+    with outdir.staged(args.out, "stability", overwrite=args.overwrite) as where:
+        result = S.stability(args.runs, data=args.data)
+        S.write(result, where)
+    path = Path(args.out) / S.FILES[0]
     s = result.summary
     start = s["untrained_share_0.9_mean"]
     stab = s["feature_stability_mean"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gaitsae.cli.options import add_overwrite_option
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="train a grid of runs over config keys; results table and sweep.html",
@@ -16,6 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="run the points on this Ray cluster instead (e.g. auto, HOST:6379); "
                                                     "needs pip install 'gaitsae[ray]'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_overwrite_option(p)
     p.set_defaults(handler=run)
 
 
@@ -25,7 +28,7 @@ def run(args) -> int:
     from gaitsae.sweep import run_sweep
 
     result = run_sweep(args.spec, args.out, data=args.data, workers=args.workers, ray=args.ray,
-                       progress=not args.quiet)
+                       progress=not args.quiet, overwrite=args.overwrite)
     df = result.table
     done = df[df["status"] == "done"]
     print(f"{len(done)} of {len(df)} points done ({len(result.ran)} run now in {result.train_seconds:.0f} s, "

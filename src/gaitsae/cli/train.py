@@ -100,6 +100,7 @@ def run(args) -> int:
     from gaitsae import outdir
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
+    from gaitsae.training.rundir import RUN_FILES
 
     config = build_config(args)
     out = Path(args.out)
@@ -111,7 +112,7 @@ def run(args) -> int:
     # a new run is refused on a non-empty directory, and --overwrite builds it beside the old one.
     # The output is claimed before the data are read, so a refused --out costs no reading.
     claim = (outdir.filling(out, "run", trusted=True) if args.resume else
-             outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False, resumable=True))
+             outdir.replacing(out, "run", overwrite=args.overwrite, own_ok=False, resumable=True, names=RUN_FILES))
     with claim as where:
         dataset = load_dataset(config.data.path.split(","), channels=config.data.channels, sides=config.data.sides)
         est = GaitSAE.from_config(config, progress=not args.quiet).fit(dataset, run_dir=where, resume=args.resume)

@@ -4,6 +4,8 @@ rows and PCA, FastICA, NMF and dictionary learning?"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gaitsae.cli.options import add_overwrite_option
 
 FILES = ("truth.csv", "truth.json", "truth.png")
@@ -64,13 +66,14 @@ def run(args) -> int:
     model = pairs[0][1]  # the first run's own row: the figure shows its methods at its distinct size
     first = [r for run, r in pairs if run == names[0]
              and (r.method in ("model", "untrained") or r.n_components == len(model.directions))]
-    with outdir.filling(args.out, "truth", overwrite=args.overwrite) as out:
-        write_text(out / FILES[0], T.long_table(pairs).to_csv(index=False, float_format="%.4f"))
-        write_text(out / FILES[1], json.dumps({
+    with outdir.staged(args.out, "truth", overwrite=args.overwrite) as where:
+        write_text(where / FILES[0], T.long_table(pairs).to_csv(index=False, float_format="%.4f"))
+        write_text(where / FILES[1], json.dumps({
             "thresholds": {"code_corr": I.FOUND_CORR, "code_cos": I.FOUND_COS, "twin_cos": I.TWIN},
             "rule": T.RULE, "scored_on": notes, "synthetic": bool(dataset.synthetic),
             "methods": T.summary(pairs)}, indent=1, allow_nan=False) + "\n")
-        write_bytes(out / FILES[2], png(figure(first, patterns, channel_sd, channels)))
+        write_bytes(where / FILES[2], png(figure(first, patterns, channel_sd, channels)))
+    out = Path(args.out)
     print(f"found: code_corr >= {I.FOUND_CORR} (test subjects) and code_cos >= {I.FOUND_COS}; ± twins are one feature")
     def number(v) -> str:
         return f"{v:.2f}" if v == v else "–"  # NaN: no score (e.g. no patient of the class among the test subjects)

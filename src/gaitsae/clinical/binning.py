@@ -7,6 +7,11 @@ sort per feature (weighted "averaged inverted CDF" quantiles; the midpoints of t
 when there are at most `max_bins`) and hands the boosting each session's bin number. Every bin
 number occurs in the training data, so the boosting's own bins are these bins and its trees are
 the ones it would grow from the raw features (tested against scikit-learn's binning).
+
+Limits: this holds for scikit-learn >= 1.7 (earlier versions bin at unweighted quantiles of a
+subsample) and with early stopping off (early stopping holds out part of the training rows, so
+its bins come from the rest). `binning_matches_sklearn()` checks the version at run time;
+classify.make_model turns early stopping off and bins here only when it matches.
 """
 
 from __future__ import annotations
@@ -14,6 +19,20 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.class_weight import compute_sample_weight
+
+MIN_SKLEARN = (1, 7)
+
+
+def binning_matches_sklearn(version: str | None = None) -> bool:
+    """Whether this scikit-learn (or `version`) bins as BalancedQuantileBins does."""
+    import sklearn
+
+    parts = (version or sklearn.__version__).split(".")[:2]
+    try:
+        return tuple(int("".join(ch for ch in p if ch.isdigit()) or 0) for p in parts) >= MIN_SKLEARN
+    except ValueError:
+        return False
+
 
 ALMOST_INF = 1e300  # edges are clipped here, as scikit-learn's are (+inf is kept for "split on NaN")
 

@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from gaitsae.channels import SIDES
-from gaitsae.clinical.binning import BalancedQuantileBins
+from gaitsae.clinical.binning import BalancedQuantileBins, binning_matches_sklearn
 from gaitsae.errors import DataError
 
 CLASSES = ("HC", "H", "K", "A", "C")
@@ -115,8 +115,12 @@ def check_classes(y_train, classes, what: str, split_name: str = "", fix: str = 
 def make_model(name: str, seed: int = 0):
     if name == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
-    return make_pipeline(BalancedQuantileBins(MAX_BINS), HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.1, class_weight="balanced", max_bins=MAX_BINS, random_state=seed))
+    # early_stopping off: "auto" turns it on above 10,000 rows, and then its bins would not be ours.
+    boosting = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced",
+                                              max_bins=MAX_BINS, early_stopping=False, random_state=seed)
+    if not binning_matches_sklearn():  # an older scikit-learn bins otherwise: let it bin (slower, same model)
+        return make_pipeline(boosting)
+    return make_pipeline(BalancedQuantileBins(MAX_BINS), boosting)
 
 
 def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: int = 0) -> dict[str, np.ndarray]:

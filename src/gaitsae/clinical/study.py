@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from gaitsae.channels import CLASS_LABELS
 from gaitsae.clinical import classify as C
@@ -15,6 +14,7 @@ from gaitsae.clinical.explain import class_figure, distinguishing_features, land
 from gaitsae.clinical.pipeline import Deviations, Encoded
 from gaitsae.clinical.reference import finding_note, small_group_warning
 from gaitsae.errors import DataError
+from gaitsae.progress import progress as progress_bar
 
 DEFAULT_TRAIN_SET = "auto"  # `classify` and the report's Clinical section train on the same sessions
 
@@ -70,13 +70,14 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
     reps = C.representations(enc.latents, enc.inputs, stance_split == "train", model_name, seed)
     groups = sessions["subject"].to_numpy()
     rows, confusion = [], {}
-    bar = tqdm(total=2 * len(reps) * len(models), desc="classify", disable=not progress, leave=False)
+    bar = progress_bar(2 * len(reps) * len(models) + 2, "classify", "step", enabled=progress)
     for rep, x_stance in reps.items():
         _, x = C.session_means(st, x_stance)
         for model in models:
             for task, mask, labels, target in (("class", used, classes, y),
                                                ("affected_side", used & patients, sides,
                                                 sessions["affected_side"].to_numpy())):
+                bar.set_description(f"classify: {task} by {model} on {rep}")
                 sp = np.where(mask, split, "")
                 r = C.evaluate(x, target.astype(str), groups, sp, labels, model, seed, n_boot)
                 confusion.setdefault(task, {}).setdefault(rep, {})[model] = {"labels": labels, "matrix": r["confusion"]}
@@ -90,12 +91,16 @@ def run_study(enc: Encoded, dev: Deviations, train_set: str = DEFAULT_TRAIN_SET,
                                  "value": value, "low": low, "high": high, "note": note,
                                  "n_train": r["n_train"], "n_test": r["n_test"]})
                 bar.update()
-    bar.close()
     classification = pd.DataFrame(rows)
 
     warnings = study_warnings(dev, sessions, split, classes, overlap)
+    bar.set_description("classify: healthy vs patient detection")
     detection = detection_table(dev, sessions, split, n_boot, seed)
+    bar.update()
+    bar.set_description("classify: distinguishing features")
     features = feature_table(enc, dev, classes[1:], seed)
+    bar.update()
+    bar.close()
     vs_healthy = features[features["ranked_by"].eq("g_affected")] if len(features) else features
     figures = {f"class_{c}": class_figure(vs_healthy[vs_healthy["class_label"].eq(c)].head(3), enc.directions,
                                           dev.model.reference.band_mean, dev.model.reference.band_sd,

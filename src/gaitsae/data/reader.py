@@ -75,6 +75,23 @@ def available_channels(directory: Path, sides) -> list[str]:
     return [ch for ch in CHANNELS if all((directory / signal_file(ch, s)).is_file() for s in sides)]
 
 
+def present_sides(path) -> tuple[str, ...]:
+    """The sides with PRO signal files in every directory of `path` (one-sided data: one side)."""
+    directories = resolve_directories(path)
+    return tuple(s for s in SIDES if all(any((d / signal_file(ch, s)).is_file() for ch in CHANNELS)
+                                         for d in directories))
+
+
+def _check_sides(directories, sides) -> None:
+    """A requested side without a single PRO file is one line naming the sides that are there."""
+    for d in directories:
+        there = [s for s in SIDES if any((d / signal_file(ch, s)).is_file() for ch in CHANNELS)]
+        missing = [s for s in sides if s not in there]
+        if missing and there:
+            raise DataError(f"{d}: no PRO signal files for side {', '.join(missing)} (the directory holds "
+                            f"{', '.join(there)} only); pass --sides {','.join(there)}")
+
+
 def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir=None) -> GaitDataset:
     """Read PRO curves and metadata; see the module docstring for what is refused or reported.
 
@@ -86,6 +103,7 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     if unknown or not sides:
         raise DataError(f"sides must be a non-empty subset of {list(SIDES)}, got {list(sides)}")
     directories = resolve_directories(path)
+    _check_sides(directories, sides)
     if channels is None:
         common = [ch for ch in CHANNELS if all(ch in available_channels(d, sides) for d in directories)]
         if not common:

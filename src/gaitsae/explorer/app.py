@@ -37,9 +37,9 @@ HERE = Path(__file__).parent
 MAX_TEXT = 100
 MAX_LIMIT = 1000
 MAX_CSV_ROWS = 200_000  # a search's CSV download holds every match up to this many
-INTEGER = re.compile(r"[+-]?\d{1,9}")
+INTEGER = re.compile(r"[+-]?[0-9]{1,9}")  # ASCII digits only: int() also reads "٣"
 TEXT = re.compile(r"[A-Za-z0-9_:.\- ]{1,100}")  # IDs and labels, e.g. gutenberg:12, K_F: no quotes, slashes or ;
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 
 def _static_files() -> dict[str, tuple[Path, str]]:

@@ -15,7 +15,8 @@
                           norm_mean, norm_sd (reference stances) [n_channels, 101]
 
 The store is keyed on a digest of the run's model files and the data's content: it is rebuilt
-only when one of them changes, built in a temporary folder and renamed into place. Queries go
+only when one of them changes, built in a temporary folder and swapped into place
+(outdir.replacing; the run's marker names it). Queries go
 through DuckDB over registered tables with bound parameters only; no path or SQL text comes
 from a request.
 """
@@ -23,15 +24,13 @@ from a request.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gaitsae import outdir
 from gaitsae.channels import CHANNEL_UNITS, STANCE_COLUMNS
 from gaitsae.data import cache as content
 from gaitsae.errors import CheckpointError, DataError
@@ -85,13 +84,16 @@ def ensure_index(run_dir, data=None, progress: bool = True) -> tuple[Path, bool]
             return out, False
     except (OSError, ValueError, KeyError):
         pass
-    build_index(run_dir, path, key, progress=progress)
+    outdir.mark(run_dir, [STORE_DIR])  # the run's marker names it before it is written
+    with outdir.replacing(out, "explorer", overwrite=True) as where:  # built beside, swapped in
+        build_index(run_dir, path, key, where, progress=progress)
     return out, True
 
 
-def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Path:
-    """Encode every stance of `data` with the run's model and write the store (see module docstring)."""
-    from tqdm.auto import tqdm
+def build_index(run_dir: Path, data: str, key: str, where: Path, progress: bool = True) -> Path:
+    """Encode every stance of `data` with the run's model and write the store into `where` (see
+    the module docstring)."""
+    from gaitsae.progress import progress as progress_bar
 
     from gaitsae.analysis.directions import name_features
     from gaitsae.analysis.importance import importance
@@ -99,7 +101,7 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
     from gaitsae.estimator import GaitSAE
 
     est = GaitSAE.load(run_dir, progress=False)
-    steps = tqdm(total=4, desc=f"index {run_dir.name}", unit="step", disable=not progress, leave=False)
+    steps = progress_bar(4, f"index {run_dir.name}", "step", enabled=progress)
     dataset = load_dataset(data.split(",") if "," in data else data, channels=est.config_.data.channels,
                            sides=est.config_.data.sides)
     steps.update()
@@ -128,21 +130,16 @@ def build_index(run_dir: Path, data: str, key: str, progress: bool = True) -> Pa
         "synthetic": bool(ds.synthetic), "reference": label, "n_reference": int(reference.sum()),
         "metrics": {k: v for k, v in getattr(est, "metrics_", {}).items() if k in ("fvu", "r2_time", "l0", "dead_fraction")},
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{STORE_DIR}.", dir=run_dir))
-    try:
-        stances.to_parquet(tmp / "stances.parquet", index=False)
-        long.to_parquet(tmp / "latents.parquet", index=False)
-        errors.to_parquet(tmp / "errors.parquet", index=False)
-        features.to_parquet(tmp / "features.parquet", index=False)
-        correlations.to_parquet(tmp / "correlations.parquet", index=False)
-        np.save(tmp / "latents.npy", latents, allow_pickle=False)
-        np.save(tmp / "curves.npy", np.asarray(ds.curves, dtype=np.float32), allow_pickle=False)
-        np.savez(tmp / "arrays.npz", directions=directions, mean=ds.curves.mean(0), sd=ds.curves.std(0),
-                 norm_mean=ds.curves[reference].mean(0), norm_sd=ds.curves[reference].std(0))
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        _swap(tmp, run_dir / STORE_DIR)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    stances.to_parquet(where / "stances.parquet", index=False)
+    long.to_parquet(where / "latents.parquet", index=False)
+    errors.to_parquet(where / "errors.parquet", index=False)
+    features.to_parquet(where / "features.parquet", index=False)
+    correlations.to_parquet(where / "correlations.parquet", index=False)
+    np.save(where / "latents.npy", latents, allow_pickle=False)
+    np.save(where / "curves.npy", np.asarray(ds.curves, dtype=np.float32), allow_pickle=False)
+    np.savez(where / "arrays.npz", directions=directions, mean=ds.curves.mean(0), sd=ds.curves.std(0),
+             norm_mean=ds.curves[reference].mean(0), norm_sd=ds.curves[reference].std(0))
+    (where / "meta.json").write_text(json.dumps(meta, indent=1))
     steps.update()
     steps.close()
     return run_dir / STORE_DIR
@@ -169,17 +166,6 @@ def _encode_blocks(est, dataset):
     for c, ch in enumerate(ds.channels):
         errors[f"rmse_{ch}"] = rmse[:, c]
     return ds, np.concatenate(parts), errors, total_variance
-
-
-def _swap(new: Path, dest: Path) -> None:
-    """Put directory `new` at `dest`; an old store is moved aside first and removed after."""
-    old = None
-    if dest.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{STORE_DIR}-old.", dir=dest.parent))
-        os.replace(dest, old / STORE_DIR)
-    os.replace(new, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _stance_table(stances: pd.DataFrame, split) -> pd.DataFrame:

@@ -7,8 +7,8 @@ channel by one scale, the RMS of its centred coefficients. Channels differ in un
 weights vs metres), so each needs a scale, but one per channel keeps near-noise detail
 coefficients small (on real vGRF, z-scoring each coefficient left PCA-10 with FVU 0.51; one
 scale per channel gave PCA-5 FVU 0.03). scaling="coefficient": z-score every coefficient.
-scaling="whiten" (the training default, features.scaling): channel scaling, then the coordinates along the training data's
-first `whiten_dims` principal directions, each divided by its SD (PCA whitening). A sparse code
+scaling="whiten" (an option, features.scaling = "whiten"; not the default): channel scaling, then
+the coordinates along the training data's first `whiten_dims` principal directions, each divided by its SD (PCA whitening). A sparse code
 of whitened inputs finds the directions that are sparse, not the ones of largest variance
 (Olshausen & Field 1996; FastICA whitens first for the same reason); on channel-scaled inputs a
 TopK SAE reproduces principal directions (docs/models.md, issue 20). The inverse is exact within

@@ -12,6 +12,8 @@ from gaitsae.errors import GaitsaeError
 from gaitsae.fsio import write_json
 from gaitsae.report.html import render_report
 
+REPORT_FILES = ("comparison.json", "report.html")
+
 
 def analyze_runs(run_dirs, data=None, progress=True, force=False) -> list[RunAnalysis]:
     dirs = [Path(r) for r in run_dirs]
@@ -24,6 +26,6 @@ def analyze_runs(run_dirs, data=None, progress=True, force=False) -> list[RunAna
 def write_comparison(analyses: list[RunAnalysis], out_dir) -> Path:
     out_dir = Path(out_dir)
     rows = comparison_rows(analyses)
-    write_json(out_dir / "comparison.json", json.loads(json.dumps(
+    write_json(out_dir / REPORT_FILES[0], json.loads(json.dumps(
         {"synthetic": any(a.synthetic for a in analyses), "runs": rows}, default=float).replace("NaN", "null")))
-    return render_report(analyses, out_dir / "report.html")
+    return render_report(analyses, out_dir / REPORT_FILES[1])

@@ -72,17 +72,27 @@ def plan(points: list[Point], out: Path) -> tuple[list, list[str]]:
     return todo, skipped
 
 
+FILES = ("sweep.toml", "sweep.parquet", "sweep.html", "baselines.json", "stability")
+
+
 def run_sweep(spec, out, data: str | None = None, workers: int = 1, ray: str | None = None,
-              progress: bool = True) -> SweepResult:
-    from gaitsae.fsio import atomic_path, write_text
-    from gaitsae.sweep import html, results
+              progress: bool = True, overwrite: bool = False) -> SweepResult:
+    """Train the spec's points into out/NAME (holding out's lock: one sweep per folder at a
+    time), then write the results; out is new or a sweep's (its marker names every point)."""
+    from gaitsae import outdir
 
     if workers < 1:
         raise GaitsaeError(f"--workers must be >= 1, got {workers}")
     points = load_spec(spec, data)
-    out = Path(out)
+    with outdir.filling(out, "sweep", overwrite=overwrite, names=[*FILES, *(p.name for p in points)]):
+        return _run(spec, points, Path(out), workers, ray, progress)
+
+
+def _run(spec, points: list[Point], out: Path, workers: int, ray: str | None, progress: bool) -> SweepResult:
+    from gaitsae.fsio import atomic_path, write_text
+    from gaitsae.sweep import html, results
+
     todo, skipped = plan(points, out)
-    out.mkdir(parents=True, exist_ok=True)
     write_text(out / "sweep.toml", Path(spec).read_text(encoding="utf-8"))  # the spec this folder came from
     ran: dict = {}
     start = time.perf_counter()

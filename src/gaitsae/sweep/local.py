@@ -7,8 +7,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from tqdm.auto import tqdm
 
+from gaitsae.progress import progress as progress_bar
 from gaitsae.sweep.point import train_point
 
 
@@ -36,13 +36,14 @@ def run_local(todo, workers: int, progress: bool = True) -> dict:
     with _one_thread_env(), ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = {pool.submit(train_point, str(run_dir), mapping, 1): name for name, run_dir, mapping in todo}
         try:
-            for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", unit="point",
-                               disable=not progress):
-                name = futures[future]
-                try:
-                    results[name] = future.result()
-                except Exception as exc:  # noqa: BLE001 - a point's failure is reported, not fatal
-                    results[name] = f"{exc}"
+            with progress_bar(len(futures), "sweep", "point", enabled=progress) as bar:
+                for future in as_completed(futures):
+                    name = futures[future]
+                    try:
+                        results[name] = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a point's failure is reported, not fatal
+                        results[name] = f"{exc}"
+                    bar.update()
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

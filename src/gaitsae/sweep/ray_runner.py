@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from tqdm.auto import tqdm
+from gaitsae.progress import progress as progress_bar
 
 from gaitsae.errors import GaitsaeError
 from gaitsae.sweep.point import train_point
@@ -30,8 +30,7 @@ def run_ray(todo, address: str, progress: bool = True) -> dict:
         task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(train_point)
         refs = {task.remote(str(run_dir), mapping, 1): name for name, run_dir, mapping in todo}
         results, pending = {}, list(refs)
-        with tqdm(total=len(refs), desc=f"sweep (ray, {'GPU' if gpus else 'CPU'})", unit="point",
-                  disable=not progress) as bar:
+        with progress_bar(len(refs), f"sweep (ray, {'GPU' if gpus else 'CPU'})", "point", enabled=progress) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:

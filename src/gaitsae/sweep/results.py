@@ -162,6 +162,7 @@ def seed_groups(points: list[Point], df: pd.DataFrame) -> dict[str, list[Point]]
 def stability_table(points: list[Point], df: pd.DataFrame, out: Path) -> pd.DataFrame:
     """Stability across seeds per group, written to out/stability/GROUP/ (reused while no run of
     the group is newer than its stability.json)."""
+    from gaitsae import outdir
     from gaitsae.analysis import stability as S
 
     rows = []
@@ -173,7 +174,8 @@ def stability_table(points: list[Point], df: pd.DataFrame, out: Path) -> pd.Data
                                            for d in dirs)
         doc = json.loads(doc_path.read_text()) if fresh else None
         if doc is None or sorted(r["path"] for r in doc["runs"]) != sorted(str(d.resolve()) for d in dirs):
-            S.write(S.stability(dirs, max_stances=STANCES_FOR_STABILITY), where)
+            with outdir.staged(where, "stability", overwrite=True) as build:  # the three files together
+                S.write(S.stability(dirs, max_stances=STANCES_FOR_STABILITY), build)
             doc = json.loads(doc_path.read_text())
         s = doc["summary"]
         rows.append({"group": group, "model": members[0].config.model_name, "n_seeds": len(members),

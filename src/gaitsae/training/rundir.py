@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 REQUIRED = (*DIGESTED, MANIFEST)
 DATA_FILE = "data.json"
 INIT_WEIGHTS = "model_init.safetensors"
+RUN_FILES = (*REQUIRED, DATA_FILE, INIT_WEIGHTS, "history.csv", "split.csv", "metrics.json", "checkpoint")
 
 
 def _sha256(path: Path) -> str:
@@ -101,8 +102,7 @@ def save_run(path, config: RunConfig, model: GaitModel, transform: FeatureTransf
     if metrics is not None:
         write_json(path / "metrics.json", metrics)
     write_manifest(path)
-    written = (*REQUIRED, DATA_FILE, INIT_WEIGHTS, "history.csv", "split.csv", "metrics.json", "checkpoint")
-    outdir.record(path, "run", [name for name in written if (path / name).exists()])
+    outdir.record(path, "run", [name for name in RUN_FILES if (path / name).exists()])
 
 
 def _read_json(path: Path) -> dict:
