@@ -75,3 +75,5 @@ def test_report__a_scaffold_run_shows_its_axes_apart_and_says_what_they_carry(sc
     assert kinds.kinds_sentence(a.numbers).split(".")[0][:30] in answer
     assert "scaffold axis 0 (scaffold_0)" in html  # its card says its kind
     assert advice.headlines([a])[0]["kinds"] == kinds.kinds_sentence(a.numbers)
+    row = json.loads((tmp_path / "report" / "comparison.json").read_text())["runs"][0]
+    assert row["n_scaffold"] == 2 and row["n_latents"] == 10
