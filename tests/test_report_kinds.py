@@ -47,7 +47,8 @@ def test_kinds_sentence__names_what_the_scaffold_carries_and_what_sparse_feature
     assert "scaffold_1 carries height (|r| 0.60)" in text
     assert "latent_3 follows walking speed (|r| 0.70)" in text
     assert "latent_5 isolates planted pattern K" in text
-    assert "1 planted pattern(s) isolated by a sparse feature" in text and "A (scaffold_0)" in text
+    assert "Against the phantom's truth: 1 of 3 planted patterns with a known per-stance amount isolated by a sparse feature" in text
+    assert "A (scaffold_0)" in text
     assert "pattern C" not in text
     axes = kinds.scaffold_axes(_numbers())
     assert [a["name"] for a in axes] == ["scaffold_0", "scaffold_1"]
@@ -70,8 +71,8 @@ def test_report__a_scaffold_run_shows_its_axes_apart_and_says_what_they_carry(sc
     features = re.search(r'<details id="scaffold-features".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     assert features.count("<tr>") == 8 and "scaffold_" not in features and "latent_7" in features
     answer = re.search(r'<ul class="answer" id="answer">(.*?)</ul>', html, re.S).group(1)
-    assert "Its scaffold (2 dense axes" in answer and "Sparse features (8) that isolate something" in answer
-    assert "against the phantom&#39;s truth" in answer or "against the phantom's truth" in answer
+    assert "Its scaffold (2 dense axes" in answer and "Sparse features (8) that follow a recorded factor" in answer
+    assert "Against the phantom&#39;s truth" in answer
     assert kinds.kinds_sentence(a.numbers).split(".")[0][:30] in answer
     assert "scaffold axis 0 (scaffold_0)" in html  # its card says its kind
     assert advice.headlines([a])[0]["kinds"] == kinds.kinds_sentence(a.numbers)

@@ -62,9 +62,13 @@ def scaffold_axes(numbers: dict) -> list[dict]:
             for j in of_kind(numbers, SCAFFOLD)]
 
 
+def _planted_rows(numbers: dict) -> list[dict]:
+    return (((numbers.get("planted") or {}).get("methods") or {}).get("model") or {}).get("rows") or []
+
+
 def isolated_patterns(numbers: dict) -> list[dict]:
     """Planted patterns the run's features isolate (truth scoring's found), with the feature's kind."""
-    rows = (((numbers.get("planted") or {}).get("methods") or {}).get("model") or {}).get("rows") or []
+    rows = _planted_rows(numbers)
     kind, col = kinds(numbers), names(numbers)
     return [{"pattern": r["pattern"], "feature": r["code_feature"], "name": col[r["code_feature"]],
              "kind": kind[r["code_feature"]], "code_corr": r["code_corr"]}
@@ -91,9 +95,13 @@ def kinds_sentence(numbers: dict) -> str:
                     for p in patterns if p["kind"] == SPARSE]
     found_scaffold = [f"{p['pattern']} ({p['name']})" for p in patterns if p["kind"] == SCAFFOLD]
     what = isolating + found_sparse
-    parts.append(f"Sparse features ({len(sparse)}) that isolate something: " + ("; ".join(what) if what else "none"))
+    label = "Sparse features" if axes else "Features"
+    parts.append(f"{label} ({len(sparse)}) that follow a recorded factor (|r| >= {CARRIES}) or isolate a planted "
+                 f"pattern: " + ("; ".join(what) if what else "none"))
     if "planted" in numbers:
-        truth = f"against the phantom's truth, {len(found_sparse)} planted pattern(s) isolated by a sparse feature"
+        scored = sum(r.get("found") is not None for r in _planted_rows(numbers))
+        truth = (f"Against the phantom's truth: {len(found_sparse)} of {scored} planted patterns with a known "
+                 f"per-stance amount isolated by a {'sparse ' if axes else ''}feature")
         if found_scaffold:
             truth += ", and found in a scaffold axis (not isolated from normal variation): " + ", ".join(found_scaffold)
         parts.append(truth)
