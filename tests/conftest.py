@@ -91,3 +91,16 @@ def world(tmp_path_factory) -> Path:
                                      '"model.k" = [2, 3]\n')
     (root / "small.toml").write_text("[model]\nname = 'topk'\nn_latents = 8\nk = 2\n[training]\nepochs = 3\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def scaffold_run(tiny_patients_dir, tmp_path_factory) -> Path:
+    """A tiny scaffold + sparse run (2 scaffold axes, 8 atoms, k = 2) on the patients phantom (read-only)."""
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    out = tmp_path_factory.mktemp("scaffold_run") / "scaffold"
+    est = GaitSAE(model="scaffold", n_scaffold=2, k=2, n_latents=8, epochs=2, seed=0, progress=False)
+    est.config_ = est.to_config(str(tiny_patients_dir))
+    est.fit(load_dataset(tiny_patients_dir, cache=False), run_dir=out)
+    return out

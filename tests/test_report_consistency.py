@@ -62,7 +62,8 @@ def test_best_feature__one_choice_and_one_r_in_report_ground_truth_and_explorer(
     meta, _ = analyze_metadata(latents, stances)
     truth = analyze_ground_truth(latents, stances[["height_cm", "walking_speed_m_per_s"]], stances)
     active = latents > 0
-    _, corr = _feature_tables(latents, active, stances, ["x"] * latents.shape[1], np.ones(latents.shape[1]))
+    _, corr = _feature_tables(latents, active, stances, ["x"] * latents.shape[1], np.ones(latents.shape[1]),
+                              ["sparse"] * latents.shape[1])
     for column in ("height_cm", "walking_speed_m_per_s"):
         j = meta[column]["best_feature"]
         r = meta[column]["pearson_r"][j]

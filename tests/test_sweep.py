@@ -262,3 +262,27 @@ def test_sweep_worker__thread_rule_cannot_raise_its_single_thread(tmp_path, tiny
 def config_to_dict_of(mapping: dict) -> dict:
     from gaitsae.training.config import config_from_dict, config_to_dict
     return config_to_dict(config_from_dict(mapping))
+
+
+SCAFFOLD_SPEC = """
+[model]
+name = "scaffold"
+n_scaffold = 2
+n_latents = 8
+[training]
+epochs = 2
+[grid]
+"model.k" = [2]
+"""
+
+
+def test_sweep__a_scaffold_point_sizes_its_baselines_with_both_kinds(tmp_path, tiny_phantom_dir):
+    """Dictionary size = every feature (2 scaffold axes + 8 atoms); numbers per stance = l0 with the
+    scaffold's always-coded columns (2 + k)."""
+    (tmp_path / "spec.toml").write_text(SCAFFOLD_SPEC)
+    result = run_sweep(tmp_path / "spec.toml", tmp_path / "out", data=str(tiny_phantom_dir), progress=False)
+    row = result.table.iloc[0]
+    assert row["status"] == "done" and row["n_dense"] == 2 and row["l0"] == pytest.approx(2 + row["l0_sparse"])
+    dictionary = result.baselines[result.baselines["method"] == "dictionary+omp"]
+    assert set(dictionary["n_atoms"]) == {10}
+    assert set(result.baselines["k"]) == {max(round(row["l0"]), 1)} and row["l0"] > 3

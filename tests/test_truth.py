@@ -417,3 +417,31 @@ def test_summary__says_when_features_are_principal_directions_or_training_did_no
     assert len(no_gain) == 1 and "did not improve on its start" in no_gain[0]
     assert more_than_pca({"pca_likeness": 0.2, "training_gain": 0.01, "fvu_untrained": 0.1, "fvu": 0.09}) == []
     assert more_than_pca({}) == []  # runs from before these metrics
+
+
+def test_score_run__a_scaffold_run_sizes_its_baselines_with_both_kinds(scaffold_run, tiny_patients_dir):
+    """Baselines of the same size: as many components as the run's distinct alive features, scaffold
+    axes included, and as many as its numbers per stance (every scaffold axis + k active atoms)."""
+    from gaitsae.analysis.ground_truth import load_truth
+    from gaitsae.analysis.truth import find_patterns
+    from gaitsae.analysis.truth_runs import Scorer, score_run, split_masks
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    est = GaitSAE.load(scaffold_run, progress=False)
+    ds, inputs, latents, _, _ = est.round_trip(load_dataset(tiny_patients_dir, cache=False), reconstruct=False)
+    scorer = Scorer(0)
+    split = split_masks(est, ds.stances)
+    scorer.prepare(est, ds, inputs, load_truth(ds.stances, ds.sources), split, find_patterns(ds.sources, ds.channels))
+    recs = score_run(scorer, est, latents, methods=("pca",))
+    model = recs[0]
+    kinds = est.feature_kinds_
+    assert model.n_components == len(kinds) == 10
+    # scored on both kinds: every scaffold axis is alive (coded on every stance) and kept unless a twin
+    alive_sparse = int(np.any(np.abs(latents[split.train][:, kinds == "sparse"]) > est.model_.active_threshold,
+                              axis=0).sum())
+    assert 2 < len(model.directions) <= 2 + alive_sparse
+    pca_sizes = sorted(r.n_components for r in recs if r.method == "pca")
+    # numbers per stance: 2 scaffold axes + k = 2 atoms (an atom's magnitude may be exactly 0 on a few stances)
+    assert pca_sizes == sorted({len(model.directions), 4})
+    assert {r.method for r in recs} >= {"model", "exemplars", "random", "pca"}

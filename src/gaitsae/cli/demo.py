@@ -10,6 +10,9 @@ from pathlib import Path
 
 from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, names
 
+# The scaffold model (issue 28) stays out of the default list: adding it made a 40-subject, 10-epoch
+# demo take 116 s instead of 83 s under load (+40 %, above the 30 % the demo may grow);
+# `--models topk,sae,sae-disent,svae,scaffold` adds it.
 DEMO_MODELS = ("topk", "sae", "sae-disent", "svae")
 
 

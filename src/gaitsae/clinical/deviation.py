@@ -12,6 +12,10 @@
   Ledoit–Wolf shrunk covariance (correlated features count once); optionally also the
   reconstruction error of an SAE trained on healthy stances only (reconstruction_error).
 Reference subjects are always scored against a reference built without their fold.
+Every feature enters d, the index and the score, scaffold axes (GaitModel.feature_kinds) as much
+as sparse features: "how far from healthy" covers everything the model reconstructs, and a
+stance far out on a scaffold axis (very slow walking) is far from healthy. Which pattern makes
+the deviation is named by sparse features only (clinical.explain).
 """
 
 from __future__ import annotations

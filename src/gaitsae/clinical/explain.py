@@ -9,6 +9,11 @@ corrected), with a 95 % bootstrap interval resampling subjects within each group
 patients and controls differ in more than the impairment (age, speed, body), features can
 also be ranked within patients: `g_within` is the paired effect (Cohen's d_z) of affected −
 other side over one-sided sessions, which those differences cancel out of.
+
+Which pattern: only sparse features explain (the model's feature_kinds): a scaffold axis is
+normal variation (speed, body size, style), coded on every stance, so a class that walks slower
+shifts it without it being the class's pattern. The deviation index itself (deviation.py) keeps
+every feature: how far from healthy includes everything the model reconstructs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from gaitsae.channels import CHANNEL_UNITS
+from gaitsae.models import SPARSE
 
 N_TOP = 5
 # Landmark windows (% of stance) used to read a curve change in words.
@@ -78,11 +84,14 @@ def within_session(sessions: pd.DataFrame, activations: np.ndarray, on, off) -> 
 
 def distinguishing_features(sessions: pd.DataFrame, activations: np.ndarray, healthy: np.ndarray,
                             classes, n_top: int = N_TOP, n_boot: int = 200, seed: int = 0,
-                            rank_by: str = "g_affected") -> pd.DataFrame:
+                            rank_by: str = "g_affected", explains=None) -> pd.DataFrame:
     """Rows: class, rank, feature, g/low/high on the affected side, g on the other side, the
     paired within-session g, and the mean activation change (class − healthy) on each side.
-    rank_by: "g_affected" (against healthy walking) or "g_within" (affected vs other side)."""
+    rank_by: "g_affected" (against healthy walking) or "g_within" (affected vs other side);
+    explains: bool [n_features], the features that may be ranked (default all; the sparse ones,
+    see explaining_features)."""
     healthy = np.asarray(healthy, dtype=bool)
+    eligible = np.flatnonzero(np.ones(activations.shape[1], bool) if explains is None else np.asarray(explains, bool))
     groups = sessions["subject"].to_numpy()
     h = activations[healthy]
     rows = []
@@ -96,13 +105,19 @@ def distinguishing_features(sessions: pd.DataFrame, activations: np.ndarray, hea
         key = g if rank_by == "g_affected" else g_in
         d_on = activations[on].mean(0) - h.mean(0)
         d_off = activations[off].mean(0) - h.mean(0) if off.any() else np.full(len(g), np.nan)
-        for rank, j in enumerate(np.argsort(-np.abs(np.nan_to_num(key)), kind="stable")[:n_top]):
+        order = eligible[np.argsort(-np.abs(np.nan_to_num(key[eligible])), kind="stable")]
+        for rank, j in enumerate(order[:n_top]):
             rows.append({"class_label": cls, "ranked_by": rank_by, "rank": rank + 1, "feature": int(j),
                          "g_affected": g[j], "g_low": lo[j], "g_high": hi[j], "g_other": g_off[j],
                          "g_within": g_in[j], "delta_affected": d_on[j],
                          "delta_other": d_off[j], "n_affected": int(on.sum()), "n_other": int(off.sum()),
                          "n_healthy": int(healthy.sum())})
     return pd.DataFrame(rows)
+
+
+def explaining_features(kinds) -> np.ndarray:
+    """bool [n_features]: the features that name a deviation's pattern, the sparse ones."""
+    return np.asarray(kinds) == SPARSE
 
 
 def landmark_changes(direction: np.ndarray, delta: float, channels) -> dict:

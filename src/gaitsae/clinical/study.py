@@ -10,7 +10,7 @@ import pandas as pd
 
 from gaitsae.channels import CLASS_LABELS
 from gaitsae.clinical import classify as C
-from gaitsae.clinical.explain import class_figure, distinguishing_features, landmark_changes
+from gaitsae.clinical.explain import class_figure, distinguishing_features, explaining_features, landmark_changes
 from gaitsae.clinical.pipeline import Deviations, Encoded
 from gaitsae.clinical.reference import finding_note, small_group_warning
 from gaitsae.errors import DataError
@@ -196,7 +196,8 @@ def feature_table(enc: Encoded, dev: Deviations, classes, seed: int) -> pd.DataF
     means = pd.DataFrame(enc.latents).groupby([st["session"].to_numpy(), st["side"].to_numpy()]).mean()
     activations = means.reindex(pd.MultiIndex.from_frame(s[["session", "side"]])).to_numpy()
     healthy = s["in_reference"].to_numpy(bool)
-    top = pd.concat([distinguishing_features(s, activations, healthy, classes, seed=seed, rank_by=r)
+    explains = explaining_features(enc.est.feature_kinds_)  # scaffold axes are normal variation, never the pattern
+    top = pd.concat([distinguishing_features(s, activations, healthy, classes, seed=seed, rank_by=r, explains=explains)
                      for r in ("g_affected", "g_within")], ignore_index=True)
     if top.empty:
         return top

@@ -163,7 +163,12 @@ class Explorer:
         return JSONResponse({"runs": [payloads.run_summary(s) for s in self.stores.values()]})
 
     def features_api(self, request):
-        return JSONResponse(payloads.features(self.store(request)))
+        from gaitsae.models import KINDS  # lazily: the model stack (torch) loads only when asked
+
+        kind = request.query_params.get("kind")
+        if kind is not None and kind not in KINDS:
+            _bad(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        return JSONResponse(payloads.features(self.store(request), kind))
 
     def feature_api(self, request):
         store = self.store(request)

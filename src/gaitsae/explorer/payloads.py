@@ -79,8 +79,11 @@ def run_summary(store) -> dict:
             "classes": store.classes}
 
 
-def features(store) -> dict:
-    return {"run": store.name, "features": _feature_rows(store)}
+def features(store, kind: str | None = None) -> dict:
+    """The features table; kind ("scaffold" / "sparse", validated by the app): only that kind."""
+    rows = _feature_rows(store)
+    return {"run": store.name, "kinds": sorted(set(r["kind"] for r in rows)),
+            "features": [r for r in rows if kind is None or r["kind"] == kind]}
 
 
 def _once(store, name: str, make):
@@ -172,6 +175,7 @@ def stance(store, stance_id: int, sections=()) -> dict:
     active = store.active(stance_id)
     contributions = latents[active, None, None] * directions[active]
     features = [{"latent": int(j), "activation": float(latents[j]), "name": _feature_rows(store)[j]["name"],
+                 "kind": _feature_rows(store)[j]["kind"],
                  "rms": np.sqrt((c ** 2).mean(1))} for j, c in zip(active, contributions)]
     strongest = np.argsort(-np.sqrt((contributions ** 2).sum((1, 2))), kind="stable")[:N_CONTRIBUTIONS]
     extra = [s for s in (section(store, stance_id) for section in sections) if s]

@@ -5,7 +5,8 @@
       stances.parquet     stance (row id), IDs, side, metadata, class, split
       latents.parquet     sparse long form: stance, latent, value (active latents only)
       errors.parquet      stance, fvu (feature space), rmse_<channel> (channel's unit)
-      features.parquet    latent, name (analysis.naming), firing_rate, bimodality, subject_share (between-subject
+      features.parquet    latent, kind ("scaffold" / "sparse": GaitModel.feature_kinds), column (encode's
+                          column name: scaffold_i, latent_j), name (analysis.naming), firing_rate, bimodality, subject_share (between-subject
                           share of activation variance), signature (the label, or ""), importance,
                           activation quantiles, best_variable, best_r
       correlations.parquet latent, variable, label, level, n, r (metadata correlations)
@@ -35,7 +36,7 @@ from gaitsae.channels import CHANNEL_UNITS, STANCE_COLUMNS
 from gaitsae.data import cache as content
 from gaitsae.errors import CheckpointError, DataError
 
-STORE_VERSION = 3  # 2: every metadata r over subjects' means; 3: names, bimodality, subject share
+STORE_VERSION = 4  # 2: every metadata r over subjects' means; 3: names, bimodality, subject share; 4: kind, column
 STORE_DIR = "explorer"
 RUN_FILES = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
@@ -116,7 +117,7 @@ def build_index(run_dir: Path, data: str, key: str, where: Path, progress: bool 
     features, correlations = _feature_tables(latents, active, ds.stances,
                                              name_features(directions, latents, ds.curves, channels, th),
                                              importance(latents, est.model_.decoder_directions().detach().numpy(),
-                                                        None, total_variance))
+                                                        None, total_variance), est.feature_kinds_)
     reference, label = _reference(ds.stances)
     steps.update()
     rows, cols = np.nonzero(active)
@@ -193,13 +194,15 @@ def _reference(stances: pd.DataFrame) -> tuple[np.ndarray, str]:
     return mask, label + (f" — warning: {about['warning']}" if "warning" in about else "")
 
 
-def _feature_tables(latents, active, stances, names, imp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _feature_tables(latents, active, stances, names, imp, kinds) -> tuple[pd.DataFrame, pd.DataFrame]:
     from gaitsae.analysis.activations import bimodality_coefficient, signature_label
     from gaitsae.analysis.metadata import LEVELS, VARIABLES, between_subject_shares, feature_correlations
+    from gaitsae.models import feature_names
 
     n_latents = latents.shape[1]
     share = between_subject_shares(latents, stances["subject"].to_numpy())
-    features = pd.DataFrame({"latent": np.arange(n_latents), "name": list(names), "firing_rate": active.mean(0),
+    features = pd.DataFrame({"latent": np.arange(n_latents), "kind": [str(k) for k in kinds],
+                             "column": feature_names(kinds), "name": list(names), "firing_rate": active.mean(0),
                              "bimodality": [bimodality_coefficient(latents[:, j]) for j in range(n_latents)],
                              "subject_share": share, "signature": [signature_label(v) for v in share],
                              "importance": imp})

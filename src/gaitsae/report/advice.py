@@ -15,8 +15,10 @@ Every line is computed from a run's numbers by a rule stated here (nothing hand-
 from __future__ import annotations
 
 from gaitsae.clinical.reference import MIN_FINDING_SUBJECTS
+from gaitsae.models import SPARSE
+from gaitsae.report.kinds import kinds, kinds_sentence, of_kind, sparse_l0
 from gaitsae.report.summary import (CHANCE, DENSE_SHARE, FAIR_FVU, NAMES, PCA_LIKE_SHARE, PROBE_MARGIN, PROBE_NAMES,
-                                    SILENT_FLAG, verdict)
+                                    SILENT_FLAG, per_stance, verdict)
 
 PLANTED_CHANCE = 0.0  # a mean max cosine has no chance level to clear: any margin counts
 
@@ -92,14 +94,14 @@ def main_reason(a) -> str:
         return "training did not improve on its untrained start"
     if failures:
         return failures[0]
-    n = len(a.numbers["activations"]["firing_rate"])
-    return f"it explains {1 - fvu:.0%} of the test curves' variance with {m.get('l0', float('nan')):.1f} of {n} features per stance"
+    return f"it explains {1 - fvu:.0%} of the test curves' variance {per_stance(a)}"
 
 
 def headlines(runs) -> list[dict]:
-    """One line per run: {name, model, verdict, reason, pca}."""
+    """One line per run: {name, model, verdict, reason, pca, kinds} (kinds: what the scaffold carries and
+    which sparse features isolate something, report.kinds)."""
     return [{"name": a.name, "model": NAMES.get(a.model, a.model), "verdict": verdict(a)[0], "reason": main_reason(a),
-             "pca": pca_sentence(a)} for a in runs]
+             "pca": pca_sentence(a), "kinds": kinds_sentence(a.numbers)} for a in runs]
 
 
 # -- what to try next ----------------------------------------------------------------------------
@@ -144,10 +146,11 @@ def _poor(a):
 
 
 def _dense(a):
-    l0, n = a.metrics.get("l0"), len(a.numbers["activations"]["firing_rate"])
+    l0, n = sparse_l0(a.metrics), len(of_kind(a.numbers, SPARSE))
     if l0 is None or l0 <= DENSE_SHARE * n:
         return None
-    return f"{a.name}: {l0:.0f} of {n} features are active per stance (not sparse) → a smaller k"
+    what = "sparse features" if n < len(kinds(a.numbers)) else "features"
+    return f"{a.name}: {l0:.0f} of {n} {what} are active per stance (not sparse) → a smaller k"
 
 
 def _pca_predicts_better(a):

@@ -12,6 +12,8 @@ import numpy as np
 
 from gaitsae.report.factors import best_feature
 from gaitsae.report.run import RunAnalysis
+from gaitsae.models import SCAFFOLD
+from gaitsae.report.kinds import of_kind
 from gaitsae.report.summary import verdict
 
 PROBES = (("walking_speed_m_per_s", "top1"), ("walking_speed_m_per_s", "all"), ("sex_code", "all"))
@@ -19,7 +21,7 @@ PROBES = (("walking_speed_m_per_s", "top1"), ("walking_speed_m_per_s", "all"), (
 COLUMNS = [  # key, header, format
     ("run", "run", "{}"), ("model", "model", "{}"), ("verdict", "verdict", "{}"), ("fvu", "FVU, test", "{:.4f}"),
     ("r2_time_min", "min R² per channel, test", "{:.3f}"), ("l0", "L0, test", "{:.1f}"),
-    ("n_latents", "features", "{:d}"), ("dead_fraction", "silent on test", "{:.0%}"),
+    ("n_latents", "features", "{:d}"), ("n_scaffold", "scaffold axes", "{:d}"), ("dead_fraction", "silent on test", "{:.0%}"),
     ("firing_rate_mean", "mean firing rate, test", "{:.3f}"), ("peak_error", "mean abs. vGRF peak error, test", "{:.2%}"),
     ("max_abs_r", "max |r| between features", "{:.2f}"),
     ("speed_r", "best r speed", "{:+.2f}"), ("age_r", "best r age", "{:+.2f}"),
@@ -50,8 +52,9 @@ TIPS = {  # every header's tooltip
     "verdict": "good / mixed / weak by the verdict rules stated under the summary",
     "fvu": "fraction of the test curves' variance the model leaves unexplained (lower is better)",
     "r2_time_min": "R² of the reconstruction in the channel it reconstructs worst (test split)",
-    "l0": "mean number of features active per test stance",
-    "n_latents": "number of features in the dictionary",
+    "l0": "mean number of features active per test stance (numbers per stance: scaffold axes included)",
+    "n_latents": "number of features, both kinds (scaffold axes and sparse features)",
+    "n_scaffold": "dense scaffold axes among the features (coded on every stance: normal variation)",
     "dead_fraction": "share of features that never fire on a test stance",
     "firing_rate_mean": "mean share of test stances a feature fires on",
     "peak_error": "mean absolute error of the vertical force's first and second peaks, in % of body weight",
@@ -87,6 +90,7 @@ def comparison_rows(runs: list[RunAnalysis]) -> list[dict]:
             "run": a.name, "model": a.model, "verdict": verdict(a)[0], "fvu": m.get("fvu"),
             "r2_time_min": float(np.min(list(m["r2_time"].values()))) if m.get("r2_time") else None,
             "l0": m.get("l0"), "n_latents": len(n["activations"]["firing_rate"]),
+            "n_scaffold": len(of_kind(n, SCAFFOLD)),
             "dead_fraction": m.get("dead_fraction"), "firing_rate_mean": m.get("firing_rate", {}).get("mean"),
             "peak_error": (float(np.mean([p["absolute"] for p in m["peak_error"].values()]))
                            if m.get("peak_error") else None),

@@ -19,6 +19,7 @@ from gaitsae import __version__
 from gaitsae.report.advice import headlines, next_steps
 from gaitsae.report.compare import COLUMNS, MAIN_GROUPS, NEGATIVE_R2, TIPS, comparison_rows, format_cell
 from gaitsae.report.factors import best_feature, factor_key
+from gaitsae.report.kinds import AXIS_FACTORS, CARRIES, kinds, names, scaffold_axes
 from gaitsae.report.run import RunAnalysis
 from gaitsae.channels import CHANNEL_UNITS
 from gaitsae.analysis.activations import signature_label
@@ -59,13 +60,13 @@ def feature_rows(a: RunAnalysis) -> list[dict]:
     act, imp, direc, meta = n["activations"], n["importance"], n["directions"], n["metadata"]
     # the largest change per channel, in its unit: what each of the card's panels shows
     largest = np.abs(a.effects).max(axis=-1) if a.effects is not None else None  # [n_latents, C]
-    rows = []
+    rows, kind, column = [], kinds(n), names(n)
     for j, rate in enumerate(act["firing_rate"]):
         r = {col: _signed(meta[col].get("pearson_r"), j) for col in
              ("walking_speed_m_per_s", "age_years", "height_cm", "body_weight_n") if col in meta}
         share = (act.get("between_subject_share") or [None] * len(act["firing_rate"]))[j]
         rows.append({
-            "feature": j, "name": direc["names"][j], "firing": rate, "bimodality": act["bimodality"][j],
+            "feature": j, "name": direc["names"][j], "kind": kind[j], "column": column[j], "firing": rate, "bimodality": act["bimodality"][j],
             "subject_share": share, "signature": signature_label(share), "importance": imp["importance"][j],
             "channel": direc["main_channel"][j], "peak": direc["peak_percent_of_stance"][j],
             "change": direc["max_change"][j], "unit": direc["max_change_unit"][j],
@@ -124,13 +125,14 @@ def render_report(runs: list[RunAnalysis], out_path, title="gaitsae report") -> 
         "comparison_more_header": [(headers[k], TIPS[k]) for k in rest],
         "comparison_more": [[format_cell(k, row[k]) for k in rest] for row in rows],
         "negative_r2": NEGATIVE_R2, "best": best_feature, "factor_key": factor_key,
+        "axis_factors": AXIS_FACTORS, "carries": CARRIES,
         "runs": [{
             "name": a.name, "label": f"{a.name} · {NAMES.get(a.model, a.model)}", "model": a.model, "n": a.numbers,
             "metrics": a.metrics, "fig": {k: figure(v) for k, v in a.figures.items()},
             "cards": [(j, figure(v)) for j, v in list(a.cards.items())[:CARDS_IN_REPORT]],
             "features": feature_rows(a), "probes": _probe_rows(a),
             "probe_keys": [k for k in next(iter(a.numbers["probes"].values()), {}) if k.startswith(("sae_", "pca_"))],
-            "truth": a.numbers.get("ground_truth"),
+            "truth": a.numbers.get("ground_truth"), "scaffold": scaffold_axes(a.numbers),
             "n_test": (a.metrics.get("n_stances") or {}).get("test"),
             "n_test_subjects": (a.metrics.get("n_subjects") or {}).get("test"),
         } for a in runs],

@@ -40,7 +40,7 @@ from gaitsae.progress import progress as progress_bar
 
 N_SHOWN = 6  # features with full figures in the report
 STEPS = 8  # analysis steps the progress bar counts
-ANALYSIS_VERSION = 2  # 2: feature names, bimodality, subject shares, two top stances per subject
+ANALYSIS_VERSION = 3  # 2: feature names, bimodality, subject shares, two top stances per subject; 3: kinds
 ANALYSIS_FILE, FIGURES_FILE = "analysis.json", "analysis_figures.json"
 RUN_FILES = ("config.toml", "model.safetensors", "transform.safetensors")
 
@@ -113,7 +113,7 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 6, seed: int
     directions = est.feature_directions()
     directions_features = est.model_.decoder_directions().detach().numpy()
     th = est.model_.active_threshold
-    numbers, figures = {}, {}
+    numbers, figures = {"kinds": [str(k) for k in est.feature_kinds_]}, {}  # scaffold / sparse (report.kinds)
 
     step("importance")
     imp_numbers, f = analyze_importance(latents, directions_features, inputs)

@@ -13,13 +13,15 @@ lower the test FVU of its untrained start, is told so in words (more_than_pca).
 
 from __future__ import annotations
 
+from gaitsae.models import SPARSE
 from gaitsae.report.factors import best_feature
+from gaitsae.report.kinds import kinds, of_kind, sparse_l0
 from gaitsae.report.run import RunAnalysis
 
 NAMES = {"topk": "TopK sparse autoencoder", "sae": "sparse autoencoder (report baseline)",
          "sae-disent": "sparse autoencoder with disentanglement loss", "svae": "sparse variational autoencoder",
          "batchtopk": "BatchTopK sparse autoencoder", "jumprelu": "JumpReLU sparse autoencoder",
-         "matryoshka": "Matryoshka sparse autoencoder"}
+         "matryoshka": "Matryoshka sparse autoencoder", "scaffold": "dense scaffold + sparse dictionary"}
 FAIR_FVU = 0.15
 DENSE_SHARE = 0.25
 SILENT_FLAG = 0.05
@@ -40,13 +42,15 @@ PROBE_NAMES = {"walking_speed_m_per_s": "walking speed", "age_years": "age", "he
 def verdict(a: RunAnalysis) -> tuple[str, list[str]]:
     """(one-word verdict, failures) of a run."""
     m, n = a.metrics, a.numbers
-    n_latents = len(n["activations"]["firing_rate"])
+    n_sparse = len(of_kind(n, SPARSE))
     failures = []
     fvu = m.get("fvu")
     if fvu is not None and fvu >= FAIR_FVU:
         failures.append(f"poor reconstruction: it leaves {fvu:.0%} of the test curves' variance unexplained")
-    if m.get("l0") is not None and m["l0"] > DENSE_SHARE * n_latents:
-        failures.append(f"not sparse: {m['l0']:.0f} of {n_latents} features are active per test stance")
+    l0 = sparse_l0(m)
+    if l0 is not None and l0 > DENSE_SHARE * n_sparse:
+        what = "sparse features" if n_sparse < len(kinds(n)) else "features"
+        failures.append(f"not sparse: {l0:.0f} of {n_sparse} {what} are active per test stance")
     if (m.get("dead_fraction") or 0) > SILENT_FLAG:
         failures.append(f"{m['dead_fraction']:.0%} of its features never fire on the test stances")
     for target, p in n.get("probes", {}).items():
@@ -76,6 +80,14 @@ def more_than_pca(m: dict) -> list[str]:
     return out
 
 
+def per_stance(a: RunAnalysis) -> str:
+    """'with 2.0 of 8 sparse features active per stance, beside 2 scaffold axes' (kinds counted apart)."""
+    n_sparse, n_scaffold = len(of_kind(a.numbers, SPARSE)), len(kinds(a.numbers)) - len(of_kind(a.numbers, SPARSE))
+    l0 = sparse_l0(a.metrics)
+    text = f"with {'–' if l0 is None else f'{l0:.1f}'} of {n_sparse} {'sparse ' if n_scaffold else ''}features active per stance"
+    return text + (f", beside {n_scaffold} scaffold axes coded on every stance" if n_scaffold else "")
+
+
 def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
     out = []
     for a in runs:
@@ -91,7 +103,7 @@ def summary_sentences(runs: list[RunAnalysis]) -> list[str]:
             text += f" (weakest channel {worst}: {r2[worst]:.1%})" if worst else ""
         elif m.get("fvu") is not None:
             text += f"It explains none of the variance{on_test} (FVU {m['fvu']:.2f})"
-        text += f", with {m['l0']:.1f} of {len(n['activations']['firing_rate'])} features active per stance."
+        text += f", {per_stance(a)}."
         if failures:
             text += " Problems: " + "; ".join(failures) + "."
         text += "".join(" " + sentence for sentence in more_than_pca(m))

@@ -74,11 +74,20 @@ def split_key(config) -> dict:
             "split": [t.val_fraction, t.test_fraction, t.seed]}
 
 
+def run_features(row) -> int:
+    """A finished point's features of both kinds: its atoms (model.n_latents) and its dense scaffold
+    columns (metrics.json's n_dense, absent for models whose features are all sparse)."""
+    dense = row.get("n_dense")
+    return int(row["model.n_latents"]) + (0 if dense is None or pd.isna(dense) else int(dense))
+
+
 def baselines(points: list[Point], df: pd.DataFrame, out: Path) -> pd.DataFrame:
     """PCA and dictionary learning + OMP on each finished point's OWN data, split and feature
     transform (the seed draws the subject split, so points of different seeds are scored on
     different test subjects), fitted once per distinct split, at every (rounded) L0 the points of
-    that split reached; dictionary atoms = the most common n_latents among them (resolved). Rows:
+    that split reached; dictionary atoms = the most common feature count among them (run_features:
+    n_latents resolved, plus the scaffold axes a run has beside its atoms), and the L0 counts every
+    number per stance (scaffold axes included: metrics.json's l0). Rows:
     method, seed, k, n_atoms, fvu_time, fvu_features. Kept in out/baselines.json and reused by later
     runs of the sweep while a split's key (data, transform, split, atoms) is the same."""
     from gaitsae.fsio import write_json
@@ -98,7 +107,7 @@ def baselines(points: list[Point], df: pd.DataFrame, out: Path) -> pd.DataFrame:
     saved = {json.dumps(e["key"], sort_keys=True): e for e in saved.get("splits", [])}
     entries, shown = [], []
     for name, (config, rows_done) in groups.items():
-        n_atoms = int(pd.Series([r["model.n_latents"] for r in rows_done]).mode().iloc[0])
+        n_atoms = int(pd.Series([run_features(r) for r in rows_done]).mode().iloc[0])
         key = {**split_key(config), "n_atoms": n_atoms}
         entry = dict(saved.get(json.dumps(key, sort_keys=True), {"key": key, "rows": []}))
         ks = sorted({max(round(r["l0"]), 1) for r in rows_done})

@@ -131,9 +131,10 @@ async function overview(main) {
         `test FVU ${fmt(m.fvu)} · L0 ${fmt(m.l0)} · dead ${fmt(m.dead_fraction)}`}),
       el("p", {}, el("a", {href: `/runs/${enc(run.name)}/search`, text: "search stances, subjects and features"})));
     main.append(s);
-    const {features} = await api(`/api/runs/${enc(run.name)}/features`);
-    s.append(table([
+    const {features, kinds} = await api(`/api/runs/${enc(run.name)}/features`);
+    const columns = [
       {key: "latent", title: "feature", link: r => featureLink(run.name, r.latent)},
+      {key: "kind", title: "kind"}, {key: "column", title: "column"},
       {key: "name", title: "name (largest effects at a typical activation)"},
       {key: "firing_rate", title: "firing share"},
       {key: "bimodality", title: "bimodality"},
@@ -142,14 +143,25 @@ async function overview(main) {
       {key: "typical_activation", title: "typical activation"},
       {key: "best_variable", title: "strongest metadata"},
       {key: "best_r", title: "r (signed, subject means)"},
-    ], features, "filter features (name, metadata, number…)"));
+    ];
+    const holder = el("div", {}, table(columns, features, "filter features (name, metadata, number…)"));
+    // Scaffold axes (dense: normal variation) and sparse features: list one kind or both.
+    const pick = el("select", {class: "kind-filter", title: "feature kind", on: {change: async e => {
+      const kind = e.target.value;
+      const shown = kind ? (await api(`/api/runs/${enc(run.name)}/features?kind=${enc(kind)}`)).features : features;
+      holder.replaceChildren(table(columns, shown, "filter features (name, metadata, number…)"));
+    }}}, el("option", {value: "", text: "every kind"}),
+      ...kinds.map(k => el("option", {value: k, text: k === "scaffold" ? "scaffold axes" : "sparse features"})));
+    s.append(kinds.length > 1 ? el("p", {}, "show ", pick) : null, holder);
   }
 }
 
 async function feature(main, run, latent) {
   const d = await api(`/api/runs/${enc(run)}/features/${latent}`);
   const s = d.summary, ch = d.run.channels;
-  main.append(synthetic(d.run), el("p", {class: "feature-name", text: s.name}),
+  main.append(synthetic(d.run), el("p", {class: "feature-kind", id: "kind", text: s.kind === "scaffold" ?
+      `scaffold axis ${s.column}: dense, coded on every stance (normal variation such as speed or body size)` :
+      `sparse feature ${s.column}`}), el("p", {class: "feature-name", text: s.name}),
     s.signature ? el("p", {class: "warn", id: "signature", text: `${s.signature}: its top stances show people more than a gait pattern`}) : null,
     el("p", {text: `firing share ${fmt(s.firing_rate)} · bimodality ${fmt(s.bimodality)} · between-subject share ` +
     `${fmt(s.subject_share)} · importance ${fmt(s.importance)} · typical activation ${fmt(s.typical_activation)} · ` +
@@ -209,7 +221,7 @@ async function stance(main, run, id) {
   main.append(feats);  // in the page before plotting, so plots take the grid's width
   feats.append(table([
     {key: "latent", title: "feature", link: r => featureLink(run, r.latent)},
-    {key: "activation", title: "activation"}, {key: "name", title: "name"},
+    {key: "kind", title: "kind"}, {key: "activation", title: "activation"}, {key: "name", title: "name"},
     ...ch.map((c, i) => ({key: `rms_${c.name}`, title: `${c.name} (${c.unit})`, value: r => r.rms[i]})),
   ], d.features));
   if (d.contributions.length) {
