@@ -139,13 +139,7 @@ def test_pattern_recovery__scores_every_column_whatever_its_kind():
 
 
 def test_truth_table__cells_count_missing_values_instead_of_dropping_them():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "truth_table.py"
-    spec = importlib.util.spec_from_file_location("truth_table", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _truth_table_module()
     assert module.cell([0.5, np.nan, 0.7]) == "0.60 (0.50–0.70) [1 of 3 missing]"
     assert module.cell([np.nan, np.nan]) == "– (2 of 2 missing)"
     assert module.cell([3, np.nan, 5], 0, never_is_inf=True) == "5 (3–never)"  # never reaching ranks last
@@ -445,3 +439,41 @@ def test_score_run__a_scaffold_run_sizes_its_baselines_with_both_kinds(scaffold_
     # numbers per stance: 2 scaffold axes + k = 2 atoms (an atom's magnitude may be exactly 0 on a few stances)
     assert pca_sizes == sorted({len(model.directions), 4})
     assert {r.method for r in recs} >= {"model", "exemplars", "random", "pca"}
+
+
+def _truth_table_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "truth_table.py"
+    spec = importlib.util.spec_from_file_location("truth_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_truth_table__speed_is_scored_on_healthy_controls_only_and_rows_name_the_model():
+    from gaitsae.analysis.truth_runs import Split
+
+    module = _truth_table_module()
+    truth = pd.DataFrame({"class_label": ["HC", "K", "HC", "A", "HC", np.nan]})
+    split = Split(np.array([1, 1, 0, 0, 1, 1], bool), np.array([0, 0, 1, 1, 0, 0], bool), True)
+    healthy = module.healthy_split(split, truth)
+    assert healthy.train.tolist() == [True, False, False, False, True, False]
+    assert healthy.scored.tolist() == [False, False, True, False, False, False]
+    assert module.label("model", 36, 36, 8, "scaffold") == "gaitsae scaffold"
+    assert module.label("model", 25, 25, 8) == "gaitsae default"
+
+
+def test_truth_table__pca_fvu_falls_with_components_on_the_scored_stances(tiny_patients_dir):
+    from gaitsae.analysis.truth_runs import split_masks
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+
+    module = _truth_table_module()
+    data = load_dataset(tiny_patients_dir, cache=False)
+    est = GaitSAE(model="topk", n_latents=16, k=4, epochs=1, seed=0, progress=False).fit(data)
+    ds = est.select(data)
+    masks = split_masks(est, ds.stances, "val")
+    one, many = module.pca_fvu(est, ds, masks, 1), module.pca_fvu(est, ds, masks, 12)
+    assert 0 < many < one < 1.5
