@@ -82,9 +82,15 @@ WRITERS = {
     "sweep": Writer(lambda w, r, o: ["sweep", w / "spec.toml", "--data", w / "data", "--out", o, "--quiet"]),
     "index": Writer(lambda w, r, o: ["index", r / "run0", "--data", w / "data", "--quiet"], out="runs/run0/explorer",
                     refusal=""),
-    "deviations": Writer(lambda w, r, o: ["deviations", r / "run0", "--data", w / "data", "--out", o],
-                         out="dev.parquet", refusal="exists and is not a gaitsae Parquet output",
-                         kill_at=1),  # one file: killed while its temporary is written
+    # --out dev.parquet writes dev_sessions.parquet, then dev_stances.parquet (checked here)
+    "deviations": Writer(lambda w, r, o: ["deviations", r / "run0", "--data", w / "data", "--out",
+                                          o.with_name("dev.parquet")],
+                         out="dev_stances.parquet", refusal="exists and is not a gaitsae deviations output",
+                         kill_at=1),  # killed while its first temporary is written
+    "course": Writer(lambda w, r, o: ["course", r / "run0", "--data", w / "data", "--all", "--out", o, "--quiet"],
+                     out="trends.parquet", refusal="exists and is not a gaitsae table output", kill_at=1),
+    "export": Writer(lambda w, r, o: ["export", r / "run0", "--data", w / "data", "--per", "session", "--out", o],
+                     out="export.parquet", refusal="exists and is not a gaitsae table output", kill_at=1),
     "classify": Writer(lambda w, r, o: ["classify", r / "run0", "--data", w / "data", "--out", o, "--bootstrap", "10",
                                         "--train-set", "full", "--quiet"]),
 }

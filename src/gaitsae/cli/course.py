@@ -5,7 +5,7 @@ sessions (index per session and side over the healthy band, the features that mo
 from __future__ import annotations
 
 from gaitsae.cli.deviations import check_folds, print_reference
-from gaitsae.cli.options import add_overwrite_option, check_table_output
+from gaitsae.cli.options import add_overwrite_option, check_table_out
 
 FIGURE, TABLE = "course.png", "course"
 
@@ -43,7 +43,7 @@ def run(args) -> int:
     if args.all and not args.out:
         raise GaitsaeError("--all needs --out FILE.csv or FILE.parquet")
     if args.all:
-        check_table_output(args.out, args.overwrite)
+        check_table_out(args.out, args.overwrite)
     enc = encode(args.run, args.data)
     subject = None if args.all else C.find_subject(enc.dataset.stances["subject"].unique(), args.subject)
     dev = deviations(enc, args.reference, args.folds, args.seed)

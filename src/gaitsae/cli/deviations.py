@@ -56,7 +56,7 @@ def check_folds(folds: int) -> None:
 def run(args) -> int:
 
     from gaitsae import outdir
-    from gaitsae.cli.encode import check_table_out
+    from gaitsae.cli.options import check_table_out
     from gaitsae.clinical.pipeline import deviations, encode, table_paths, write_tables
 
     check_folds(args.folds)

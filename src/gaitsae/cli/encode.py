@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gaitsae.cli.options import add_overwrite_option
+from gaitsae.cli.options import PARQUET_KEY, add_overwrite_option, check_table_out, ours
 
-PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet file as gaitsae's encode output
 
 
 def add_parser(sub) -> None:
@@ -24,30 +23,6 @@ def add_parser(sub) -> None:
                                  "(an existing CSV needs --overwrite; default: RUN/activations.parquet)")
     add_overwrite_option(p)
     p.set_defaults(handler=run)
-
-
-def _ours(path: Path) -> bool:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        return PARQUET_KEY in (pq.read_schema(path).metadata or {})
-    except (OSError, pa.ArrowException):
-        return False
-
-
-def check_table_out(out: Path, overwrite: bool, what: str = "encode") -> None:
-    """Before any work: refuse a table file gaitsae cannot tell it wrote (any CSV, a Parquet
-    without its mark) unless --overwrite, a directory or device, and an extension that is neither
-    .csv nor .parquet."""
-    from gaitsae.fsio import TABLE_FORMATS
-
-    if out.exists() and not out.is_file():
-        raise OutputError(f"{out}: exists and is not a regular file; give a file path")
-    if out.is_file() and not overwrite and not _ours(out):
-        raise OutputError(f"{out}: exists and is not a gaitsae {what} output; choose another --out or pass --overwrite")
-    if out.suffix.lower() not in TABLE_FORMATS:
-        raise OutputError(f"{out}: --out must end in .csv or .parquet (the format is chosen by the extension)")
 
 
 def run(args) -> int:
@@ -73,7 +48,7 @@ def run(args) -> int:
     codes = pd.DataFrame(latents, columns=columns)
     table = pd.concat([dataset.stances.reset_index(drop=True).assign(synthetic=dataset.synthetic), codes], axis=1)
     mark = {"run": str(Path(args.run).resolve()), "data": data, "feature_names": dict(zip(columns, names))}
-    with outdir.output_file(out, _ours, "encode output", overwrite=args.overwrite):
+    with outdir.output_file(out, ours, "encode output", overwrite=args.overwrite):
         write_table(out, table, metadata={PARQUET_KEY.decode(): mark},
                     column_metadata={c: {"name": n} for c, n in zip(columns, names)})
     print(f"{len(table)} stances × {latents.shape[1]} latents → {out}")

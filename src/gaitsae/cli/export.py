@@ -3,7 +3,7 @@ stance's (trial's, session's) features with its metadata, for R, SPSS or pandas.
 
 from __future__ import annotations
 
-from gaitsae.cli.options import add_overwrite_option, check_table_output
+from gaitsae.cli.options import add_overwrite_option, check_table_out
 
 
 def add_parser(sub) -> None:
@@ -28,7 +28,7 @@ def run(args) -> int:
     from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
-    check_table_output(args.out, args.overwrite)
+    check_table_out(args.out, args.overwrite)
     est = GaitSAE.load(args.run, progress=False)
     enc = encode(args.run, args.data or run_data(args.run, est.config_))
     kinds = feature_kinds(enc.est, enc.latents.shape[1])

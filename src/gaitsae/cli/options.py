@@ -35,19 +35,33 @@ def selection(args):
     return channels, names(args.sides, SIDES, "sides") if args.sides else None
 
 
-def check_table_output(path, overwrite: bool) -> None:
-    """Before any work: a table file must end in .csv or .parquet, and an existing file is
-    replaced only with --overwrite (a CSV cannot say whether gaitsae wrote it)."""
+PARQUET_KEY = b"gaitsae"  # schema metadata key that marks a Parquet table as gaitsae's output
+
+
+def ours(path) -> bool:
+    """True if `path` is a Parquet table gaitsae wrote (its schema metadata carries PARQUET_KEY)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return PARQUET_KEY in (pq.read_schema(path).metadata or {})
+    except (OSError, pa.ArrowException):
+        return False
+
+
+def check_table_out(out, overwrite: bool, what: str = "table") -> None:
+    """Before any work: refuse a table file gaitsae cannot tell it wrote (any CSV, a Parquet
+    without its mark) unless --overwrite, a directory or device, and an extension that is neither
+    .csv nor .parquet."""
     from pathlib import Path
 
     from gaitsae.errors import OutputError
     from gaitsae.fsio import TABLE_FORMATS
 
-    path = Path(path)
-    if path.suffix.lower() not in TABLE_FORMATS:
-        raise OutputError(f"--out {path}: a table is written as .csv or .parquet, not "
-                          f"{path.suffix or 'a name without extension'!r}")
-    if path.exists() and not path.is_file():
-        raise OutputError(f"--out {path}: exists and is not a regular file")
-    if path.exists() and not overwrite:
-        raise OutputError(f"--out {path}: exists; choose another file or pass --overwrite to replace it")
+    out = Path(out)
+    if out.exists() and not out.is_file():
+        raise OutputError(f"{out}: exists and is not a regular file; give a file path")
+    if out.is_file() and not overwrite and not ours(out):
+        raise OutputError(f"{out}: exists and is not a gaitsae {what} output; choose another --out or pass --overwrite")
+    if out.suffix.lower() not in TABLE_FORMATS:
+        raise OutputError(f"{out}: --out must end in .csv or .parquet (the format is chosen by the extension)")

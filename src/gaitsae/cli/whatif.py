@@ -3,7 +3,7 @@ with features set to new activations; its curves before and after, and the index
 
 from __future__ import annotations
 
-from gaitsae.cli.options import add_overwrite_option, check_table_output
+from gaitsae.cli.options import add_overwrite_option, check_table_out
 
 
 def add_parser(sub) -> None:
@@ -59,7 +59,7 @@ def run(args) -> int:
     from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
-    check_table_output(args.out, args.overwrite)
+    check_table_out(args.out, args.overwrite)
     if not args.changes and not args.toward_healthy:
         raise GaitsaeError("nothing to change: give --set FEATURE=VALUE and/or --toward-healthy")
     from gaitsae.estimator import GaitSAE
