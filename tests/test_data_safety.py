@@ -84,7 +84,7 @@ WRITERS = {
                     refusal=""),
     # --out dev.parquet writes dev_sessions.parquet, then dev_stances.parquet (checked here)
     "deviations": Writer(lambda w, r, o: ["deviations", r / "run0", "--data", w / "data", "--out",
-                                          o.with_name("dev.parquet")],
+                                          o.with_name(o.name.replace("_stances", ""))],
                          out="dev_stances.parquet", refusal="exists and is not a gaitsae deviations output",
                          kill_at=1),  # killed while its first temporary is written
     "course": Writer(lambda w, r, o: ["course", r / "run0", "--data", w / "data", "--all", "--out", o, "--quiet"],
@@ -215,8 +215,7 @@ def test_stability__writes_to_an_explicit_default_not_the_runs_parent(world, tmp
 def test_writer__a_long_legal_name_works(world, tmp_path, name):
     """Names of 250 bytes (255 is the limit): temporaries and locks built from them are shortened."""
     runs = _setup(world, tmp_path)
-    out = tmp_path / ("o" * 242 + (".parquet" if name == "deviations" else "")[:8])
-    out = out.with_name(out.name[:250])
+    out = tmp_path / ("o" * 234 + "_stances.parquet" if name == "deviations" else "o" * 242)
     assert main(_argv(name, world, runs, out)) == 0
     assert out.exists() and leftovers(tmp_path) == []
 

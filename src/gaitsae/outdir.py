@@ -344,6 +344,12 @@ def _untouched_if_empty(directory: Path, existed: bool) -> Iterator[None]:
                 (directory / MARKER).unlink()  # an empty directory of the user's stays as it was
 
 
+def check_staged(directory, overwrite: bool = False) -> None:
+    """The check staged() makes (a directory holding files gaitsae did not write is refused unless
+    overwrite), for a command to make it before its work."""
+    _claim(Path(directory), overwrite, trusted=False)
+
+
 @contextlib.contextmanager
 def staged(directory, kind: str, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling to write a set of files into; when the command succeeds the

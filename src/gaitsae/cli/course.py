@@ -5,7 +5,7 @@ sessions (index per session and side over the healthy band, the features that mo
 from __future__ import annotations
 
 from gaitsae.cli.deviations import check_folds, print_reference
-from gaitsae.cli.options import add_overwrite_option, check_table_out
+from gaitsae.cli.options import add_overwrite_option, check_table_out, write_table_out
 
 FIGURE, TABLE = "course.png", "course"
 
@@ -50,7 +50,7 @@ def run(args) -> int:
     inputs = C.inputs_from_run(enc, dev)
     if args.all:
         trends = C.cohort(inputs, seed=args.seed, progress=not args.quiet)
-        write_table(args.out, trends)
+        write_table_out(args.out, trends, args.overwrite)
         print(f"{len(trends)} subjects with at least two sessions → {args.out}")
         for r in C.class_summary(trends).itertuples():
             print(f"  {r.class_label}: {r.n_subjects} subjects, median slope {r.median_slope:+.2f} index points "

@@ -54,19 +54,18 @@ def check_folds(folds: int) -> None:
 
 
 def run(args) -> int:
+    from functools import partial
 
-    from gaitsae import outdir
-    from gaitsae.cli.options import check_table_out
+    from gaitsae.cli.options import check_table_out, write_table_out
     from gaitsae.clinical.pipeline import deviations, encode, table_paths, write_tables
 
     check_folds(args.folds)
     paths = table_paths(args.out)
     for path in paths.values():
         check_table_out(path, args.overwrite, "deviations")
-    with outdir.lock(paths["stances"]):  # one writer of this pair of tables at a time
-        enc = encode(args.run, args.data)
-        dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
-        write_tables(dev, args.out, enc.names)
+    enc = encode(args.run, args.data)
+    dev = deviations(enc, args.reference, args.folds, args.seed, args.healthy_run)
+    write_tables(dev, args.out, enc.names, write=partial(write_table_out, overwrite=args.overwrite, what="deviations"))
     print(f"{len(dev.stances)} stances → {paths['stances']}; {len(dev.sessions)} session sides → {paths['sessions']}")
     print_reference(dev.reference)
     if enc.dataset.synthetic:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gaitsae.cli.options import PARQUET_KEY, add_overwrite_option, check_table_out, ours
+from gaitsae.cli.options import PARQUET_KEY, add_overwrite_option, check_table_out, write_table_out
 
 
 
@@ -29,14 +29,12 @@ def run(args) -> int:
     import pandas as pd
 
     from gaitsae.analysis.directions import name_features
-    from gaitsae import outdir
     from gaitsae.data import load_dataset
     from gaitsae.estimator import GaitSAE
-    from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
     out = Path(args.out or Path(args.run) / "activations.parquet")
-    check_table_out(out, args.overwrite)
+    check_table_out(out, args.overwrite, "encode")
     est = GaitSAE.load(args.run, progress=False)
     data = args.data or run_data(args.run, est.config_)
     dataset = est.select(load_dataset(data.split(","), channels=est.config_.data.channels,
@@ -48,8 +46,7 @@ def run(args) -> int:
     codes = pd.DataFrame(latents, columns=columns)
     table = pd.concat([dataset.stances.reset_index(drop=True).assign(synthetic=dataset.synthetic), codes], axis=1)
     mark = {"run": str(Path(args.run).resolve()), "data": data, "feature_names": dict(zip(columns, names))}
-    with outdir.output_file(out, ours, "encode output", overwrite=args.overwrite):
-        write_table(out, table, metadata={PARQUET_KEY.decode(): mark},
+    write_table_out(out, table, args.overwrite, "encode", metadata={PARQUET_KEY.decode(): mark},
                     column_metadata={c: {"name": n} for c, n in zip(columns, names)})
     print(f"{len(table)} stances × {latents.shape[1]} latents → {out}")
     return 0

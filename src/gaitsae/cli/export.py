@@ -3,7 +3,7 @@ stance's (trial's, session's) features with its metadata, for R, SPSS or pandas.
 
 from __future__ import annotations
 
-from gaitsae.cli.options import add_overwrite_option, check_table_out
+from gaitsae.cli.options import add_overwrite_option, check_table_out, write_table_out
 
 
 def add_parser(sub) -> None:
@@ -25,7 +25,6 @@ def run(args) -> int:
     from gaitsae.clinical.kinds import feature_kinds
     from gaitsae.clinical.pipeline import encode
     from gaitsae.estimator import GaitSAE
-    from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
     check_table_out(args.out, args.overwrite)
@@ -33,7 +32,7 @@ def run(args) -> int:
     enc = encode(args.run, args.data or run_data(args.run, est.config_))
     kinds = feature_kinds(enc.est, enc.latents.shape[1])
     table = export_table(enc.dataset.stances, enc.latents, kinds, args.per, enc.dataset.synthetic)
-    write_table(args.out, table)
+    write_table_out(args.out, table, args.overwrite)
     counts = {k: int((kinds == k).sum()) for k in ("scaffold", "sparse")}
     print(f"{len(table)} {args.per}s × {counts['scaffold']} scaffold + {counts['sparse']} sparse features, "
           f"{table.shape[1]} columns → {args.out}")

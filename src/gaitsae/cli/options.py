@@ -65,3 +65,12 @@ def check_table_out(out, overwrite: bool, what: str = "table") -> None:
         raise OutputError(f"{out}: exists and is not a gaitsae {what} output; choose another --out or pass --overwrite")
     if out.suffix.lower() not in TABLE_FORMATS:
         raise OutputError(f"{out}: --out must end in .csv or .parquet (the format is chosen by the extension)")
+
+def write_table_out(path, table, overwrite: bool, what: str = "table", **kwargs) -> None:
+    """Write a table output that check_table_out passed: atomically, under the file's lock (one
+    writer at a time; the temporaries of a killed writer are removed first). kwargs: write_table's."""
+    from gaitsae import outdir
+    from gaitsae.fsio import write_table
+
+    with outdir.output_file(path, ours, f"{what} output", overwrite=overwrite):
+        write_table(path, table, **kwargs)

@@ -58,7 +58,7 @@ def run(args) -> int:
     if T.find_patterns(resolve_directories(path), ()) is None:
         raise GaitsaeError(f"{data}: no {PATTERNS_FILE} (the planted patterns); gaitsae truth needs a phantom "
                            f"written by `gaitsae phantom`")
-    outdir.check(args.out, "truth", overwrite=args.overwrite)  # before the scoring, not after
+    outdir.check_staged(args.out, overwrite=args.overwrite)  # before the scoring, not after
     dataset = load_dataset(path)
     names = _names(args.runs)
     pairs, notes, (patterns, channel_sd, channels) = recover_runs(

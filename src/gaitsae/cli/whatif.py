@@ -3,7 +3,7 @@ with features set to new activations; its curves before and after, and the index
 
 from __future__ import annotations
 
-from gaitsae.cli.options import add_overwrite_option, check_table_out
+from gaitsae.cli.options import add_overwrite_option, check_table_out, write_table_out
 
 
 def add_parser(sub) -> None:
@@ -56,7 +56,6 @@ def run(args) -> int:
     from gaitsae.clinical.pipeline import deviations, encode
     from gaitsae.clinical.whatif import changes_toward_healthy, index_of
     from gaitsae.errors import GaitsaeError
-    from gaitsae.fsio import write_table
     from gaitsae.training.rundir import run_data
 
     check_table_out(args.out, args.overwrite)
@@ -82,7 +81,7 @@ def run(args) -> int:
         "percent_stance": np.tile(np.arange(n), len(channels)), "recorded": w.curves.ravel(),
         "reconstruction": w.reconstruction.ravel(), "what_if_reconstruction": w.changed_reconstruction.ravel(),
         "what_if": w.changed_curves.ravel()})
-    write_table(args.out, table)
+    write_table_out(args.out, table, args.overwrite)
     before, after = index_of(model, np.stack([w.latents, w.changed_latents]))
     columns = feature_columns(kinds)
     row = enc.dataset.stances.iloc[args.stance]

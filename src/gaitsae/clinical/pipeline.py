@@ -119,19 +119,22 @@ def table_paths(path) -> dict[str, Path]:
     return {level: path.with_name(f"{path.stem}_{level}{path.suffix}") for level in ("stances", "sessions")}
 
 
-def write_tables(dev: Deviations, path, names) -> dict[str, Path]:
+def write_tables(dev: Deviations, path, names, write=None) -> dict[str, Path]:
     """The stance table and the session table (table_paths), CSV or Parquet by the extension. In
     Parquet: the reference, the index's μ, σ and the feature names in the schema metadata under
     b"gaitsae", each z_j / asym_j column's feature name in its field metadata. The session table is
     written first, so a half-finished run never leaves a new stance table beside an old session one
-    unnoticed (both are written atomically)."""
+    unnoticed (both are written atomically). write: how a table is written (default
+    fsio.write_table; the CLI's adds the output's lock)."""
     from gaitsae.fsio import write_table
+
+    write = write or write_table
 
     paths = table_paths(path)
     meta = {**dev.reference, "log_d_mean": dev.model.log_d_mean, "log_d_sd": dev.model.log_d_sd,
             "feature_names": list(names)}
     columns = {f"{prefix}_{j}": {"name": n} for j, n in enumerate(names) for prefix in ("z", "asym")}
     for level, table in (("sessions", dev.sessions), ("stances", dev.stances)):
-        write_table(paths[level], table.drop(columns="level"), metadata={"gaitsae": meta},
+        write(paths[level], table.drop(columns="level"), metadata={"gaitsae": meta},
                     column_metadata={c: m for c, m in columns.items() if c in table})
     return paths
