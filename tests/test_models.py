@@ -10,6 +10,7 @@ import torch
 
 from gaitsae.errors import ConfigError
 from gaitsae.models import MODELS, build_model
+from gaitsae.training.engine import train_step
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -41,13 +42,7 @@ def _train(model, x, steps=300, lr=1e-2):
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     for i in range(steps):
-        batch = x[(i * 32) % len(x):][:32]
-        terms = model.loss_terms(batch)
-        opt.zero_grad()
-        terms["loss"].backward()
-        model.after_backward()
-        opt.step()
-        model.after_step()
+        train_step(model, opt, x[(i * 32) % len(x):][:32])
     model.eval()
     return model
 

@@ -14,6 +14,7 @@ from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
 from gaitsae.models import SCAFFOLD, SPARSE, build_model, feature_names
 from gaitsae.training import metrics as M
+from gaitsae.training.engine import train_step
 
 R, K, L, D = 3, 2, 16, 40  # scaffold components, active atoms, dictionary size, inputs
 
@@ -58,12 +59,7 @@ def _train(model, x, epochs=16, lr=3e-3):
     for epoch in range(epochs):
         model.train()
         for index in torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).split(64):
-            terms = model.loss_terms(x[index])
-            opt.zero_grad()
-            terms["loss"].backward()
-            model.after_backward()
-            opt.step()
-            model.after_step()
+            train_step(model, opt, x[index])
     model.eval()
     return model
 

@@ -85,6 +85,18 @@ def deterministic():
         torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
 
+def train_step(model: GaitModel, optimizer: torch.optim.Optimizer, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One optimiser step on `batch` with the model's hooks around it (after_backward: e.g. keep
+    decoder rows unit-norm; after_step: e.g. dead-latent counts); returns the loss terms."""
+    terms = model.loss_terms(batch)
+    optimizer.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    model.after_backward()
+    optimizer.step()
+    model.after_step()
+    return terms
+
+
 @torch.no_grad()
 def evaluate(model: GaitModel, x: torch.Tensor) -> dict[str, float]:
     """Loss terms over all of x (in chunks), weighted by chunk size."""
@@ -182,12 +194,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
             model.train()
             sums: dict[str, float] = {}
             for index in torch.randperm(len(xt), generator=batches).split(t.batch_size):
-                terms = model.loss_terms(xt[index.to(device)])
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                model.after_backward()
-                optimizer.step()
-                model.after_step()
+                terms = train_step(model, optimizer, xt[index.to(device)])
                 step += 1
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(index)
