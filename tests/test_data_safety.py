@@ -38,6 +38,7 @@ class Writer:
     refusal: str = "holds files gaitsae did not write"
     kill_at: int = 2  # killpoint's event: 2 = right after the first file is complete
     result: Callable[[Path], dict] = field(default=None)  # what must be equal after kill + re-run
+    analyses: bool = False  # writes the runs' analyses: the clean reference may start from current ones
 
 
 def _tables(out: Path) -> dict:
@@ -75,8 +76,9 @@ def _names(out: Path) -> set[str]:
 WRITERS = {
     "train": Writer(lambda w, r, o: ["train", "--data", w / "data", "--out", o, "--config", w / "small.toml", "--quiet"],
                     rerun=("--resume",), result=_model),
-    "analyze": Writer(lambda w, r, o: ["analyze", r / "run0", "--out", o, "--data", w / "data"]),
-    "compare": Writer(lambda w, r, o: ["compare", r / "run0", r / "run1", "--out", o, "--data", w / "data"]),
+    "analyze": Writer(lambda w, r, o: ["analyze", r / "run0", "--out", o, "--data", w / "data"], analyses=True),
+    "compare": Writer(lambda w, r, o: ["compare", r / "run0", r / "run1", "--out", o, "--data", w / "data"],
+                      analyses=True),
     "truth": Writer(lambda w, r, o: ["truth", r / "run0", "--data", w / "data", "--out", o]),
     "stability": Writer(lambda w, r, o: ["stability", r / "run0", r / "run1", "--data", w / "data", "--out", o]),
     "sweep": Writer(lambda w, r, o: ["sweep", w / "spec.toml", "--data", w / "data", "--out", o, "--quiet"]),
@@ -98,11 +100,28 @@ FOREIGN_REFUSED = [name for name, w in WRITERS.items() if w.refusal]  # index wr
 
 
 def _setup(world: Path, tmp: Path) -> Path:
-    """The test's own copies of the runs (commands write analysis.json and explorer/ into them)."""
+    """The test's own copies of the runs (commands write analysis.json and explorer/ into them);
+    `world` may also be `analysed` (the same runs with their analyses current)."""
     runs = tmp / "runs"
     for seed in (0, 1):
         shutil.copytree(world / f"run{seed}", runs / f"run{seed}")
     return runs
+
+
+@pytest.fixture(scope="module")
+def analysed(world, tmp_path_factory) -> Path:
+    """Copies of world's two runs with current analysis.json / analysis_figures.json (read-only).
+    An analysis is keyed by the run's files and curves, not its folder, so `analyze` and `compare`
+    on copies of these read it back instead of redoing it (~30 s a run on one core)."""
+    from gaitsae.report.run import analyze_run
+
+    root = tmp_path_factory.mktemp("analysed")
+    with pytest.MonkeyPatch.context() as mp:  # the autouse cache fixture is per test, not per module
+        mp.setenv("GAITSAE_CACHE_DIR", str(root / "cache"))
+        for seed in (0, 1):
+            shutil.copytree(world / f"run{seed}", root / f"run{seed}")
+            analyze_run(root / f"run{seed}", data=str(world / "data"), progress=False)
+    return root
 
 
 def _argv(name: str, world: Path, runs: Path, out: Path) -> list[str]:
@@ -141,15 +160,18 @@ def _killed(argv: list[str], n: int, folder: Path) -> subprocess.CompletedProces
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(WRITERS))
-def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_temporaries(world, tmp_path, name):
+def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_temporaries(world, tmp_path, name,
+                                                                                      request):
+    """Only the killed run is a process of its own (killpoint needs one); the uninterrupted
+    reference and the re-run are the same CLI called in this process (no second start-up)."""
     w = WRITERS[name]
     clean_root, killed_root = tmp_path / "clean", tmp_path / "killed"
     clean_root.mkdir()
     killed_root.mkdir()
-    clean = subprocess.run([sys.executable, "-m", "gaitsae", *_argv(name, world, _setup(world, clean_root),
-                                                                    clean_root / w.out)],
-                           capture_output=True, text=True, timeout=600)
-    assert clean.returncode == 0, clean.stderr
+    # analyze/compare: the reference reads back the runs' current analyses, so the killed
+    # re-run's fresh analysis is also checked against a stored one (equal, analysis is path-free)
+    source = request.getfixturevalue("analysed") if w.analyses else world
+    assert main(_argv(name, world, _setup(source, clean_root), clean_root / w.out)) == 0
     runs = _setup(world, killed_root)
     out = killed_root / w.out
     argv = _argv(name, world, runs, out)
@@ -157,9 +179,7 @@ def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_tempor
     assert proc.returncode == -signal.SIGKILL, proc.stderr  # killed after its first file, before the last
     # What the kill left does not look complete: no output, or one whose marker says so.
     assert not out.exists() or (outdir.read_marker(out) or {}).get("complete") is False, _names(out)
-    again = subprocess.run([sys.executable, "-m", "gaitsae", *argv, *w.rerun], capture_output=True, text=True,
-                           timeout=600)
-    assert again.returncode == 0, again.stderr
+    assert main([*argv, *w.rerun]) == 0
     assert _names(out) == _names(clean_root / w.out)
     result = w.result or _tables
     assert result(out) == result(clean_root / w.out)
@@ -212,9 +232,10 @@ def test_stability__writes_to_an_explicit_default_not_the_runs_parent(world, tmp
 
 
 @pytest.mark.parametrize("name", ["truth", "stability", "deviations", "analyze"])
-def test_writer__a_long_legal_name_works(world, tmp_path, name):
-    """Names of 250 bytes (255 is the limit): temporaries and locks built from them are shortened."""
-    runs = _setup(world, tmp_path)
+def test_writer__a_long_legal_name_works(world, tmp_path, name, request):
+    """Names of 250 bytes (255 is the limit): temporaries and locks built from them are shortened
+    (analyze: of its report; the analysis itself is read back from the run, under a short name)."""
+    runs = _setup(request.getfixturevalue("analysed") if name == "analyze" else world, tmp_path)
     out = tmp_path / ("o" * 234 + "_stances.parquet" if name == "deviations" else "o" * 242)
     assert main(_argv(name, world, runs, out)) == 0
     assert out.exists() and leftovers(tmp_path) == []
