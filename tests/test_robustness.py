@@ -81,19 +81,29 @@ def slow_phantom(tmp_path_factory):
     return out
 
 
+SMALL_TOML = "[model]\nname = 'topk'\nn_latents = 24\nk = 4\n[training]\nbatch_size = 8\npatience = 50\n"
+
+
 def _train_argv(data, out, *extra):
     return [sys.executable, "-m", "gaitsae", "train", "--data", str(data), "--out", str(out), "--model", "topk",
             "--epochs", "6", "--seed", "3", "--quiet", "--config", str(Path(out).parent / "small.toml"), *extra]
 
 
+@pytest.fixture(scope="module")
+def straight(slow_phantom, tmp_path_factory) -> Path:
+    """The uninterrupted training both interruptions are compared with (read-only)."""
+    root = tmp_path_factory.mktemp("straight")
+    (root / "small.toml").write_text(SMALL_TOML)
+    env = {**os.environ, "GAITSAE_CACHE_DIR": str(root / "cache")}
+    subprocess.run(_train_argv(slow_phantom, root / "straight"), check=True, env=env, timeout=600)
+    return root / "straight"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_training_resumes_to_the_same_result(slow_phantom, tmp_path, sig):
-    (tmp_path / "small.toml").write_text("[model]\nname = 'topk'\nn_latents = 24\nk = 4\n"
-                                         "[training]\nbatch_size = 8\npatience = 50\n")
+def test_interrupted_training_resumes_to_the_same_result(slow_phantom, straight, tmp_path, sig):
+    (tmp_path / "small.toml").write_text(SMALL_TOML)
     env = {**os.environ, "GAITSAE_CACHE_DIR": str(tmp_path / "cache")}
-    straight = tmp_path / "straight"
-    subprocess.run(_train_argv(slow_phantom, straight), check=True, env=env, timeout=600)
     run = tmp_path / "interrupted"
     # A background job of a non-interactive shell (how CI may start us) inherits SIGINT ignored,
     # and Python then never raises KeyboardInterrupt; a terminal's Ctrl-C has the default action.

@@ -215,14 +215,13 @@ def test_sweep__automatic_n_latents_resolves_and_resumes(tmp_path, tiny_phantom_
 
 
 @pytest.mark.slow
-def test_sweep__baselines_are_scored_on_each_seeds_own_split(tmp_path, tiny_phantom_dir):
+def test_sweep__baselines_are_scored_on_each_seeds_own_split(swept):
     """The seed draws the subject split: PCA and dictionary learning are fitted and scored once per
-    seed, on that seed's training and test subjects (not the first point's split for every point)."""
+    seed, on that seed's training and test subjects (not the first point's split for every point).
+    (The SPEC sweep of `swept`, as it returned: later tests change its folder, not its result.)"""
     from gaitsae.sweep.results import _baseline_rows
 
-    (tmp_path / "spec.toml").write_text(SPEC)
-    result = run_sweep(tmp_path / "spec.toml", tmp_path / "out", data=str(tiny_phantom_dir), workers=2,
-                       progress=False)
+    _, result = swept
     base = result.baselines
     assert set(base["seed"]) == {0, 1}
     points = {p.name: p for p in result.points}
