@@ -28,7 +28,7 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: required file is missing")
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the file)
         raise DataError(f"{path}: file is empty")
     _check_text(path, data)
     _check_widths(path, data, max_fields)
