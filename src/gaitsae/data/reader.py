@@ -96,7 +96,8 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     """Read PRO curves and metadata; see the module docstring for what is refused or reported.
 
     channels: names from CHANNELS, or None for every channel present for all `sides` in all
-    directories. sides: "left" and/or "right". Results are cached by the files' content.
+    directories. sides: "left" and/or "right". Results are cached under cache_root(), keyed by the
+    files' stat (data.cache).
     """
     sides = tuple(sides)
     unknown = [s for s in sides if s not in SIDES]
