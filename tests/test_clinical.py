@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gaitsae.cli import main
-from gaitsae.clinical.classify import split_sessions
+from gaitsae.clinical.classify import session_means, split_sessions
 from gaitsae.clinical.deviation import cross_fit, fit_model
 from gaitsae.clinical.explain import distinguishing_features
 from gaitsae.clinical.reference import (MIN_ACTIVE, MIN_FINDING_SUBJECTS, MIN_SUBJECTS, Z_TYPICAL_FIRING_MAX,
@@ -444,3 +444,17 @@ def test_finding_note__fewer_than_ten_subjects_in_a_group_is_no_finding():
     assert metric_note("auc_K", list(per_label), per_label) == "not enough subjects (n = 3)"
     assert metric_note("balanced_accuracy", list(per_label), per_label) == "not enough subjects (n = 3)"
     assert metric_note("balanced_accuracy", ["HC", "H"], per_label) == ""
+
+
+def test_session_means__left_and_right_means_of_sessions_with_both_sides():
+    rng = np.random.default_rng(0)
+    stances = pd.DataFrame({"session": ["s2", "s2", "s2", "s1", "s1", "s3"],
+                            "side": ["left", "right", "left", "right", "left", "left"]})
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    before = x.copy()
+    table, means = session_means(stances, x)
+    assert list(table["session"]) == ["s1", "s2"]  # s3 has no right stance
+    expected = np.array([np.r_[x[4], x[3]], np.r_[(x[0] + x[2]) / 2, x[1]]])
+    np.testing.assert_allclose(means, expected, rtol=1e-6)
+    assert means.dtype == np.float32
+    np.testing.assert_array_equal(x, before)  # the DataFrame over a view must not write into x

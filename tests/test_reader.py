@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,3 +136,78 @@ def test_load_raw__strips_padding_and_keeps_newtons(tiny_phantom_dir):
     assert len(lengths) > 1  # variable length
     assert all(np.isfinite(c).all() for c in curves)
     assert 500 < max(c.max() for c in curves) < 1500  # newtons, not body weights
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [p for p in cache.iterdir() if not p.name.startswith(".")]
+
+
+def _same(a, b) -> None:
+    np.testing.assert_array_equal(a.curves, b.curves)
+    assert a.curves.dtype == b.curves.dtype == np.float32
+    pd.testing.assert_frame_equal(a.stances, b.stances)  # dtypes included
+    assert (a.channels, a.synthetic, a.sources, a.problems) == (b.channels, b.synthetic, b.sources, b.problems)
+
+
+def test_cache__cold_warm_and_uncached_loads_are_identical(tiny_patients_dir, tmp_path):
+    """Both directories in one entry; the warm load returns what the CSVs gave, dtypes included."""
+    uncached = load_dataset(tiny_patients_dir, cache=False)
+    cold = load_dataset(tiny_patients_dir, cache_dir=tmp_path)
+    warm = load_dataset(tiny_patients_dir, cache_dir=tmp_path)
+    assert len(_entries(tmp_path)) == 1
+    assert (uncached.stances.dtypes == object).any()  # a column the Parquet round trip would turn into strings
+    _same(uncached, cold)
+    _same(uncached, warm)
+
+
+def test_cache__writing_into_warm_curves_leaves_the_entry_unchanged(tiny_phantom_dir, tmp_path):
+    first = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    warm = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    original = first.curves.copy()
+    warm.curves[:] = 7.0  # the mapping is copy-on-write: private to this caller
+    np.testing.assert_array_equal(load_dataset(tiny_phantom_dir, cache_dir=tmp_path).curves, original)
+
+
+def test_cache__an_edited_file_is_read_again(phantom_copy, tmp_path):
+    """The key follows the files' stat: an edit (new bytes, so a new change time) is parsed again."""
+    cache = tmp_path / "cache"
+    first = load_dataset(phantom_copy, cache_dir=cache)
+    load_dataset(phantom_copy, cache_dir=cache)
+    path = phantom_copy / signal_file("F_V", "left")
+    lines = path.read_text().splitlines(keepends=True)
+    at = lines[0].split(",").index("F_V_PRO_50")
+    fields = lines[1].split(",")
+    fields[at] = "0.5" if float(fields[at]) != 0.5 else "0.25"  # mid-stance of the first trial
+    lines[1] = ",".join(fields)
+    path.write_text("".join(lines))
+    second = load_dataset(phantom_copy, cache_dir=cache)
+    assert not np.array_equal(second.curves, first.curves)
+    np.testing.assert_array_equal(second.curves, load_dataset(phantom_copy, cache=False).curves)
+    assert len(_entries(cache)) == 2
+
+
+def test_cache__a_failed_write_leaves_no_entry_and_no_temporary(tiny_phantom_dir, tmp_path, monkeypatch):
+    """An entry appears whole or not at all: a write failing half-way is removed, and the next load reads the CSVs."""
+    real_to_parquet = pd.DataFrame.to_parquet
+
+    def half_written(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"PAR1 half")  # the curves are already saved: fail in the middle
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written)
+    first = load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == [] or all(p.name == ".keys" for p in tmp_path.iterdir())
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", real_to_parquet)
+    _same(first, load_dataset(tiny_phantom_dir, cache_dir=tmp_path))
+    assert len(_entries(tmp_path)) == 1
+
+
+def test_cache__a_killed_writer_s_old_temporary_is_removed(tiny_phantom_dir, tmp_path):
+    stale = tmp_path / ".0123abcd.killed"
+    stale.mkdir(parents=True)
+    (stale / "curves.npy").write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    fresh = tmp_path / ".4567ef.running"  # another process may be writing this one now
+    fresh.mkdir()
+    load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
+    assert not stale.exists() and fresh.exists()

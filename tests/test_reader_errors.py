@@ -53,6 +53,16 @@ def test_wrong_number_of_value_columns(phantom_copy):
         load_dataset(phantom_copy)
 
 
+def test_ragged_rows_whose_commas_add_up(phantom_copy):
+    """A short row and a long one hold as many commas as two good rows: the first bad row is still named."""
+    def short_then_long(lines):
+        short = lines[3].rsplit(",", 1)[0]
+        return lines[:3] + [short, lines[4] + ",0.5"] + lines[5:]
+    edit(phantom_copy / "GRF_F_V_PRO_right.csv", short_then_long)
+    with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: row 4 has 104 fields, the header has 105$"):
+        load_dataset(phantom_copy)
+
+
 def test_ragged_row(phantom_copy):
     edit(phantom_copy / "GRF_F_V_PRO_right.csv", lambda l: l[:5] + [l[5] + ",0.5"] + l[6:])
     with pytest.raises(DataError, match=r"GRF_F_V_PRO_right.csv: row 6 has 106 fields, the header has 105"):

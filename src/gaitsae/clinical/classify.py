@@ -41,7 +41,8 @@ def session_means(stances: pd.DataFrame, x: np.ndarray) -> tuple[pd.DataFrame, n
     blocks = []
     for side in SIDES:
         on = stances["side"].eq(side).to_numpy()
-        blocks.append(pd.DataFrame(x[on]).groupby(key[on], sort=True).mean())
+        # copy=False: x[on] is already a copy; DataFrame's own (column-major) copy of it was analyze's peak
+        blocks.append(pd.DataFrame(x[on], copy=False).groupby(key[on], sort=True).mean())
     both = blocks[0].index.intersection(blocks[1].index)
     table = stances.drop_duplicates("session").set_index("session").loc[both].reset_index()
     return table, np.hstack([b.loc[both].to_numpy() for b in blocks])

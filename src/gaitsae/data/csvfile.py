@@ -28,7 +28,7 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: required file is missing")
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the file)
         raise DataError(f"{path}: file is empty")
     _check_text(path, data)
     _check_widths(path, data, max_fields)
@@ -38,6 +38,7 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except pd.errors.ParserError as exc:
+        _check_widths(path, data, max_fields, every_row=True)  # a long row: name the first bad row
         raise DataError(f"{path}: malformed CSV ({_parser_detail(exc)})") from None
     if len(table) == 0:
         raise DataError(f"{path}: file has a header but no data rows")
@@ -64,7 +65,7 @@ def _fields(line: bytes) -> int:
     return line.count(b",") + 1
 
 
-def _check_widths(path: Path, data: bytes, max_fields: int) -> None:
+def _check_widths(path: Path, data: bytes, max_fields: int, every_row: bool = False) -> None:
     """Every non-blank line has as many fields as the header, and the header at most max_fields."""
     lines = io.BytesIO(data)
     header = lines.readline()
@@ -73,6 +74,8 @@ def _check_widths(path: Path, data: bytes, max_fields: int) -> None:
         raise DataError(f"{path}: row 1 (header) ends with a comma (an empty column name); remove the trailing comma")
     if width > max_fields:
         raise DataError(f"{path}: row 1 (header) has {width} fields; this file has at most {max_fields}")
+    if not every_row and _widths_add_up(data, len(header), width):
+        return
     for row, line in enumerate(lines, start=2):
         if line.count(b",") + 1 == width or not line.strip():
             continue
@@ -81,6 +84,19 @@ def _check_widths(path: Path, data: bytes, max_fields: int) -> None:
             continue
         hint = " (a trailing comma?)" if n == width + 1 and line.rstrip(b"\r\n").endswith(b",") else ""
         raise DataError(f"{path}: row {row} has {n} fields, the header has {width}{hint}")
+
+
+def _widths_add_up(data: bytes, start: int, width: int) -> bool:
+    """True when the data rows (from byte `start`) hold width - 1 commas each in total, without a
+    quote and with a first row of the right width: then no row is short unless another is long, and
+    pandas refuses a long row (read_csv then names the first bad row). Saves a line loop."""
+    if b'"' in data or start >= len(data):
+        return False
+    first = data[start:data.find(b"\n", start) + 1 or len(data)]
+    if first.count(b",") + 1 != width:  # a longer first row would become pandas' index, not an error
+        return False
+    rows = data.count(b"\n", start) + (not data.endswith(b"\n"))
+    return data.count(b",", start) == (width - 1) * rows
 
 
 def _parser_detail(exc: Exception) -> str:

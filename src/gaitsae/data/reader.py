@@ -96,7 +96,8 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     """Read PRO curves and metadata; see the module docstring for what is refused or reported.
 
     channels: names from CHANNELS, or None for every channel present for all `sides` in all
-    directories. sides: "left" and/or "right". Results are cached by the files' content.
+    directories. sides: "left" and/or "right". Results are cached under cache_root(), keyed by the
+    files' stat (data.cache).
     """
     sides = tuple(sides)
     unknown = [s for s in sides if s not in SIDES]
@@ -114,7 +115,21 @@ def load_dataset(path, channels=None, sides=SIDES, cache: bool = True, cache_dir
     bad = [ch for ch in (channels or ()) if ch not in CHANNELS]
     if bad or not channels:
         raise DataError(f"channels must be a non-empty subset of {list(CHANNELS)}")
-    parts = [_load_cached(d, channels, sides, cache, cache_dir) for d in directories]
+    if not cache:
+        return _read_merged(directories, channels, sides)
+    root = stance_cache.cache_root(cache_dir)
+    key = cache_key(directories, channels, sides)
+    hit = stance_cache.load(root, key) if key is not None else None
+    if hit is not None:
+        return hit
+    dataset = _read_merged(directories, channels, sides)
+    if key is not None:
+        stance_cache.store(root, key, dataset)
+    return dataset
+
+
+def _read_merged(directories, channels, sides) -> GaitDataset:
+    parts = [read_directory(d, channels, sides) for d in directories]
     curves = np.concatenate([p.curves for p in parts]) if len(parts) > 1 else parts[0].curves
     stances = pd.concat([p.stances for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].stances
     return GaitDataset(
@@ -137,24 +152,12 @@ def data_digest(path, channels, sides) -> str:
     return stance_cache.content_key(files, extra=(tuple(channels), tuple(sides)), memo_root=stance_cache.cache_root())
 
 
-def content_key(directory: Path, channels, sides, cache_dir=None) -> str:
-    """The cache key of one directory: its files' content, the selection and where it sits."""
-    return stance_cache.content_key(layout_files(directory, channels, sides),
-                                    extra=(tuple(channels), tuple(sides), str(directory.resolve())),
-                                    memo_root=stance_cache.cache_root(cache_dir))
-
-
-def _load_cached(directory: Path, channels, sides, use_cache: bool, cache_dir) -> GaitDataset:
-    if not use_cache:
-        return read_directory(directory, channels, sides)
-    key = content_key(directory, channels, sides, cache_dir)
-    root = stance_cache.cache_root(cache_dir)
-    hit = stance_cache.load(root, key)
-    if hit is not None:
-        return hit
-    dataset = read_directory(directory, channels, sides)
-    stance_cache.store(root, key, dataset)
-    return dataset
+def cache_key(directories, channels, sides) -> str | None:
+    """The cache key of one load: the files' stat, the selection and where the directories sit
+    (None: a file cannot be stat-ed, so nothing is cached)."""
+    files = [f for d in directories for f in layout_files(d, channels, sides)]
+    where = tuple(str(d.resolve()) for d in directories)
+    return stance_cache.stat_key(files, extra=(stance_cache.ENTRY_VERSION, tuple(channels), tuple(sides), where))
 
 
 def _read_signals(directory: Path, channels, sides, id_cols):
@@ -178,8 +181,11 @@ def _read_signals(directory: Path, channels, sides, id_cols):
             ids = integer_ids(path, table, list(id_cols))
             first_duplicate(path, ids, list(id_cols))
             values = numeric(path, table, names)
+            del table
             order = np.lexsort(ids[:, ::-1].T)
-            ids, values, rows = ids[order], values[order], order + 2
+            rows = order + 2
+            if (np.diff(order) != 1).any():  # files written in ID order (as published) need no reordered copy
+                ids, values = ids[order], values[order]
             if reference is None:
                 reference, ref_path, ref_rows = ids, path, rows
                 curves = np.empty((len(ids), len(sides), len(channels), N_POINTS), dtype=np.float32)
@@ -305,7 +311,7 @@ def read_directory(directory: Path, channels, sides) -> GaitDataset:
     side_of = np.tile(np.array(sides, dtype=object), n_trials)[keep]
     stances = _stance_table(name, trial_ids[trial_of], side_of, speed[trial_of], meta.iloc[session_pos[trial_of]])
     return GaitDataset(
-        curves=np.ascontiguousarray(flat[keep]), stances=stances, channels=tuple(channels),
+        curves=flat if keep.all() else flat[keep], stances=stances, channels=tuple(channels),
         synthetic=(directory / MARKER_FILE).is_file() or _phantom_dated(meta["SESSION_DATE"]),
         sources=(str(directory),), problems=tuple(problems),
     )
@@ -341,7 +347,8 @@ def _stance_table(name: str, ids: np.ndarray, side, speed, meta: pd.DataFrame) -
     t["class_label"] = meta["CLASS_LABEL"].astype(str)
     t["class"] = t["class_label"].map(CLASS_LABELS)
     t["class_label_detailed"] = meta["CLASS_LABEL_DETAILED"].astype(str)
-    t["class_detailed"] = t["class_label_detailed"].map(decode_class_detailed)
+    detailed = t["class_label_detailed"].unique()  # a few dozen codes for 10⁵ stances
+    t["class_detailed"] = t["class_label_detailed"].map(dict(zip(detailed, map(decode_class_detailed, detailed))))
     for column, (codes, code_col, label_col) in CODED.items():
         t[code_col] = meta[column].to_numpy()
         t[label_col] = meta[column].map(codes).astype(object).to_numpy()
