@@ -95,7 +95,7 @@ KNOTS = {
 # Impairment: the affected side moves by IMPAIRMENT_GAIN x severity x its class pattern; the other
 # side of a one-sided patient loads more, by COMPENSATION x severity x the pattern's losses
 # (calibrated to 0: compensation hid the patients from a fixed standard pipeline, docs/phantom.md).
-IMPAIRMENT_GAIN, COMPENSATION = 0.85, 0.0
+IMPAIRMENT_GAIN, COMPENSATION = 0.85, 0.4
 FACTOR_PATTERNS = ("speed", "sig_1", "sig_2", "sig_3", "trial_3", "age", "female")
 CLASSES = ("H", "K", "A", "C")
 
