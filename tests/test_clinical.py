@@ -444,3 +444,24 @@ def test_finding_note__fewer_than_ten_subjects_in_a_group_is_no_finding():
     assert metric_note("auc_K", list(per_label), per_label) == "not enough subjects (n = 3)"
     assert metric_note("balanced_accuracy", list(per_label), per_label) == "not enough subjects (n = 3)"
     assert metric_note("balanced_accuracy", ["HC", "H"], per_label) == ""
+
+
+def test_clinical_phantom_benchmark__prints_the_tables_of_a_classify_output(clinic, tmp_path, capsys):
+    """benchmarks/clinical_phantom.py writes docs/clinical.md's phantom tables from classify's files
+    (it once read a column classify no longer writes)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import clinical_phantom
+
+    data, run = clinic
+    out = tmp_path / "cls"
+    assert main(["classify", str(run), "--data", str(data), "--out", str(out), "--bootstrap", "20", "--quiet"]) == 0
+    capsys.readouterr()
+    clinical_phantom.main(out, data)
+    printed = capsys.readouterr().out
+    feats = pd.read_csv(out / "features.csv")
+    assert "### class" in printed and "### healthy vs patient" in printed
+    first = feats[feats["ranked_by"].eq("g_affected")].iloc[0]
+    assert f"| {first['class_label']} | 1 | {first['feature']} | {first['feature_name']} |" in printed
