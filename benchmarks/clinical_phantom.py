@@ -104,7 +104,7 @@ def main(cls_dir, data_dir, run_dir=None) -> None:
         planted = PLANTED[r.class_label]
         changes = {k: getattr(r, k) for k in LANDMARKS}
         dominant = max(changes, key=lambda k: abs(changes[k])) in planted
-        print(f"| {r.class_label} | {r.rank} | {r.feature} | {r.meaning} | {r.g_affected:+.2f} [{r.g_low:+.2f}, "
+        print(f"| {r.class_label} | {r.rank} | {r.feature} | {r.feature_name} | {r.g_affected:+.2f} [{r.g_low:+.2f}, "
               f"{r.g_high:+.2f}] | {r.g_other:+.2f} | {getattr(r, 'g_within', float('nan')):+.2f} | "
               f"{changes['loading_peak_F_V']:+.4f} | "
               f"{changes['push_off_peak_F_V']:+.4f} | {changes['propulsion_F_AP']:+.4f} | "

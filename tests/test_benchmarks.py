@@ -112,3 +112,40 @@ def test_separability__verdict_names_each_miss():
     shares = pd.DataFrame([[.8, .1, .1, 0, 0], [.1, .4, .3, .1, .1], [.1, .3, .4, .1, .1],
                            [0, .1, .1, .5, .3], [0, .1, .2, .1, .6]], index=["HC", "H", "K", "A", "C"], columns=["HC", "H", "K", "A", "C"])
     assert separability.main_confusions(shares) == {"H": "K", "K": "H", "A": "C", "C": "K"}
+
+
+def test_separability__repeated_folds_keep_subjects_apart_and_shuffle_differently():
+    import separability
+
+    rng = np.random.default_rng(0)
+    subjects = np.repeat(np.arange(60), 3)  # three sessions per subject
+    labels = np.repeat(rng.choice(["HC", "H", "K", "A", "C"], 60), 3)
+    folds = list(separability.subject_folds(labels, subjects, seed=2, repeats=3))
+    assert len(folds) == 3 * separability.N_SPLITS
+    for r in range(3):
+        split = folds[r * separability.N_SPLITS:(r + 1) * separability.N_SPLITS]
+        tested = np.concatenate([subjects[test] for _, test in split])
+        assert sorted(tested) == sorted(subjects)  # every session tested once per shuffle
+        for train, test in split:
+            assert not set(subjects[train]) & set(subjects[test])  # subject-wise
+    first = [frozenset(subjects[test]) for _, test in folds[:separability.N_SPLITS]]
+    second = [frozenset(subjects[test]) for _, test in folds[separability.N_SPLITS:2 * separability.N_SPLITS]]
+    assert set(first) != set(second)  # each repeat is a different split
+
+
+def test_separability__medians_run_over_every_fold_of_every_repeat():
+    import pandas as pd
+
+    import separability
+
+    rng = np.random.default_rng(1)
+    subjects = np.repeat(np.arange(50), 2)
+    labels = np.repeat(np.array(["HC", "H", "K", "A", "C"] * 10), 2)
+    x = rng.normal(size=(100, 2 * 1 * 40)) + (labels != "HC")[:, None] * 0.5
+    meta = pd.DataFrame({"session": np.arange(100), "subject": subjects, "class_label": labels})
+    result = separability.separability(x, meta, n_channels=1, seed=0, repeats=2)
+    assert len(result["folds"]["binary"]) == len(result["folds"]["five"]) == 2 * separability.N_SPLITS
+    assert result["binary_balanced_accuracy"] == np.median(result["folds"]["binary"])
+    assert result["repeats"] == 2 and "5 subject-wise folds × 2 shuffles" in separability.report(result)
+    with pytest.raises(separability.GaitsaeError, match="repeats must be an integer >= 1"):
+        separability.separability(x, meta, n_channels=1, repeats=0)

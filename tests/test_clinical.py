@@ -458,3 +458,24 @@ def test_session_means__left_and_right_means_of_sessions_with_both_sides():
     np.testing.assert_allclose(means, expected, rtol=1e-6)
     assert means.dtype == np.float32
     np.testing.assert_array_equal(x, before)  # the DataFrame over a view must not write into x
+
+
+def test_clinical_phantom_benchmark__prints_the_tables_of_a_classify_output(clinic, tmp_path, capsys):
+    """benchmarks/clinical_phantom.py writes docs/clinical.md's phantom tables from classify's files
+    (it once read a column classify no longer writes)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import clinical_phantom
+
+    data, run = clinic
+    out = tmp_path / "cls"
+    assert main(["classify", str(run), "--data", str(data), "--out", str(out), "--bootstrap", "20", "--quiet"]) == 0
+    capsys.readouterr()
+    clinical_phantom.main(out, data)
+    printed = capsys.readouterr().out
+    feats = pd.read_csv(out / "features.csv")
+    assert "### class" in printed and "### healthy vs patient" in printed
+    first = feats[feats["ranked_by"].eq("g_affected")].iloc[0]
+    assert f"| {first['class_label']} | 1 | {first['feature']} | {first['feature_name']} |" in printed

@@ -65,6 +65,8 @@ def test_patients__speeds_match_the_published_figures(patients):
     assert abs(by_class["C"] - 0.94) < 0.06  # calcaneal fracture, van Hoeve et al. 2017
     assert 0.10 < 1 - by_class["K"] / by_class["HC"] < 0.20  # knee: ~15 % slower than peers
     assert by_class["C"] < by_class["A"] < by_class["K"] < by_class["HC"]
+    calcaneus = s[s["class_label"].eq("C")].groupby("SUBJECT_ID")["speed"].mean()
+    assert 0.22 < calcaneus.std() < 0.36  # spread between patients: 0.94 ± 0.29 m/s (van Hoeve et al. 2017)
     assert abs(s.loc[s["class_label"].ne("HC"), "severity"].mean() - TYPICAL_SEVERITY) < 0.04
     first, later = s[s["SESSION_TYPE"].eq(1) & s["class_label"].ne("HC")], s[s["SESSION_TYPE"].eq(2) & s["class_label"].ne("HC")]
     assert later["speed"].mean() > first["speed"].mean()  # recovery: later sessions walk faster

@@ -57,6 +57,11 @@ SEVERITY_AT_ADMISSION, RECOVERY_PER_SESSION, READMISSION_SEVERITY = (0.6, 1.0), 
 # slower than age-matched peers; hip like knee, ankle between knee and calcaneus (no figure).
 TYPICAL_SEVERITY = 0.72  # the mean over patients' sessions (tests/test_phantom_patients.py)
 SPEED_LOSS_PER_SEVERITY = {c: loss / TYPICAL_SEVERITY for c, loss in {"H": 0.15, "K": 0.15, "A": 0.25, "C": 0.34}.items()}
+# Patients differ in how much their impairment slows them: each patient's speed loss is x a
+# personal factor (gamma, mean 1, coefficient of variation SPEED_LOSS_CV), so calcaneal-fracture
+# patients' speeds spread as published (0.94 ± 0.29 m/s, van Hoeve et al. 2017; without the factor
+# the phantom's spread is about ± 0.14). The same spread for every class is an assumption.
+SPEED_LOSS_CV = 0.7
 
 
 @dataclass
@@ -126,6 +131,8 @@ def sample_subjects(rng, n: int, first_id: int, patients: bool) -> pd.DataFrame:
         subjects.loc[ill, "asymmetry"] *= 2.0
         healthy_age = np.clip(rng.normal(40, 15, int((~ill).sum())), 18, 80)
         subjects.loc[~ill, "age_years"] = healthy_age
+        shape = SPEED_LOSS_CV ** -2
+        subjects["speed_loss_factor"] = np.where(ill, rng.gamma(shape, 1 / shape, n), 1.0)
     subjects["speed_subject_m_per_s"] = subjects["speed_subject_m_per_s"].clip(0.5, 2.1)
     return subjects
 
@@ -180,6 +187,8 @@ def sample_population(rng, n_subjects: int, patients: bool, first_subject=1, fir
     # Recovery: later sessions are less impaired and walk faster (patients' speed loss per class).
     sessions["severity"] = sessions["severity"] * schedule["recovery"].to_numpy()
     loss = sessions["class_label"].map(SPEED_LOSS_PER_SEVERITY).fillna(0.0).to_numpy()
+    if patients:
+        loss = loss * sessions["speed_loss_factor"].to_numpy()
     sessions["speed_session_m_per_s"] = (sessions["speed_subject_m_per_s"] * (1 - loss * sessions["severity"])).clip(0.4, 2.1)
     # Dated in PHANTOM_SESSION_YEAR: the mark of synthetic data that travels with the metadata.
     first_day = np.datetime64(f"{PHANTOM_SESSION_YEAR}-01-01T09:00:00")
