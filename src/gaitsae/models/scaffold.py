@@ -3,9 +3,12 @@ deviates from it.
 
     x̂ = m + Σ_i s_i S_i + Σ_{j ∈ support(x)} a_j D_j          (exactly n_scaffold + k numbers)
 
-- m: the training mean; S [n_scaffold, n_inputs]: the training sample's top principal directions
-  (orthonormal, fixed at initialisation). Gait has a dense core every stance carries (speed, size,
-  personal style), and PCA codes it best (issue 28), so it is given to PCA outright.
+- m: the training mean; S [n_scaffold, n_inputs]: orthonormal dense directions. Gait has a dense
+  core every stance carries (speed, size, personal style), and PCA codes it best (issue 28). At
+  initialisation S is the training sample's top principal directions; after training it is refitted
+  as the top principal directions of the stances minus their sparse part (after_training: low rank
+  + sparse, Candès et al. 2011), because when patients dominate the sample its top principal
+  directions hold the class patterns themselves.
 - D [n_latents, n_inputs]: unit-norm atoms, chosen k per stance (support(x)) by a TopK SAE that
   reads the inputs WHITENED along their first `encoder_dims` principal directions. A squared error
   in whitened units counts every principal dimension alike, so the sparse code looks for the
@@ -20,8 +23,8 @@ deviates from it.
   share inside its subspace, and the atoms keep only the rest (issue 28's probe).
 
 What is trained: the whitened TopK SAE (its own loss: squared error in whitened units + AuxK, and
-the firing floor; models/topk.py with init = "random"). The scaffold and the whitening are fixed
-statistics of the training sample. `encode` is exactly the model above (support, then the least
+the firing floor; models/topk.py with init = "random"). The whitening is a fixed statistic of the
+training sample; the scaffold is refitted once, after training, from the trained atoms. `encode` is exactly the model above (support, then the least
 squares), so every metric measures it. Early stopping therefore watches the whitened SAE's
 validation loss, not the input-space error of the whole model (which the metrics report).
 
@@ -100,10 +103,12 @@ def principal_directions(centred: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 def _least_squares(basis: torch.Tensor, centred: torch.Tensor) -> torch.Tensor:
     """[batch, m]: per stance, the coefficients of its m basis rows [batch, m, n_inputs] that best
-    fit it (a small ridge keeps nearly parallel rows solvable)."""
-    gram = basis @ basis.transpose(1, 2)
-    gram = gram + RIDGE * torch.eye(basis.shape[1], dtype=basis.dtype, device=basis.device)
-    return torch.linalg.solve(gram, (basis @ centred.unsqueeze(2)).squeeze(2))
+    fit it (a small ridge keeps nearly parallel rows solvable). Solved in float64: an atom that
+    lies largely inside the scaffold makes the system ill-conditioned, and float32 rounding would
+    then differ between one stance and a batch."""
+    b, c = basis.double(), centred.double()
+    gram = b @ b.transpose(1, 2) + RIDGE * torch.eye(basis.shape[1], dtype=b.dtype, device=b.device)
+    return torch.linalg.solve(gram, (b @ c.unsqueeze(2)).squeeze(2)).to(centred.dtype)
 
 
 class ScaffoldSAE(GaitModel):
