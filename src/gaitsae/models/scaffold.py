@@ -24,9 +24,10 @@ deviates from it.
 
 What is trained: the whitened TopK SAE (its own loss: squared error in whitened units + AuxK, and
 the firing floor; models/topk.py with init = "random"). The whitening is a fixed statistic of the
-training sample; the scaffold is refitted once, after training, from the trained atoms. `encode` is exactly the model above (support, then the least
-squares), so every metric measures it. Early stopping therefore watches the whitened SAE's
-validation loss, not the input-space error of the whole model (which the metrics report).
+training sample; the scaffold is refitted once, after training, from the trained atoms. `encode`
+is exactly the model above (support, then the least squares), so every metric measures it. Early
+stopping therefore watches the whitened SAE's validation loss, not the input-space error of the
+whole model (which the metrics report).
 
 Features come in two kinds (feature_kinds): the first n_scaffold latents are "scaffold" (dense,
 signed, every stance), the rest "sparse" (signed magnitudes, k non-zero per stance).
@@ -171,7 +172,7 @@ class ScaffoldSAE(GaitModel):
             else x.new_zeros(0, self.config.n_scaffold + self.config.n_latents)
 
     def _code(self, x, index, atoms):
-        r, k = self.config.n_scaffold, self.config.k
+        r = self.config.n_scaffold
         centred = x - self.mean
         chosen = atoms[index]  # [batch, k, n_inputs]
         basis = torch.cat([self.scaffold.expand(len(x), -1, -1), chosen], dim=1)  # [batch, r + k, n_inputs]
