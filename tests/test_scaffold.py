@@ -27,9 +27,9 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def planted_problem(n=4000, seed=0):
+def planted_problem(n=4000, seed=0, strong=1.0):
     """x = dense rank-3 variation (SDs 6, 4, 3) + at most one of 5 planted atoms per stance
-    (amount 1–3 on half the stances) + noise. Each planted atom has half its energy INSIDE the
+    (amount 1–3 on half the stances; the first atom's amount × strong) + noise. Each planted atom has half its energy INSIDE the
     dense subspace, so a dictionary whose atoms keep only what the dense part cannot take would
     hold each pattern at cos ≈ 0.7, not whole."""
     g = torch.Generator().manual_seed(seed)
@@ -44,6 +44,7 @@ def planted_problem(n=4000, seed=0):
     amount = (torch.rand(n, generator=g) < 0.5) * (1.0 + 2.0 * torch.rand(n, generator=g))
     codes = torch.zeros(n, 5)
     codes[torch.arange(n), which] = amount
+    codes[:, 0] *= strong
     return dense + codes @ atoms + 0.05 * torch.randn(n, D, generator=g), atoms, dense_dirs, codes
 
 
@@ -61,6 +62,8 @@ def _train(model, x, epochs=16, lr=3e-3):
         for index in torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).split(64):
             train_step(model, opt, x[index])
     model.eval()
+    with torch.no_grad():
+        model.after_training(x)  # as the engine does, on the best weights
     return model
 
 
@@ -122,6 +125,39 @@ def test_scaffold__planted_atoms_recovered_whole_on_a_dense_low_rank_part(traine
     assert len(set(best.tolist())) == 5  # one learned atom per pattern
 
 
+def _best_code_corr(model, x, atoms, codes, j):
+    with torch.no_grad():
+        best = int((model.atoms() @ atoms[j]).abs().argmax())
+        h = model.encode(x)[:, R + best]
+    return abs(np.corrcoef(h.numpy(), codes[:, j].numpy())[0, 1])
+
+
+def test_scaffold__robust_scaffold_leaves_a_frequent_pattern_to_its_atom():
+    """A pattern stronger than the third dense factor (SD ≈ 5 against 3) enters the PCA of all
+    stances, as the class patterns of a patient-dominated sample do: its atom then keeps only a
+    small remainder outside the scaffold, and its code stops following the amount. The robust
+    refit (after_training) gives the scaffold back to the dense factors and the amount to the atom."""
+    x, atoms, dense_dirs, codes = planted_problem(strong=8.0)
+    model = _train(_model(robust_steps=0), x)
+    with torch.no_grad():
+        plain_dense = torch.linalg.svdvals(model.scaffold @ dense_dirs.T).min().item()
+        plain_pattern = (model.scaffold @ atoms[0]).norm().item()
+    plain_corr = _best_code_corr(model, x, atoms, codes, 0)
+    model.config.robust_steps = 6
+    with torch.no_grad():
+        before = (x - model.decode(model.encode(x))).pow(2).sum().item()
+        model.after_training(x)
+        after = (x - model.decode(model.encode(x))).pow(2).sum().item()
+        robust_dense = torch.linalg.svdvals(model.scaffold @ dense_dirs.T).min().item()
+        robust_pattern = (model.scaffold @ atoms[0]).norm().item()
+    robust_corr = _best_code_corr(model, x, atoms, codes, 0)
+    assert plain_dense < 0.9 and plain_pattern > 0.8, (plain_dense, plain_pattern)  # PCA took the pattern
+    assert robust_dense > 0.98 and robust_pattern < 0.8, (robust_dense, robust_pattern)  # the dense part again
+    assert robust_corr > 0.95 and plain_corr < 0.9, (plain_corr, robust_corr)
+    assert after < before  # block coordinate descent: the refit lowers the error
+    assert torch.allclose(model.scaffold @ model.scaffold.T, torch.eye(R), atol=1e-4)
+
+
 def test_scaffold__training_moves_the_atoms_onto_the_patterns():
     x, atoms, _, _ = planted_problem()
     start = _model()
@@ -180,7 +216,9 @@ def test_estimator__kinds_names_save_load_and_encode_stance(scaffold_run, tiny_p
     np.testing.assert_allclose(est.encode_stance(ds.curves[5]), latents[5], rtol=1e-5, atol=1e-6)
     assert est.metrics_["l0"] == 4.0 and est.metrics_["n_dense"] == 2 and est.metrics_["l0_sparse"] == 2.0
     start = GaitSAE.load(scaffold_run, progress=False, untrained=True)
-    assert torch.equal(start.model_.scaffold, est.model_.scaffold)  # the scaffold is not trained
+    # the start's scaffold is the PCA of the training sample; the run's is refitted after training (robust)
+    assert not torch.allclose(start.model_.scaffold, est.model_.scaffold)
+    assert torch.allclose(est.model_.scaffold @ est.model_.scaffold.T, torch.eye(2), atol=1e-4)
     assert not torch.equal(start.model_.sparse.decoder, est.model_.sparse.decoder)
     again = GaitSAE(model="scaffold", n_latents=12, n_scaffold=2, k=2, encoder_dims=20, epochs=2, progress=False)
     again.config_ = est.config_

@@ -80,3 +80,7 @@ class GaitModel(nn.Module):
 
     def after_step(self) -> None:
         """Called after each optimiser step."""
+
+    def after_training(self, x: torch.Tensor) -> None:
+        """Called once after training, on the best weights, with the same sample as init_from_data
+        (a model may refit fixed statistics that depend on its trained parts)."""

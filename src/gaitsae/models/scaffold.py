@@ -3,9 +3,12 @@ deviates from it.
 
     x̂ = m + Σ_i s_i S_i + Σ_{j ∈ support(x)} a_j D_j          (exactly n_scaffold + k numbers)
 
-- m: the training mean; S [n_scaffold, n_inputs]: the training sample's top principal directions
-  (orthonormal, fixed at initialisation). Gait has a dense core every stance carries (speed, size,
-  personal style), and PCA codes it best (issue 28), so it is given to PCA outright.
+- m: the training mean; S [n_scaffold, n_inputs]: orthonormal dense directions. Gait has a dense
+  core every stance carries (speed, size, personal style), and PCA codes it best (issue 28). At
+  initialisation S is the training sample's top principal directions; after training it is refitted
+  as the top principal directions of the stances minus their sparse part (after_training: low rank
+  + sparse, Candès et al. 2011), because when patients dominate the sample its top principal
+  directions hold the class patterns themselves.
 - D [n_latents, n_inputs]: unit-norm atoms, chosen k per stance (support(x)) by a TopK SAE that
   reads the inputs WHITENED along their first `encoder_dims` principal directions. A squared error
   in whitened units counts every principal dimension alike, so the sparse code looks for the
@@ -20,10 +23,11 @@ deviates from it.
   share inside its subspace, and the atoms keep only the rest (issue 28's probe).
 
 What is trained: the whitened TopK SAE (its own loss: squared error in whitened units + AuxK, and
-the firing floor; models/topk.py with init = "random"). The scaffold and the whitening are fixed
-statistics of the training sample. `encode` is exactly the model above (support, then the least
-squares), so every metric measures it. Early stopping therefore watches the whitened SAE's
-validation loss, not the input-space error of the whole model (which the metrics report).
+the firing floor; models/topk.py with init = "random"). The whitening is a fixed statistic of the
+training sample; the scaffold is refitted once, after training, from the trained atoms. `encode`
+is exactly the model above (support, then the least squares), so every metric measures it. Early
+stopping therefore watches the whitened SAE's validation loss, not the input-space error of the
+whole model (which the metrics report).
 
 Features come in two kinds (feature_kinds): the first n_scaffold latents are "scaffold" (dense,
 signed, every stance), the rest "sparse" (signed magnitudes, k non-zero per stance).
@@ -61,6 +65,10 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of an atom's selection bonus per training step")
+    robust_steps: int = param(6, min=0, max=MAX_COUNT,
+                              help="after training, refits of the scaffold as the top principal directions of the "
+                                   "stances minus their sparse part (low rank + sparse); 0 = the scaffold stays the "
+                                   "PCA of all training stances")
 
     def __post_init__(self):
         if self.n_latents and self.k > self.n_latents:
@@ -84,6 +92,24 @@ def auto_encoder_dims(n_train: int) -> int:
     80. Measured at the two ends (docs/models.md): 10 dims on 160 training stances (10 subjects,
     F_V) reconstruct like PCA where 80 reach twice PCA's fvu; 80 on 23.5k stances."""
     return int(min(max(n_train // STANCES_PER_DIM, MIN_DIMS), MAX_DIMS))
+
+
+def principal_directions(centred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(singular values, directions [rank, n_inputs]) of `centred`, each direction's sign fixed
+    (largest |entry| positive: a principal direction's sign is arbitrary, and runs must compare)."""
+    _, values, directions = torch.linalg.svd(centred, full_matrices=False)
+    peak = directions.gather(1, directions.abs().argmax(dim=1, keepdim=True))
+    return values, directions * torch.where(peak < 0, -1.0, 1.0)
+
+
+def _least_squares(basis: torch.Tensor, centred: torch.Tensor) -> torch.Tensor:
+    """[batch, m]: per stance, the coefficients of its m basis rows [batch, m, n_inputs] that best
+    fit it (a small ridge keeps nearly parallel rows solvable). Solved in float64: an atom that
+    lies largely inside the scaffold makes the system ill-conditioned, and float32 rounding would
+    then differ between one stance and a batch."""
+    b, c = basis.double(), centred.double()
+    gram = b @ b.transpose(1, 2) + RIDGE * torch.eye(basis.shape[1], dtype=b.dtype, device=b.device)
+    return torch.linalg.solve(gram, (b @ c.unsqueeze(2)).squeeze(2)).to(centred.dtype)
 
 
 class ScaffoldSAE(GaitModel):
@@ -146,14 +172,11 @@ class ScaffoldSAE(GaitModel):
             else x.new_zeros(0, self.config.n_scaffold + self.config.n_latents)
 
     def _code(self, x, index, atoms):
-        r, k = self.config.n_scaffold, self.config.k
+        r = self.config.n_scaffold
         centred = x - self.mean
         chosen = atoms[index]  # [batch, k, n_inputs]
         basis = torch.cat([self.scaffold.expand(len(x), -1, -1), chosen], dim=1)  # [batch, r + k, n_inputs]
-        gram = basis @ basis.transpose(1, 2)
-        gram = gram + RIDGE * torch.eye(r + k, dtype=x.dtype, device=x.device)
-        rhs = (basis @ centred.unsqueeze(2)).squeeze(2)
-        solution = torch.linalg.solve(gram, rhs)
+        solution = _least_squares(basis, centred)
         codes = x.new_zeros(len(x), r + self.config.n_latents)
         codes[:, :r] = solution[:, :r]
         codes[:, r:] = codes[:, r:].scatter(1, index, solution[:, r:])
@@ -182,10 +205,7 @@ class ScaffoldSAE(GaitModel):
         """Mean, scaffold and whitening from a training sample [n, n_inputs], then the sparse
         SAE's own start (random atoms, geometric-median bias in whitened space)."""
         self.mean.copy_(x.mean(dim=0))
-        _, values, directions = torch.linalg.svd(x - self.mean, full_matrices=False)
-        # A principal direction's sign is arbitrary: fix it (largest |entry| positive) so runs compare.
-        peak = directions.gather(1, directions.abs().argmax(dim=1, keepdim=True))
-        directions = directions * torch.where(peak < 0, -1.0, 1.0)
+        values, directions = principal_directions(x - self.mean)
         sd = values / max(len(x) - 1, 1) ** 0.5
         r, d = self.config.n_scaffold, min(self.n_whiten, len(directions))
         if r > len(directions):
@@ -198,6 +218,40 @@ class ScaffoldSAE(GaitModel):
         self.whiten_basis[:d] = directions[:d] * kept[:, None]
         self.whiten_sd[:d] = torch.where(kept, sd[:d], torch.ones_like(sd[:d]))
         self.sparse.init_from_data(self.whiten(x))
+
+    @torch.no_grad()
+    def after_training(self, x):
+        """The robust scaffold: the scaffold as the low-rank part of x − m once each stance's sparse
+        part is taken out (robust PCA's low rank + sparse, Candès et al. 2011, with the sparse part
+        given by the trained atoms). The PCA of all training stances is dominated by patients, so
+        its top directions hold the class patterns themselves; an atom inside that span keeps only
+        a small remainder for its least-squares magnitude, and its code stops following the amount.
+        First the sparse part is each stance's chosen atoms fitted alone (they take their whole
+        pattern), then `robust_steps` − 1 alternations of the scaffold as the top principal
+        directions of x − m − sparse part and the sparse part from the joint least-squares code
+        (each alternation lowers the training error: block coordinate descent). Deterministic."""
+        r = self.config.n_scaffold
+        if not self.config.robust_steps or not r:
+            return
+        centred, atoms = x - self.mean, self.atoms()
+        index = self.support(x)
+        sparse = self._sparse_part(centred, index, atoms, with_scaffold=False)
+        for step in range(self.config.robust_steps):
+            if step:
+                sparse = self._sparse_part(centred, index, atoms, with_scaffold=True)
+            self.scaffold.copy_(principal_directions(centred - sparse)[1][:r])
+
+    def _sparse_part(self, centred, index, atoms, with_scaffold):
+        """[batch, n_inputs]: the chosen atoms times their least-squares magnitudes, fitted with the
+        scaffold (the model's code) or alone; in blocks of CODE_ROWS stances, as encode."""
+        parts = []
+        for rows, chosen in zip(centred.split(CODE_ROWS), index.split(CODE_ROWS)):
+            basis = atoms[chosen]
+            if with_scaffold:
+                basis = torch.cat([self.scaffold.expand(len(rows), -1, -1), basis], dim=1)
+            magnitudes = _least_squares(basis, rows)[:, -self.config.k:]
+            parts.append((magnitudes.unsqueeze(2) * atoms[chosen]).sum(dim=1))
+        return torch.cat(parts)
 
     def after_backward(self):
         self.sparse.after_backward()

@@ -232,5 +232,7 @@ def train_model(config: RunConfig, x_train: np.ndarray, x_val: np.ndarray, check
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
+    with torch.no_grad():
+        model.after_training(xt[sample.to(device)])
     return TrainResult(config, model, history, best_epoch, history[-1].seconds if history else 0.0,
                        stop_reason or "epochs", init_state)
