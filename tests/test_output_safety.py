@@ -307,10 +307,12 @@ def test_help__builds_the_parser_without_heavy_imports():
 
 def test_help__light_name_lists_match_the_registries():
     from gaitsae.cli import download as cli_download
+    from gaitsae.cli import options
     from gaitsae.cli.options import MODEL_NAMES
     from gaitsae.data import download
-    from gaitsae.models import MODELS
+    from gaitsae.models import DEFAULT_MODEL, MODELS
 
     assert MODEL_NAMES == tuple(sorted(MODELS))
+    assert options.DEFAULT_MODEL == DEFAULT_MODEL
     assert cli_download.DATASETS == tuple(sorted(download.COLLECTIONS))
     assert cli_download.API_ENV == download.API_ENV
