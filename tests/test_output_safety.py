@@ -191,7 +191,7 @@ def test_lock__a_stale_lock_of_a_dead_process_is_taken_over(tiny_phantom_dir, tm
     dead = subprocess.Popen(["true"])
     dead.wait()
     (tmp_path / ".run.lock").write_text(f"{dead.pid}\n")
-    assert train(tiny_phantom_dir, tmp_path / "run") == 0
+    assert train(tiny_phantom_dir, tmp_path / "run", "--model", "topk") == 0
     assert load_run(tmp_path / "run")[0].model_name == "topk"
     assert not (tmp_path / ".run.lock").exists()
 
