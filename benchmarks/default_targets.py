@@ -16,13 +16,11 @@ import json
 
 import torch
 
-from gaitsae.analysis.baselines import fit_decomposition
 from gaitsae.analysis.ground_truth import load_truth
 from gaitsae.analysis.truth import find_patterns
-from gaitsae.analysis.truth_runs import Scorer, split_masks
+from gaitsae.analysis.truth_runs import Scorer, pca_fvu, split_masks
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
-from gaitsae.training.metrics import reconstruction_scores
 
 CLASSES = ("H", "K", "A", "C")
 
@@ -41,18 +39,15 @@ def targets_of(run: str, split: str = "test") -> dict:
     dataset = load_dataset(est.config_.data.path)
     ds = est._select(dataset, est.config_)
     masks = split_masks(est, ds.stances, split)
-    train, test = masks.train, masks.scored
+    test = masks.scored
     scorer = Scorer()
     scorer.prepare(est, ds, est.transform_.transform(ds.curves), load_truth(ds.stances, ds.sources), masks,
                    find_patterns(ds.sources, ds.channels))
     m = {**est.metrics_, **est.score(ds.subset(test))}
     m["fvu_untrained"] = start.score(ds.subset(test))["fvu"]
     l0 = max(1, int(round(m["l0"])))
-    base = est.transform_.unwhitened()
-    pca = fit_decomposition("pca", base.transform(ds.curves[train]), l0)
-    recon = base.inverse_transform(pca.decode(pca.encode(base.transform(ds.curves[test]))))
     out = {"run": run, "split": split, "fvu": round(m["fvu"], 4), "l0": round(m["l0"], 2),
-           f"pca{l0}_fvu": round(reconstruction_scores(ds.curves[test], recon, ds.channels)["fvu"], 4),
+           f"pca{l0}_fvu": round(pca_fvu(est, ds, masks, l0), 4),
            "fvu_untrained": round(m.get("fvu_untrained", float("nan")), 4),
            "pca_likeness": round(m.get("pca_likeness", float("nan")), 3), "best_epoch": m["best_epoch"],
            "trained": recovery(est, ds, scorer)}

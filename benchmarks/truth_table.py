@@ -29,16 +29,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gaitsae.analysis.baselines import fit_decomposition
 from gaitsae.analysis.ground_truth import load_truth
 from gaitsae.analysis.isolation import FOUND_CORR, FOUND_COS
 from gaitsae.analysis.truth import find_patterns, long_table
-from gaitsae.analysis.truth_runs import Scorer, Split, l0_of, score_run, split_masks
+from gaitsae.analysis.truth_runs import Scorer, Split, l0_of, pca_fvu, score_run, split_masks
 from gaitsae.data import load_dataset
 from gaitsae.data.phantom import write_phantom
 from gaitsae.estimator import GaitSAE
 from gaitsae.training.config import config_from_dict
-from gaitsae.training.metrics import reconstruction_scores
 
 CLASS_PATTERNS = ["H", "K", "A", "C"]
 OTHER = ["speed", "sig_1", "sig_2", "sig_3", "sig_4", "trial_1", "trial_2", "trial_3", "age", "female", "impact"]
@@ -51,15 +49,6 @@ def healthy_split(split: Split, truth: pd.DataFrame) -> Split:
     """`split` restricted to healthy controls' stances (walking speed without pathology)."""
     healthy = (truth["class_label"] == HEALTHY).to_numpy()
     return Split(split.train & healthy, split.scored & healthy, split.has_split)
-
-
-def pca_fvu(est, ds, split: Split, n: int) -> float:
-    """Time-domain fvu on the scored stances of PCA with n components, fitted on the run's training
-    stances in its (unwhitened) input space."""
-    base = est.transform_.unwhitened()
-    pca = fit_decomposition("pca", base.transform(ds.curves[split.train]), n)
-    recon = base.inverse_transform(pca.decode(pca.encode(base.transform(ds.curves[split.scored]))))
-    return float(reconstruction_scores(ds.curves[split.scored], recon, ds.channels)["fvu"])
 
 
 def one_seed(seed: int, subjects: int, patients: int, epochs: int, split: str = "test",

@@ -75,7 +75,7 @@ def test_log_lines__plain_progress_with_numbers_and_eta(capsys):
 
 def test_train__progress_lines_when_stderr_is_a_log(tiny_phantom_dir, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gaitsae", "train", "--data", str(tiny_phantom_dir), "--out",
-                           str(tmp_path / "run"), "--epochs", "2", "--n-latents", "16", "--k", "4"],
+                           str(tmp_path / "run"), "--model", "topk", "--epochs", "2", "--n-latents", "16", "--k", "4"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "train topk: epoch 2/2" in proc.stderr and "\r" not in proc.stderr

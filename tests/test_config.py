@@ -11,9 +11,12 @@ from gaitsae.training.config import config_from_dict, config_to_dict, load_confi
 
 
 def test_defaults_follow_the_report():
-    c = config_from_dict({})
+    from gaitsae.models import DEFAULT_MODEL
+
+    assert config_from_dict({}).model_name == DEFAULT_MODEL  # no [model] section: the package's default
+    c = config_from_dict({"model": {"name": "topk"}})
     assert (c.training.batch_size, c.training.learning_rate, c.training.epochs) == (32, 1e-3, 0)  # 0: auto
-    assert c.model_name == "topk" and c.model["n_latents"] == 0 and c.model["k"] == 8  # 0: auto
+    assert c.model["n_latents"] == 0 and c.model["k"] == 8  # 0: auto
     assert config_from_dict({"model": {"name": "sae"}}).model["sparsity_target"] == 0.05
     assert (c.features.domain, c.features.wavelet, c.features.level) == ("wavelet", "db5", 4)
     assert c.model["init"] == "pca" and (c.features.scaling, c.features.whiten_dims) == ("channel", 80)

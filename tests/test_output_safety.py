@@ -191,7 +191,7 @@ def test_lock__a_stale_lock_of_a_dead_process_is_taken_over(tiny_phantom_dir, tm
     dead = subprocess.Popen(["true"])
     dead.wait()
     (tmp_path / ".run.lock").write_text(f"{dead.pid}\n")
-    assert train(tiny_phantom_dir, tmp_path / "run") == 0
+    assert train(tiny_phantom_dir, tmp_path / "run", "--model", "topk") == 0
     assert load_run(tmp_path / "run")[0].model_name == "topk"
     assert not (tmp_path / ".run.lock").exists()
 
@@ -307,10 +307,12 @@ def test_help__builds_the_parser_without_heavy_imports():
 
 def test_help__light_name_lists_match_the_registries():
     from gaitsae.cli import download as cli_download
+    from gaitsae.cli import options
     from gaitsae.cli.options import MODEL_NAMES
     from gaitsae.data import download
-    from gaitsae.models import MODELS
+    from gaitsae.models import DEFAULT_MODEL, MODELS
 
     assert MODEL_NAMES == tuple(sorted(MODELS))
+    assert options.DEFAULT_MODEL == DEFAULT_MODEL
     assert cli_download.DATASETS == tuple(sorted(download.COLLECTIONS))
     assert cli_download.API_ENV == download.API_ENV

@@ -21,7 +21,7 @@ from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError, GaitsaeError
 from gaitsae.features import FeatureTransform
-from gaitsae.models import SPARSE, feature_names
+from gaitsae.models import DEFAULT_MODEL, SPARSE, feature_names
 from gaitsae.training import metrics as M
 from gaitsae.training.config import RunConfig, config_from_dict
 from gaitsae.training.engine import train_model
@@ -64,7 +64,7 @@ class GaitSAE:
     Everything is validated at fit. feature_kinds_ says which latents are scaffold, which sparse.
     """
 
-    def __init__(self, model="topk", n_latents=None, channels=None, sides=SIDES, domain="wavelet",
+    def __init__(self, model=DEFAULT_MODEL, n_latents=None, channels=None, sides=SIDES, domain="wavelet",
                  scaling="channel", whiten_dims=80, epochs=0, batch_size=32, learning_rate=1e-3, patience=10, seed=0,
                  device="auto", progress=True, **model_params):
         self.model = model

@@ -27,6 +27,7 @@ from gaitsae.analysis import isolation as I
 from gaitsae.analysis.baselines import METHODS, encode_quietly, fit_decomposition, omp_coder
 from gaitsae.analysis.truth import Codes, Recovery, class_targets, find_patterns, pattern_recovery
 from gaitsae.features.cosine import between_stance_sd
+from gaitsae.training.metrics import reconstruction_scores
 
 CHANCE = ("exemplars", "random")
 # Decompositions that cannot have more components than dimensions or training vectors.
@@ -78,6 +79,15 @@ def data_mismatch(est, ds, split: Split) -> str | None:
     if shift > MATCH_TOLERANCE:
         return f"its training stances differ from the run's (mean shift {shift:.3g} of the training SD)"
     return None
+
+
+def pca_fvu(est, ds, split: Split, n: int) -> float:
+    """Time-domain fvu on the scored stances of PCA with n components, fitted on the run's training
+    stances in its (unwhitened) input space: the reconstruction a run is held against."""
+    base = est.transform_.unwhitened()
+    pca = fit_decomposition("pca", base.transform(ds.curves[split.train]), n)
+    recon = base.inverse_transform(pca.decode(pca.encode(base.transform(ds.curves[split.scored]))))
+    return float(reconstruction_scores(ds.curves[split.scored], recon, ds.channels)["fvu"])
 
 
 def l0_of(latents: np.ndarray, threshold: float) -> int:

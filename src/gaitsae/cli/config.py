@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaitsae.cli.options import MODEL_NAMES
+from gaitsae.cli.options import DEFAULT_MODEL, MODEL_NAMES
 
 
 def add_parser(sub) -> None:
@@ -10,7 +10,8 @@ def add_parser(sub) -> None:
                        description="Print every config key with its default value, ready to edit and pass to "
                                    "`gaitsae train --config FILE`.")
     p.add_argument("--print", action="store_true", dest="show", help="print the default config (the only action)")
-    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES, default="topk", help="model whose hyperparameters to include (default topk)")
+    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES, default=DEFAULT_MODEL,
+                   help=f"model whose hyperparameters to include (default {DEFAULT_MODEL})")
     p.set_defaults(handler=run)
 
 

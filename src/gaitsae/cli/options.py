@@ -5,9 +5,10 @@ from __future__ import annotations
 from gaitsae.channels import CHANNELS, SIDES
 from gaitsae.errors import GaitsaeError
 
-# The names of gaitsae.models.MODELS, without importing torch to list them in --help (a test
-# checks the two agree).
+# The names of gaitsae.models.MODELS and its DEFAULT_MODEL, without importing torch to list them in
+# --help (a test checks they agree).
 MODEL_NAMES = ("batchtopk", "jumprelu", "matryoshka", "sae", "sae-disent", "scaffold", "svae", "topk")
+DEFAULT_MODEL = "topk"
 
 
 def add_overwrite_option(parser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gaitsae.cli.options import MODEL_NAMES, add_overwrite_option, add_selection_options, selection
+from gaitsae.cli.options import DEFAULT_MODEL, MODEL_NAMES, add_overwrite_option, add_selection_options, selection
 from gaitsae.errors import ConfigError
 
 # flag attribute -> the config key it sets
@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
                                    "(`gaitsae config --print` shows them); the complete config is saved as "
                                    "RUN/config.toml, so `gaitsae train --config RUN/config.toml --out RUN2` reruns it.")
     p.add_argument("--data", help="data directory (default: the config's data.path)")
-    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES, help="model (default: the config's, else topk)")
+    p.add_argument("--model", type=str.lower, choices=MODEL_NAMES,
+                   help=f"model (default: the config's, else {DEFAULT_MODEL})")
     p.add_argument("--out", required=True, help="run directory to write (new, or an existing run with "
                                                 "--resume or --overwrite)")
     p.add_argument("--config", help="TOML or JSON config file (sections data, features, model, training)")

@@ -2,7 +2,8 @@
 
 - profile: z_j, the firing-aware signed deviation of feature j (a normal score: where the
   stance's activation falls in the reference's distribution of firing and strength; see
-  reference.py — a firing at typical strength counts at most 2.58, however rare the latent);
+  reference.py — a firing at typical strength counts at most 2.58, however rare the latent; a
+  scaffold axis: its plain normal score against the reference);
 - distance d = sqrt(mean_j z_j²), the RMS deviation over features, floored at 1 % of the
   reference's median d;
 - index (GDI scale) = 100 − 10 · (ln d − μ) / σ with μ, σ the mean and SD of ln d over the
@@ -12,10 +13,12 @@
   Ledoit–Wolf shrunk covariance (correlated features count once); optionally also the
   reconstruction error of an SAE trained on healthy stances only (reconstruction_error).
 Reference subjects are always scored against a reference built without their fold.
-Every feature enters d, the index and the score, scaffold axes (GaitModel.feature_kinds) as much
-as sparse features: "how far from healthy" covers everything the model reconstructs, and a
-stance far out on a scaffold axis (very slow walking) is far from healthy. Which pattern makes
-the deviation is named by sparse features only (clinical.explain).
+Every feature enters d, the index and the score, scaffold axes (GaitModel.feature_kinds, passed
+as `kinds`) as much as sparse features: "how far from healthy" covers everything the model
+reconstructs, and a stance far out on a scaffold axis (very slow walking) is far from healthy. A
+scaffold axis's z is its plain normal score (reference.py), so it counts as much as a sparse
+feature does, not more. Which pattern makes the deviation is named by sparse features only
+(clinical.explain).
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def gdi(d, log_d_mean: float, log_d_sd: float) -> np.ndarray:
     return 100.0 - 10.0 * (np.log(d) - log_d_mean) / log_d_sd
 
 
-def fit_model(latents, curves, channels, subjects, threshold: float = 0.0) -> DeviationModel:
-    """Reference, z mean and shrunk precision from reference stances only."""
-    reference = fit_reference(latents, curves, channels, subjects, threshold)
+def fit_model(latents, curves, channels, subjects, threshold: float = 0.0, kinds=None) -> DeviationModel:
+    """Reference, z mean and shrunk precision from reference stances only (kinds: fit_reference)."""
+    reference = fit_reference(latents, curves, channels, subjects, threshold, kinds)
     z = reference.z(latents)
     lw = LedoitWolf().fit(z)
     return DeviationModel(reference, lw.location_, lw.precision_)
@@ -94,18 +97,20 @@ class StanceDeviations:
 
 
 def cross_fit(latents, curves, channels, subjects, is_reference, n_folds: int = 5, seed: int = 0,
-              threshold: float = 0.0) -> StanceDeviations:
+              threshold: float = 0.0, kinds=None) -> StanceDeviations:
     """Deviations of every stance; stances of reference subjects in fold k against the
-    reference without fold k, everyone else against the full reference."""
+    reference without fold k, everyone else against the full reference. kinds: the model's
+    feature_kinds (None: every feature sparse)."""
     subjects = np.asarray(subjects)
     is_reference = np.asarray(is_reference, dtype=bool)
     folds = reference_folds(subjects, is_reference, n_folds, seed)
-    full = fit_model(latents[is_reference], curves[is_reference], channels, subjects[is_reference], threshold)
+    full = fit_model(latents[is_reference], curves[is_reference], channels, subjects[is_reference], threshold,
+                     kinds)
     z = full.profile(latents)
     score = full.score(z)
     for k in np.unique(folds[folds >= 0]):
         train = is_reference & (folds != k)
-        m = fit_model(latents[train], curves[train], channels, subjects[train], threshold)
+        m = fit_model(latents[train], curves[train], channels, subjects[train], threshold, kinds)
         held = folds == k
         z[held] = m.profile(latents[held])
         score[held] = m.score(z[held])

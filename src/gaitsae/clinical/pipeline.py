@@ -83,7 +83,7 @@ def deviations(enc: Encoded, reference: str = "healthy", n_folds: int = 5, seed:
     is_ref = select_reference(st, reference)
     about = describe_reference(st, is_ref, reference)
     dev = cross_fit(enc.latents, enc.dataset.curves, enc.dataset.channels, st["subject"].to_numpy(), is_ref,
-                    n_folds, seed, enc.est.model_.active_threshold)
+                    n_folds, seed, enc.est.model_.active_threshold, enc.est.feature_kinds_)
     values = pd.DataFrame({"index": dev.index, "score": dev.score})
     if healthy_run is not None:
         healthy = GaitSAE.load(healthy_run, progress=False)

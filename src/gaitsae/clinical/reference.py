@@ -11,6 +11,11 @@ the reference's firings of that sign (normal with their median and 1.4826 · MAD
 growing beyond the reference's range). Each share is floored at P_FLOOR in the tails, so
 firing at its typical strength counts at most Φ⁻¹(1 − P_FLOOR/2) = 2.58, however rare the
 latent (a plain (a − median) / SD gives ≈ 1/√p: 5.8 for a latent firing 3 % of the time).
+
+A dense feature (a scaffold axis: GaitModel.feature_kinds, every stance has a number on it, roughly
+normal) is no firing: its z is the plain normal score (a − median) / (1.4826 · MAD) over the
+reference's stances. Read as two signs of "firing", each half would be fitted as its own normal
+and the tails overweighted (|z| > 2.58 for 4 % of healthy stances instead of 1 %).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import log_ndtr, ndtri, ndtri_exp
 
-from gaitsae.errors import DataError
+from gaitsae.errors import DataError, GaitsaeError
+from gaitsae.training.metrics import dense_columns
 
 MAD_TO_SD = 1.4826  # MAD of a normal distribution × this = its SD
 P_FLOOR = 0.01  # smallest share of a tail: a firing at typical strength gives |z| ≤ Φ⁻¹(1 − P_FLOOR/2)
@@ -44,8 +50,11 @@ class Reference:
     """Per feature [n_latents]: location (median over all reference stances: the typical
     stance), firing_rate, active_median (median of the firings, NaN if silent); per sign of
     firing (row 0 positive, row 1 negative) [2, n_latents]: share of stances, median and scale
-    of their activations (NaN: fewer than MIN_ACTIVE firings). band_mean, band_sd:
-    [n_channels, 101] in each channel's unit; counts of reference stances and subjects."""
+    of their activations (NaN: fewer than MIN_ACTIVE firings). dense [n_latents] bool: the
+    scaffold axes, scored by a normal score with location and dense_scale (1.4826 · MAD over the
+    reference stances, the SD when the MAD is 0; NaN for sparse features and constant axes).
+    band_mean, band_sd: [n_channels, 101] in each channel's unit; counts of reference stances
+    and subjects."""
 
     location: np.ndarray
     firing_rate: np.ndarray
@@ -59,18 +68,26 @@ class Reference:
     channels: tuple[str, ...]
     n_stances: int
     n_subjects: int
+    dense: np.ndarray
+    dense_scale: np.ndarray
 
     def z(self, latents) -> np.ndarray:
-        """Firing-aware signed deviation (normal score) of each feature, [n, n_latents]."""
+        """Signed deviation (normal score) of each feature, [n, n_latents]: firing-aware for a
+        sparse feature, plain for a dense one."""
         a = np.asarray(latents, dtype=np.float64)
         p_pos, p_neg = self.share
         silent = np.clip(np.clip(0.5, p_neg, 1 - p_pos), P_FLOOR / 2, 1 - P_FLOOR / 2)
         z = np.broadcast_to(ndtri(silent), a.shape).copy()
+        sparse = ~self.dense[None, :]
         for sign, share in ((0, p_pos), (1, p_neg)):  # only the firings are computed: codes are sparse
-            rows, cols = np.nonzero(a > self.threshold) if sign == 0 else np.nonzero(a < -self.threshold)
+            fired = (a > self.threshold) if sign == 0 else (a < -self.threshold)
+            rows, cols = np.nonzero(fired & sparse)
             g = np.nan_to_num((a[rows, cols] - self.active_location[sign, cols]) / self.active_scale[sign, cols])
             log_tail = np.log(np.maximum(share[cols], P_FLOOR)) + log_ndtr(-g if sign == 0 else g)
             z[rows, cols] = -ndtri_exp(log_tail) if sign == 0 else ndtri_exp(log_tail)
+        if self.dense.any():
+            d = self.dense
+            z[:, d] = np.nan_to_num((a[:, d] - self.location[d]) / self.dense_scale[d])
         return z
 
 
@@ -83,11 +100,23 @@ def _firing_strength(values: np.ndarray) -> tuple[float, float]:
     return m, max(s, SCALE_FLOOR * abs(m), 1e-12)
 
 
-def fit_reference(latents, curves, channels, subjects, threshold: float = 0.0) -> Reference:
-    """latents [n, n_latents] and curves [n, n_channels, 101] of reference stances only."""
+def _dense_scale(values: np.ndarray) -> float:
+    """Robust SD of a dense axis over the reference stances (NaN when the axis is constant)."""
+    s = MAD_TO_SD * float(np.median(np.abs(values - np.median(values)))) or float(np.std(values))
+    return s if s > 0 else np.nan
+
+
+def fit_reference(latents, curves, channels, subjects, threshold: float = 0.0, kinds=None) -> Reference:
+    """latents [n, n_latents] and curves [n, n_channels, 101] of reference stances only; kinds:
+    the model's feature_kinds (None: every feature sparse)."""
     latents = np.asarray(latents, dtype=np.float64)
     if not len(latents):
         raise DataError("the healthy reference holds no stances")
+    if kinds is not None and len(kinds) != latents.shape[1]:
+        raise GaitsaeError(f"{len(kinds)} feature kinds for {latents.shape[1]} features")
+    dense = None if kinds is None else dense_columns(kinds)
+    dense = np.zeros(latents.shape[1], dtype=bool) if dense is None else dense
+    dense_scale = np.array([_dense_scale(latents[:, j]) if d else np.nan for j, d in enumerate(dense)])
     pos, neg = latents > threshold, latents < -threshold
     active = pos | neg
     strength = np.array([[_firing_strength(latents[on[:, j], j]) for j in range(latents.shape[1])]
@@ -98,7 +127,7 @@ def fit_reference(latents, curves, channels, subjects, threshold: float = 0.0) -
     return Reference(np.median(latents, axis=0), active.mean(axis=0), active_median,
                      np.stack([pos.mean(axis=0), neg.mean(axis=0)]), strength[..., 0], strength[..., 1],
                      float(threshold), curves.mean(axis=0), curves.std(axis=0), tuple(channels),
-                     int(len(latents)), int(pd.Series(subjects).nunique()))
+                     int(len(latents)), int(pd.Series(subjects).nunique()), dense, dense_scale)
 
 
 def select_reference(stances: pd.DataFrame, spec: str = "healthy") -> np.ndarray:

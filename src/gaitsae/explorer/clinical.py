@@ -42,7 +42,7 @@ class Clinic:
         try:
             is_ref = select_reference(store.stances)
             dev = cross_fit(store.latents, store.curves, store.channels, store.subjects, is_ref,
-                            threshold=store.threshold)
+                            threshold=store.threshold, kinds=self.kinds)
         except GaitsaeError as exc:
             self.reason = str(exc)
             return

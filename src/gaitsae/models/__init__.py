@@ -17,6 +17,9 @@ from gaitsae.models.topk import TopKSAE
 
 MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledSAE, SparseVAE, TopKSAE, BatchTopKSAE,
                                                            JumpReLUSAE, MatryoshkaSAE, ScaffoldSAE)}
+# The model trained when none is named (GaitSAE(), `gaitsae train` / `config`, a config or sweep spec
+# without model.name, `gaitsae demo`'s first model): the one place that says which.
+DEFAULT_MODEL = "topk"
 
 
 def canonical_name(name):
@@ -37,4 +40,5 @@ def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitMod
     return MODELS[canonical_name(name)](n_inputs, config)
 
 
-__all__ = ["KINDS", "MODELS", "SCAFFOLD", "SPARSE", "GaitModel", "feature_names", "build_model", "canonical_name", "model_config"]
+__all__ = ["DEFAULT_MODEL", "KINDS", "MODELS", "SCAFFOLD", "SPARSE", "GaitModel", "feature_names", "build_model",
+           "canonical_name", "model_config"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaitsae.errors import ConfigError
-from gaitsae.models import MODELS, canonical_name
+from gaitsae.models import DEFAULT_MODEL, MODELS, canonical_name
 from gaitsae.training.config import SECTIONS, RunConfig, config_from_dict, config_to_dict
 
 SEED = "training.seed"
@@ -92,7 +92,7 @@ def parse_spec(mapping: dict, where: str = "spec", data: str | None = None) -> l
         base = config_from_dict(mapping)  # the other sections, validated, defaults filled in
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    default_model = canonical_name(base_model.pop("name", "topk"))  # model names are case-insensitive
+    default_model = canonical_name(base_model.pop("name", DEFAULT_MODEL))  # model names are case-insensitive
     if isinstance(grid.get("model.name"), list):
         grid["model.name"] = [canonical_name(n) for n in grid["model.name"]]
     for key, values in grid.items():

@@ -20,7 +20,7 @@ from gaitsae.configs import MAX_BATCH, MAX_COUNT, MAX_EPOCHS, MAX_SEED, from_dic
 from gaitsae.errors import ConfigError
 from gaitsae.features.transform import DOMAINS, MAX_LEVEL, MAX_WHITEN_DIMS, SCALINGS
 from gaitsae.fsio import write_text
-from gaitsae.models import MODELS, canonical_name, model_config
+from gaitsae.models import DEFAULT_MODEL, MODELS, canonical_name, model_config
 
 
 @dataclass
@@ -64,7 +64,7 @@ class TrainingConfig:
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    model: dict = field(default_factory=lambda: {"name": "topk"})
+    model: dict = field(default_factory=lambda: {"name": DEFAULT_MODEL})
     training: TrainingConfig = field(default_factory=TrainingConfig)
 
     @property
@@ -84,8 +84,8 @@ def config_from_dict(mapping: dict) -> RunConfig:
     if unknown:
         raise ConfigError(f"unknown section {unknown[0]} (known: data, features, model, training)")
     sections = {name: from_dict(cls, mapping.get(name), name) for name, cls in SECTIONS.items()}
-    model = dict(mapping.get("model") or {"name": "topk"})
-    name = canonical_name(model.pop("name", "topk"))
+    model = dict(mapping.get("model") or {"name": DEFAULT_MODEL})
+    name = canonical_name(model.pop("name", DEFAULT_MODEL))
     model = {"name": name, **to_dict(model_config(name, model))}  # validated, defaults filled in
     return RunConfig(model=model, **sections)
 
@@ -122,7 +122,7 @@ def load_config(path) -> RunConfig:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def default_config(model: str = "topk") -> RunConfig:
+def default_config(model: str = DEFAULT_MODEL) -> RunConfig:
     return config_from_dict({"model": {"name": model}})
 
 
