@@ -94,7 +94,7 @@ def auto_encoder_dims(n_train: int) -> int:
     return int(min(max(n_train // STANCES_PER_DIM, MIN_DIMS), MAX_DIMS))
 
 
-def principal_directions(centred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _signed_svd(centred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(singular values, directions [rank, n_inputs]) of `centred`, each direction's sign fixed
     (largest |entry| positive: a principal direction's sign is arbitrary, and runs must compare)."""
     _, values, directions = torch.linalg.svd(centred, full_matrices=False)
@@ -205,7 +205,7 @@ class ScaffoldSAE(GaitModel):
         """Mean, scaffold and whitening from a training sample [n, n_inputs], then the sparse
         SAE's own start (random atoms, geometric-median bias in whitened space)."""
         self.mean.copy_(x.mean(dim=0))
-        values, directions = principal_directions(x - self.mean)
+        values, directions = _signed_svd(x - self.mean)
         sd = values / max(len(x) - 1, 1) ** 0.5
         r, d = self.config.n_scaffold, min(self.n_whiten, len(directions))
         if r > len(directions):
@@ -239,7 +239,7 @@ class ScaffoldSAE(GaitModel):
         for step in range(self.config.robust_steps):
             if step:
                 sparse = self._sparse_part(centred, index, atoms, with_scaffold=True)
-            self.scaffold.copy_(principal_directions(centred - sparse)[1][:r])
+            self.scaffold.copy_(_signed_svd(centred - sparse)[1][:r])
 
     def _sparse_part(self, centred, index, atoms, with_scaffold):
         """[batch, n_inputs]: the chosen atoms times their least-squares magnitudes, fitted with the
