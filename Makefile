@@ -20,8 +20,10 @@ setup: $(BIN)/gaitsae
 demo: setup
 	$(BIN)/gaitsae demo --out $(OUT)
 
+# Two pytest-xdist workers (one torch/BLAS thread each, tests/conftest.py); tests sharing an
+# expensive fixture stay on one worker (loadgroup). Single process: .venv/bin/python -m pytest -n 0
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py --quick

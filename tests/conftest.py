@@ -1,15 +1,50 @@
-"""Shared fixtures: tiny phantoms written once per session, copied when a test corrupts them."""
+"""Shared fixtures: tiny phantoms written once per session (once per xdist worker), copied when a
+test corrupts them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
-import pytest
+# `make test` runs pytest -n 2: the workers share the machine's cores, so each keeps to one
+# torch/BLAS thread (set before numpy/torch load; subprocesses of the tests inherit it).
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if WORKERS > 1:
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_var] = "1"
 
-from gaitsae.data.phantom import write_phantom
+import pytest  # noqa: E402
+
+from gaitsae.data.phantom import write_phantom  # noqa: E402
 
 SHARED_GUTENBERG = Path(__file__).resolve().parents[2] / "shared" / "data" / "gutenberg"
+
+
+def pytest_configure(config):
+    if WORKERS > 1:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        from gaitsae.runtime import limit_threads
+
+        torch.set_num_threads(1)
+        limit_threads(1)  # training's automatic choice too (as in a sweep worker)
+        threadpool_limits(1)  # in case a plugin loaded numpy's BLAS before the variables above
+
+
+# Tests sharing an expensive fixture (a demo; a module's sweep) run on one xdist worker (`make
+# test`: -n 2 --dist loadgroup), so it is built once, not once per worker. test_data_safety marks
+# its users of `analysed` (requested by name inside the test) itself.
+GROUPED_FIXTURES = ("demo", "swept")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in GROUPED_FIXTURES:
+            if name in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(name))
 
 
 @pytest.fixture(autouse=True)

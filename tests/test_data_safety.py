@@ -158,8 +158,14 @@ def _killed(argv: list[str], n: int, folder: Path) -> subprocess.CompletedProces
                           capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
 
 
+def _on_analysed(names, analysed: set[str]) -> list:
+    """The parameters reading the module's `analysed` runs run on one xdist worker (conftest), so
+    those runs are analysed once."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group("analysed")) if n in analysed else n for n in names]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(WRITERS))
+@pytest.mark.parametrize("name", _on_analysed(WRITERS, {n for n, w in WRITERS.items() if w.analyses}))
 def test_writer__killed_mid_write_reruns_to_the_same_result_and_leaves_no_temporaries(world, tmp_path, name,
                                                                                       request):
     """Only the killed run is a process of its own (killpoint needs one); the uninterrupted
@@ -231,7 +237,7 @@ def test_stability__writes_to_an_explicit_default_not_the_runs_parent(world, tmp
     assert json.loads((tmp_path / "gaitsae-stability" / "stability.json").read_text())["summary"]["n_runs"] == 2
 
 
-@pytest.mark.parametrize("name", ["truth", "stability", "deviations", "analyze"])
+@pytest.mark.parametrize("name", _on_analysed(["truth", "stability", "deviations", "analyze"], {"analyze"}))
 def test_writer__a_long_legal_name_works(world, tmp_path, name, request):
     """Names of 250 bytes (255 is the limit): temporaries and locks built from them are shortened
     (analyze: of its report; the analysis itself is read back from the run, under a short name)."""
