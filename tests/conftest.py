@@ -33,10 +33,11 @@ def pytest_configure(config):
         threadpool_limits(1)  # in case a plugin loaded numpy's BLAS before the variables above
 
 
-# Tests sharing an expensive fixture (a demo; a module's sweep) run on one xdist worker (`make
-# test`: -n 2 --dist loadgroup), so it is built once, not once per worker. test_data_safety marks
-# its users of `analysed` (requested by name inside the test) itself.
-GROUPED_FIXTURES = ("demo", "swept")
+# Tests sharing an expensive fixture (the demo; trained runs a module analyses once) run on one
+# xdist worker (`make test`: -n 2 --dist loadgroup), so it is built once, not once per worker, and
+# these groups are handed out first. test_data_safety marks its users of `analysed` (requested by
+# name inside the tests) itself.
+GROUPED_FIXTURES = ("demo", "swept", "runs_with_and_without_truth")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -45,6 +46,21 @@ def pytest_collection_modifyitems(config, items):
         for name in GROUPED_FIXTURES:
             if name in item.fixturenames:
                 item.add_marker(pytest.mark.xdist_group(name))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the collected ids to the scheduler
+def pytest_collection_finish(session):
+    """xdist (3.8) tells the scheduler a test's group by the suffix `@group` it puts on
+    item._nodeid; pytest 9.2 derives the node id from item._id instead, so the suffix is lost and
+    loadgroup silently stops grouping (pytest-xdist issue 1386). Put it where pytest reads it."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            item._id = type(item._id).parse(item.nodeid + suffix)
 
 
 @pytest.fixture(autouse=True)
