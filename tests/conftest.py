@@ -33,6 +33,18 @@ def pytest_configure(config):
         threadpool_limits(1)  # in case a plugin loaded numpy's BLAS before the variables above
 
 
+@pytest.fixture
+def uncapped_threads():
+    """The automatic thread rule as in a process of its own: a pytest -n worker caps it at one
+    thread (above); the test's own caps are undone afterwards and the worker's put back."""
+    from gaitsae import runtime
+
+    cap = runtime._limit
+    runtime.limit_threads(None)
+    yield
+    runtime.limit_threads(cap)
+
+
 # Tests sharing an expensive fixture (the demo; trained runs a module analyses once) run on one
 # xdist worker (`make test`: -n 2 --dist loadgroup), so it is built once, not once per worker, and
 # these groups are handed out first. test_data_safety marks its users of `analysed` (requested by

@@ -274,7 +274,8 @@ def test_dev_full__encode_refuses_a_device_as_out(shared_run, capsys):
 
 # -- 4. threads --------------------------------------------------------------------------------------
 
-def test_threads__one_for_small_steps_the_config_key_overrides(tiny_phantom_dir, tmp_path, capsys):
+def test_threads__one_for_small_steps_the_config_key_overrides(tiny_phantom_dir, tmp_path, capsys,
+                                                            uncapped_threads):
     from gaitsae.runtime import choose_threads
 
     cpu = torch.device("cpu")

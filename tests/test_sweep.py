@@ -134,32 +134,23 @@ def test_sweep_cli__bad_spec_is_one_line_and_writes_nothing(tmp_path, capsys):
 
 # -- Ray ----------------------------------------------------------------------------------------
 
-def _free_ports(n: int) -> list[int]:
-    """n distinct free ports (held open together while chosen, so none repeats)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
 def ray_head():
     """A real Ray head on 127.0.0.1 (1 CPU, no dashboard) for this test; stopped by its process group."""
     pytest.importorskip("ray", reason="ray is not installed (pip install 'gaitsae[ray]')")
-    # every port the head would otherwise take at a fixed default (client server 10001, agent
-    # 52365) is a free one, so a second head (another pytest worker or checkout) cannot collide
-    port, client_port, agent_port = _free_ports(3)
+    port = _free_port()
     temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay under 108 bytes
     ray_cli = Path(sys.executable).parent / "ray"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-                             f"--port={port}", f"--ray-client-server-port={client_port}",
-                             f"--dashboard-agent-listen-port={agent_port}", "--num-cpus=1", "--include-dashboard=false",
-                             "--disable-usage-stats", f"--temp-dir={temp}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             f"--port={port}", "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--temp-dir={temp}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 90
@@ -245,28 +236,27 @@ def test_sweep__baselines_are_scored_on_each_seeds_own_split(swept):
     assert len(pca) and (pca[0] != pca[1]).all()  # different test subjects, different scores
 
 
-def test_sweep_worker__thread_rule_cannot_raise_its_single_thread(tmp_path, tiny_phantom_dir):
+def test_sweep_worker__thread_rule_cannot_raise_its_single_thread(tmp_path, tiny_phantom_dir,
+                                                                  uncapped_threads):
     """A step big enough for the automatic rule to take every core (batch × inputs × latents
     > 16 M) still trains on the sweep worker's one thread."""
     import torch
 
-    from gaitsae import runtime
     from gaitsae.runtime import SMALL_STEP, choose_threads, limit_threads
     from gaitsae.sweep.point import train_point
 
-    before, cap = torch.get_num_threads(), runtime._limit  # a pytest -n worker's own cap (conftest)
+    before = torch.get_num_threads()
     mapping = {"data": {"path": str(tiny_phantom_dir)}, "model": {"name": "topk", "n_latents": 256, "k": 2},
                "training": {"epochs": 1, "batch_size": 256}}
     try:
         train_point(str(tmp_path / "run"), config_to_dict_of(mapping), threads=1)
         assert torch.get_num_threads() == 1
         assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) == 1  # capped in this process
-        limit_threads(None)
-        if len(os.sched_getaffinity(0)) > 1:
-            assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) > 1  # the cap was the worker's
     finally:
-        limit_threads(cap)
+        limit_threads(None)
         torch.set_num_threads(before)
+    if len(os.sched_getaffinity(0)) > 1:
+        assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) > 1  # the cap was the worker's
 
 
 def config_to_dict_of(mapping: dict) -> dict:
