@@ -4,6 +4,11 @@ Row numbers in messages are line numbers in the file (the header is line 1). Bef
 parses a file, every line's field count is checked against the header (and the header against
 the layout's width) on the raw bytes: pandas sizes its columns by the widest row, so one hostile
 row of 200,000 fields would otherwise cost gigabytes before any error.
+
+A file of plain numbers (the PRO signal files) is parsed by pyarrow's multithreaded reader when
+more than one thread is allowed: the same frame as pandas', up to ~2x faster on two cores (slower
+than pandas on one, so pandas then). Anything else, and any file pyarrow refuses or types
+otherwise, goes through pandas, whose errors the messages below name by row and column.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from gaitsae.errors import DataError
 
@@ -32,16 +39,55 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty")
     _check_text(path, data)
     _check_widths(path, data, max_fields)
+    table = _arrow_numbers(data) if arrow_threads() > 1 else None
+    if table is None:
+        table = _pandas(path, data, max_fields)
+    if len(table) == 0:
+        raise DataError(f"{path}: file has a header but no data rows")
+    return table
+
+
+NA_VALUES = ["NaN", "nan", ""]  # the only cells read as missing (pandas' other defaults, e.g. "NA", are not)
+NUMBER_BYTES = b"0123456789.,-+eE\r\n"
+NUMBER_TYPES = (pa.int64(), pa.float64())
+
+
+def arrow_threads() -> int:
+    """Threads pyarrow's reader may use (its pool follows OMP_NUM_THREADS and the CPU affinity)."""
+    return pa.cpu_count()
+
+
+def _arrow_numbers(data: bytes) -> pd.DataFrame | None:
+    """The frame pandas would read, when the body holds only decimal numbers, NaN and nan and the
+    header plain, distinct names; None for anything else or anything pyarrow refuses (pandas then
+    reads the file and names the bad row). Column types must come out int64 or float64, as pandas'."""
+    start = data.find(b"\n") + 1
+    names = data[:start].rstrip(b"\r\n").split(b",")
+    if not start or b'"' in data[:start] or len(set(names)) < len(names) or not all(n.strip() == n and n for n in names):
+        return None
+    others = len(data.translate(None, NUMBER_BYTES)) - len(data[:start].translate(None, NUMBER_BYTES))
+    if others != 3 * (data.count(b"NaN", start) + data.count(b"nan", start)):
+        return None
     try:
-        table = pd.read_csv(io.BytesIO(data), na_values=["NaN", "nan", ""], keep_default_na=False,
+        table = pa_csv.read_csv(pa.py_buffer(data), read_options=pa_csv.ReadOptions(use_threads=True),
+                                parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False),
+                                convert_options=pa_csv.ConvertOptions(null_values=NA_VALUES))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not all(t in NUMBER_TYPES for t in table.schema.types):
+        return None
+    return table.to_pandas()
+
+
+def _pandas(path: Path, data: bytes, max_fields: int) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(io.BytesIO(data), na_values=NA_VALUES, keep_default_na=False,
                             low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except pd.errors.ParserError as exc:
         _check_widths(path, data, max_fields, every_row=True)  # a long row: name the first bad row
         raise DataError(f"{path}: malformed CSV ({_parser_detail(exc)})") from None
-    if len(table) == 0:
-        raise DataError(f"{path}: file has a header but no data rows")
     return table
 
 
