@@ -40,10 +40,14 @@ def test_arrow_load_equals_pandas_load(tiny_patients_dir, monkeypatch):
     assert a.problems == b.problems
 
 
-@pytest.mark.parametrize("value", ["abc", "NAN", "1e5x", "+", " 1.5", "inf", "0x10", "1,5"])
-def test_cells_pyarrow_reads_otherwise_keep_pandas_message(phantom_copy, monkeypatch, value):
+CELLS = [(7, v) for v in ["abc", "NAN", "nAn", "NaN", "", "1e5x", "+", " 1.5", "inf", "-Infinity", "0x10", "1,5"]] + [
+    (1, v) for v in ["0x10", "+12", "1e3", "NAN", "9223372036854775808"]]  # column 1: SESSION_ID
+
+
+@pytest.mark.parametrize("column, value", CELLS)
+def test_cells_pyarrow_reads_otherwise_keep_pandas_message(phantom_copy, monkeypatch, column, value):
     """Each hostile cell gives the same message (or the same result) with and without pyarrow."""
-    edit(phantom_copy / "GRF_F_V_PRO_left.csv", lambda l: with_cell(l, 4, 7, value))
+    edit(phantom_copy / "GRF_F_V_PRO_left.csv", lambda l: with_cell(l, 4, column, value))
     outcome = {}
     for n in (1, 2):
         _threads(monkeypatch, n)
@@ -53,8 +57,10 @@ def test_cells_pyarrow_reads_otherwise_keep_pandas_message(phantom_copy, monkeyp
         except DataError as exc:
             outcome[n] = ("error", str(exc))
     assert outcome[2] == outcome[1]
-    if value in ("abc", "NAN", "1e5x", "0x10"):
+    if column == 7 and value in ("abc", "NAN", "1e5x", "0x10"):
         assert outcome[1][0] == "error" and "row 5, column F_V_PRO_5: not a number" in outcome[1][1]
+    if column == 1 and value == "0x10":
+        assert outcome[1][0] == "error" and "row 5, column SESSION_ID: not a number: '0x10'" in outcome[1][1]
 
 
 def test_header_and_rows_pyarrow_refuses_fall_back_to_pandas(phantom_copy, monkeypatch):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from gaitsae.errors import DataError
@@ -48,7 +49,6 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
 
 
 NA_VALUES = ["NaN", "nan", ""]  # the only cells read as missing (pandas' other defaults, e.g. "NA", are not)
-NUMBER_BYTES = b"0123456789.,-+eE\r\n"
 NUMBER_TYPES = (pa.int64(), pa.float64())
 
 
@@ -58,15 +58,16 @@ def arrow_threads() -> int:
 
 
 def _arrow_numbers(data: bytes) -> pd.DataFrame | None:
-    """The frame pandas would read, when the body holds only decimal numbers, NaN and nan and the
-    header plain, distinct names; None for anything else or anything pyarrow refuses (pandas then
-    reads the file and names the bad row). Column types must come out int64 or float64, as pandas'."""
+    """The frame pandas would read, when pyarrow types every column int64 or float64 (no float column
+    of whole numbers only), finds no missing or NaN cell (pandas reads only "NaN", "nan" and "" as
+    missing; pyarrow also "NAN", "nAn"…) and no hexadecimal ID ("0x1f": an integer to pyarrow, text
+    to pandas), under a header of plain, distinct names; None for anything else or anything pyarrow
+    refuses (pandas then reads the file and names the bad row)."""
     start = data.find(b"\n") + 1
     names = data[:start].rstrip(b"\r\n").split(b",")
     if not start or b'"' in data[:start] or len(set(names)) < len(names) or not all(n.strip() == n and n for n in names):
         return None
-    others = len(data.translate(None, NUMBER_BYTES)) - len(data[:start].translate(None, NUMBER_BYTES))
-    if others != 3 * (data.count(b"NaN", start) + data.count(b"nan", start)):
+    if data.find(b"x", start) >= 0 or data.find(b"X", start) >= 0:
         return None
     try:
         table = pa_csv.read_csv(pa.py_buffer(data), read_options=pa_csv.ReadOptions(use_threads=True),
@@ -74,9 +75,18 @@ def _arrow_numbers(data: bytes) -> pd.DataFrame | None:
                                 convert_options=pa_csv.ConvertOptions(null_values=NA_VALUES))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if not all(t in NUMBER_TYPES for t in table.schema.types):
+    if not all(t in NUMBER_TYPES for t in table.schema.types) or any(c.null_count for c in table.columns):
+        return None
+    floats = [c for c in table.columns if c.type == pa.float64()]
+    if any(pc.any(pc.is_nan(c)).as_py() or _whole(c) for c in floats):
         return None
     return table.to_pandas()
+
+
+def _whole(column) -> bool:
+    """Whole numbers only: pandas may read the column as integers ("+12", IDs beyond int64) where
+    pyarrow reads floats. The first 1,000 rows settle it for curves."""
+    return all(pc.all(pc.equal(part, pc.floor(part))).as_py() for part in (column.slice(0, 1000), column))
 
 
 def _pandas(path: Path, data: bytes, max_fields: int) -> pd.DataFrame:
