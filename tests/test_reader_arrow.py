@@ -1,4 +1,4 @@
-"""pyarrow's reader (used when more than one thread is allowed) gives pandas' frames, and bad input
+"""pyarrow's reader (csvfile.PARSE_WITH_ARROW, with more than one thread) gives pandas' frames, and bad input
 still gets pandas' one-line messages (pyarrow refuses it or the file is not plain numbers)."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from tests.csvedit import edit, with_cell
 
 
 def _threads(monkeypatch, n):
+    """n > 1: pyarrow's path (switched on), 1: pandas'."""
+    monkeypatch.setattr(csvfile, "PARSE_WITH_ARROW", True)
     monkeypatch.setattr(csvfile, "arrow_threads", lambda: n)
 
 
@@ -41,7 +43,7 @@ def test_arrow_load_equals_pandas_load(tiny_patients_dir, monkeypatch):
 
 
 CELLS = [(7, v) for v in ["abc", "NAN", "nAn", "NaN", "", "1e5x", "+", " 1.5", "inf", "-Infinity", "0x10", "1,5"]] + [
-    (1, v) for v in ["0x10", "+12", "1e3", "NAN", "9223372036854775808"]]  # column 1: SESSION_ID
+    (1, v) for v in ["0x10", "+12", "1e3", "NAN", "9223372036854775808"]]  # 7: F_V_PRO_4, 1: SUBJECT_ID
 
 
 @pytest.mark.parametrize("column, value", CELLS)
@@ -58,9 +60,9 @@ def test_cells_pyarrow_reads_otherwise_keep_pandas_message(phantom_copy, monkeyp
             outcome[n] = ("error", str(exc))
     assert outcome[2] == outcome[1]
     if column == 7 and value in ("abc", "NAN", "1e5x", "0x10"):
-        assert outcome[1][0] == "error" and "row 5, column F_V_PRO_5: not a number" in outcome[1][1]
+        assert outcome[1][0] == "error" and "row 5, column F_V_PRO_4: not a number" in outcome[1][1]
     if column == 1 and value == "0x10":
-        assert outcome[1][0] == "error" and "row 5, column SESSION_ID: not a number: '0x10'" in outcome[1][1]
+        assert outcome[1][0] == "error" and "row 5, column SUBJECT_ID: not a number: '0x10'" in outcome[1][1]
 
 
 def test_header_and_rows_pyarrow_refuses_fall_back_to_pandas(phantom_copy, monkeypatch):
@@ -78,4 +80,4 @@ def test_header_and_rows_pyarrow_refuses_fall_back_to_pandas(phantom_copy, monke
             load_dataset(phantom_copy, cache=False)
         messages.append(str(exc.value))
     assert messages[0] == messages[1]
-    assert "GRF_F_AP_PRO_right.csv: row 4 has 105 fields, the header has 104" in messages[0]
+    assert "GRF_F_AP_PRO_right.csv: row 4 has 106 fields, the header has 105" in messages[0]

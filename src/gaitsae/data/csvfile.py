@@ -5,9 +5,9 @@ parses a file, every line's field count is checked against the header (and the h
 the layout's width) on the raw bytes: pandas sizes its columns by the widest row, so one hostile
 row of 200,000 fields would otherwise cost gigabytes before any error.
 
-A file of plain numbers (the PRO signal files) is parsed by pyarrow's multithreaded reader when
-more than one thread is allowed: the same frame as pandas', up to ~2x faster on two cores (slower
-than pandas on one, so pandas then). Anything else, and any file pyarrow refuses or types
+pyarrow's multithreaded reader can parse a file of plain numbers (the PRO signal files) into the
+same frame as pandas' (PARSE_WITH_ARROW, off until it is measured faster: slower than pandas on one
+thread, and so far on two under load). Anything else, and any file pyarrow refuses or types
 otherwise, goes through pandas, whose errors the messages below name by row and column.
 """
 
@@ -40,7 +40,7 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty")
     _check_text(path, data)
     _check_widths(path, data, max_fields)
-    table = _arrow_numbers(data) if arrow_threads() > 1 else None
+    table = _arrow_numbers(data) if PARSE_WITH_ARROW and arrow_threads() > 1 else None
     if table is None:
         table = _pandas(path, data, max_fields)
     if len(table) == 0:
@@ -50,6 +50,10 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
 
 NA_VALUES = ["NaN", "nan", ""]  # the only cells read as missing (pandas' other defaults, e.g. "NA", are not)
 NUMBER_TYPES = (pa.int64(), pa.float64())
+# Off: with two threads on a machine whose other core was busy, pyarrow's cold load of the
+# GaitRec-size phantom took 12.7 s against pandas' 10.9 s (benchmarks/load.py, docs/benchmarks.md);
+# switch it on only after that benchmark shows a gain on an idle machine.
+PARSE_WITH_ARROW = False
 
 
 def arrow_threads() -> int:
