@@ -4,11 +4,6 @@ Row numbers in messages are line numbers in the file (the header is line 1). Bef
 parses a file, every line's field count is checked against the header (and the header against
 the layout's width) on the raw bytes: pandas sizes its columns by the widest row, so one hostile
 row of 200,000 fields would otherwise cost gigabytes before any error.
-
-pyarrow's multithreaded reader can parse a file of plain numbers (the PRO signal files) into the
-same frame as pandas' (PARSE_WITH_ARROW, off until it is measured faster: slower than pandas on one
-thread, and so far on two under load). Anything else, and any file pyarrow refuses or types
-otherwise, goes through pandas, whose errors the messages below name by row and column.
 """
 
 from __future__ import annotations
@@ -19,9 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from gaitsae.errors import DataError
 
@@ -40,68 +32,16 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty")
     _check_text(path, data)
     _check_widths(path, data, max_fields)
-    table = _arrow_numbers(data) if PARSE_WITH_ARROW and arrow_threads() > 1 else None
-    if table is None:
-        table = _pandas(path, data, max_fields)
-    if len(table) == 0:
-        raise DataError(f"{path}: file has a header but no data rows")
-    return table
-
-
-NA_VALUES = ["NaN", "nan", ""]  # the only cells read as missing (pandas' other defaults, e.g. "NA", are not)
-NUMBER_TYPES = (pa.int64(), pa.float64())
-# Off: with two threads on a machine whose other core was busy, pyarrow's cold load of the
-# GaitRec-size phantom took 12.7 s against pandas' 10.9 s (benchmarks/load.py, docs/benchmarks.md);
-# switch it on only after that benchmark shows a gain on an idle machine.
-PARSE_WITH_ARROW = False
-
-
-def arrow_threads() -> int:
-    """Threads pyarrow's reader may use (its pool follows OMP_NUM_THREADS and the CPU affinity)."""
-    return pa.cpu_count()
-
-
-def _arrow_numbers(data: bytes) -> pd.DataFrame | None:
-    """The frame pandas would read, when pyarrow types every column int64 or float64 (no float column
-    of whole numbers only), finds no missing or NaN cell (pandas reads only "NaN", "nan" and "" as
-    missing; pyarrow also "NAN", "nAn"…) and no hexadecimal ID ("0x1f": an integer to pyarrow, text
-    to pandas), under a header of plain, distinct names; None for anything else or anything pyarrow
-    refuses (pandas then reads the file and names the bad row)."""
-    start = data.find(b"\n") + 1
-    names = data[:start].rstrip(b"\r\n").split(b",")
-    if not start or b'"' in data[:start] or len(set(names)) < len(names) or not all(n.strip() == n and n for n in names):
-        return None
-    if data.find(b"x", start) >= 0 or data.find(b"X", start) >= 0:
-        return None
     try:
-        table = pa_csv.read_csv(pa.py_buffer(data), read_options=pa_csv.ReadOptions(use_threads=True),
-                                parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False),
-                                convert_options=pa_csv.ConvertOptions(null_values=NA_VALUES))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if not all(t in NUMBER_TYPES for t in table.schema.types) or any(c.null_count for c in table.columns):
-        return None
-    floats = [c for c in table.columns if c.type == pa.float64()]
-    if any(pc.any(pc.is_nan(c)).as_py() or _whole(c) for c in floats):
-        return None
-    return table.to_pandas()
-
-
-def _whole(column) -> bool:
-    """Whole numbers only: pandas may read the column as integers ("+12", IDs beyond int64) where
-    pyarrow reads floats. The first 1,000 rows settle it for curves."""
-    return all(pc.all(pc.equal(part, pc.floor(part))).as_py() for part in (column.slice(0, 1000), column))
-
-
-def _pandas(path: Path, data: bytes, max_fields: int) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(io.BytesIO(data), na_values=NA_VALUES, keep_default_na=False,
+        table = pd.read_csv(io.BytesIO(data), na_values=["NaN", "nan", ""], keep_default_na=False,
                             low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except pd.errors.ParserError as exc:
         _check_widths(path, data, max_fields, every_row=True)  # a long row: name the first bad row
         raise DataError(f"{path}: malformed CSV ({_parser_detail(exc)})") from None
+    if len(table) == 0:
+        raise DataError(f"{path}: file has a header but no data rows")
     return table
 
 
