@@ -24,3 +24,26 @@ def test_metrics__match_sklearn_with_ties_and_a_missing_class(seed):
             assert np.isnan(got["auc_C"])
         else:
             assert got[f"auc_{c}"] == pytest.approx(roc_auc_score(y == c, proba[:, i]))
+
+
+def test_representations__pca_fits_on_one_copy_of_the_training_rows_and_leaves_the_inputs_alone():
+    """scikit-learn's PCA copied the training rows it was given a second time (~200 MB at GaitRec size)."""
+    import tracemalloc
+
+    from sklearn.decomposition import PCA
+
+    from gaitsae.clinical.classify import representations
+
+    rng = np.random.default_rng(0)
+    inputs = (rng.normal(size=(40_000, 60)) @ rng.normal(size=(60, 60))).astype(np.float32) + 5.0
+    latents = rng.normal(size=(40_000, 8)).astype(np.float32)
+    fit = np.arange(len(inputs)) % 5 != 0
+    before = inputs.copy()
+    tracemalloc.start()
+    reps = representations(latents, inputs, fit, "topk", seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(inputs, before)
+    expected = PCA(n_components=8, random_state=0).fit(inputs[fit]).transform(inputs).astype(np.float32)
+    np.testing.assert_array_equal(reps["pca"], expected)
+    assert peak < 1.5 * inputs[fit].nbytes  # the one copy of the training rows (and small matrices), not two

@@ -126,9 +126,10 @@ def make_model(name: str, seed: int = 0):
 
 def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: int = 0) -> dict[str, np.ndarray]:
     """Per-stance feature sets: the run's latents (named by its model), PCA of the scaled coefficients with as many
-    components as latents (fitted on `fit_rows` stances only), and all scaled coefficients."""
+    components as latents (fitted on `fit_rows` stances only), and all scaled coefficients. The PCA works on the
+    one copy `inputs[fit_rows]` (copy=False: scikit-learn would copy the ~200 MB of GaitRec-size rows again)."""
     n = min(latents.shape[1], inputs.shape[1], int(fit_rows.sum()))
-    pca = PCA(n_components=n, random_state=seed).fit(inputs[fit_rows])
+    pca = PCA(n_components=n, random_state=seed, copy=False).fit(inputs[fit_rows])
     return {model_name: latents, "pca": pca.transform(inputs).astype(np.float32), "coefficients": inputs}
 
 

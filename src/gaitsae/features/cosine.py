@@ -13,14 +13,33 @@ from __future__ import annotations
 import numpy as np
 
 
+BLOCK = 4096  # stances per step of between_stance_sd: ~16 MB of float64 whatever the data size
+
+
 def between_stance_sd(curves: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """curves [n_stances, n_channels, 101] (of the stances `rows`, a mask or indices; default all)
     → [n_channels]: sqrt(mean_t Var_stances(x[:, c, t])). A channel with no spread gets 1 (so it
-    is neither blown up nor divided by zero)."""
-    curves = np.asarray(curves)  # a channel at a time in float64 (all of them at GaitRec size: ~1 GB)
-    every = slice(None) if rows is None else rows
-    sd = np.sqrt(np.array([np.asarray(curves[every, c], dtype=np.float64).var(axis=0).mean()
-                           for c in range(curves.shape[1])]))
+    is neither blown up nor divided by zero). Two passes over blocks of stances in float64 (mean,
+    then squared deviations): no copy of the curves, which may be a memory map of ~320 MB."""
+    curves = np.asarray(curves)
+    if rows is None:
+        blocks = [slice(i, i + BLOCK) for i in range(0, len(curves), BLOCK)]
+        n = len(curves)
+    else:
+        rows = np.asarray(rows)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        blocks = [rows[i:i + BLOCK] for i in range(0, len(rows), BLOCK)]
+        n = len(rows)
+    total = np.zeros(curves.shape[1:])
+    for b in blocks:
+        total += curves[b].sum(axis=0, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no stance: nan, and a scale of 1
+        mean = total / n
+        squares = np.zeros(curves.shape[1:])
+        for b in blocks:
+            d = curves[b] - mean
+            squares += np.einsum("ict,ict->ct", d, d)
+        sd = np.sqrt((squares / n).mean(axis=1))
     return np.where(sd > 0, sd, 1.0)
 
 
