@@ -33,6 +33,7 @@ from gaitsae.channels import CHANNELS, SIDES  # noqa: E402
 from gaitsae.data import load_dataset  # noqa: E402
 from gaitsae.data.phantom import write_phantom  # noqa: E402
 from gaitsae.estimator import GaitSAE  # noqa: E402
+from gaitsae.models import DEFAULT_MODEL  # noqa: E402
 from gaitsae.training.split import split_subjects  # noqa: E402
 
 SHOWN = ("fvu", "r2_min", "l0", "dead_fraction", "low_contribution_fraction")
@@ -94,7 +95,7 @@ def main() -> None:
                         help="existing data directories instead of writing phantoms (one group; --subjects ignored)")
     parser.add_argument("--channels", default="F_V", help="comma-separated, or 'all'")
     parser.add_argument("--sides", default="left")
-    parser.add_argument("--model", default="topk")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL}, gaitsae's default)")
     parser.add_argument("--variant", action="append", default=None,
                         help="model/training parameters, e.g. n_latents=32,init=random (repeatable; default: defaults)")
     parser.add_argument("--split", choices=("val", "test"), default="val")

@@ -42,6 +42,21 @@ def test_layout__bands_of_db5_level4_periodization(curves):
     assert ft.layout_[5][0] == "F_AP" and ft.layout_[-1][3] == ft.n_features_ == 5 * 104
 
 
+def test_layout__each_channel_is_pywts_wavedec_of_that_channel(curves):
+    import pywt
+
+    c, channels = curves
+    ft = FeatureTransform(scaling="coefficient").fit(c, channels)
+    raw = ft.transform(c[:7]) * ft.scale_ + ft.mean_  # undo the scaling: the coefficients themselves
+    for k, channel in enumerate(channels):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np.concatenate(pywt.wavedec(c[:7, k].astype(np.float64), "db5", level=4, mode="periodization"), axis=1)
+        start = next(s for ch, _, s, _ in ft.layout_ if ch == channel)
+        assert np.allclose(raw[:, start:start + 104], expected, atol=1e-4 * np.abs(expected).max())
+    assert np.array_equal(ft.transform(c[3:4]), ft.transform(c[:7])[3:4])  # one stance as in a batch
+
+
 def test_level_warning_is_handled_not_leaked(curves):
     c, channels = curves
     with warnings.catch_warnings():

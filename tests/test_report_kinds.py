@@ -43,6 +43,8 @@ def test_kinds_sentence__names_what_the_scaffold_carries_and_what_sparse_feature
         {"pattern": "A", "found": True, "code_feature": 0, "code_corr": 0.65},
         {"pattern": "C", "found": False, "code_feature": N_SCAFFOLD + 1, "code_corr": 0.2}]}}}
     text = kinds.kinds_sentence(_numbers(planted=planted))
+    as_stored = json.loads(json.dumps(planted).replace(f'"code_feature": {N_SCAFFOLD + 5}', f'"code_feature": {N_SCAFFOLD + 5}.0'))
+    assert kinds.kinds_sentence(_numbers(planted=as_stored)) == text  # a float index, as a table column with gaps stores it
     assert "scaffold_0 carries walking speed (|r| 0.90)" in text
     assert "scaffold_1 carries height (|r| 0.60)" in text
     assert "latent_3 follows walking speed (|r| 0.70)" in text

@@ -8,7 +8,7 @@ from gaitsae.errors import GaitsaeError
 # The names of gaitsae.models.MODELS and its DEFAULT_MODEL, without importing torch to list them in
 # --help (a test checks they agree).
 MODEL_NAMES = ("batchtopk", "jumprelu", "matryoshka", "sae", "sae-disent", "scaffold", "svae", "topk")
-DEFAULT_MODEL = "topk"
+DEFAULT_MODEL = "scaffold"
 
 
 def add_overwrite_option(parser) -> None:

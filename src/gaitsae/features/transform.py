@@ -78,8 +78,10 @@ class FeatureTransform:
                             f"{N_POINTS}], got shape {curves.shape}")
         if self.domain == "time":
             return curves.reshape(len(curves), -1)
-        return np.concatenate([wv.decompose(curves[:, c], self.wavelet, self.level, self.mode)
-                               for c in range(curves.shape[1])], axis=1)
+        # every channel of every stance in one wavedec call (rows are independent; the same numbers
+        # as one call per channel, channel-major), ~6x faster for one stance (encode_stance)
+        flat = wv.decompose(curves.reshape(-1, N_POINTS), self.wavelet, self.level, self.mode)
+        return flat.reshape(len(curves), -1)
 
     def _unraw(self, coefficients: np.ndarray) -> np.ndarray:
         n = len(coefficients)

@@ -19,7 +19,7 @@ MODELS: dict[str, type[GaitModel]] = {m.name: m for m in (TiedSAE, DisentangledS
                                                            JumpReLUSAE, MatryoshkaSAE, ScaffoldSAE)}
 # The model trained when none is named (GaitSAE(), `gaitsae train` / `config`, a config or sweep spec
 # without model.name, `gaitsae demo`'s first model): the one place that says which.
-DEFAULT_MODEL = "topk"
+DEFAULT_MODEL = "scaffold"
 
 
 def canonical_name(name):
