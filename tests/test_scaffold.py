@@ -271,3 +271,33 @@ def test_auto_sizes__resolved_from_k_and_the_training_stances():
     assert (given["n_latents"], given["encoder_dims"]) == (7, 33)
     with pytest.raises(Exception, match="resolved"):
         build_model("scaffold", D, {"k": 2})  # unresolved automatic sizes are not a model
+
+
+def test_candidates__k_picked_among_the_proposals_by_orthogonal_least_squares(trained):
+    """With candidates, the whitened encoder proposes k + c atoms and forward selection in input
+    space keeps k of them: every chosen atom is a proposal, each step's pick leaves the smallest
+    least-squares residual (checked by brute force), the fit is no worse on average than the plain
+    top k, and the planted atoms' codes still follow their amounts."""
+    import copy
+
+    from gaitsae.models.scaffold import _least_squares
+    plain, x, atoms, _, codes = trained
+    picked = copy.deepcopy(plain)
+    picked.config.candidates = 2
+    with torch.no_grad():
+        rows = x[:400]
+        proposed = plain.sparse.pre_activations(plain.whiten(rows)).topk(K + 2, dim=1).indices
+        chosen = picked.support(rows)
+        assert all(set(c.tolist()) <= set(p.tolist()) for c, p in zip(chosen, proposed))
+        assert (chosen != plain.support(rows)).any()  # the pick is not the plain top k
+        centred, learned = rows - picked.mean, picked.atoms()
+
+        def error(index):
+            basis = torch.cat([picked.scaffold.expand(len(rows), -1, -1), learned[index]], dim=1)
+            fit = (_least_squares(basis, centred).unsqueeze(2) * basis).sum(dim=1)
+            return ((centred - fit) ** 2).sum(dim=1)
+        first = torch.stack([error(proposed[:, [j]]) for j in range(K + 2)], dim=1).argmin(dim=1)
+        assert (proposed[torch.arange(len(rows)), first] == chosen[:, 0]).float().mean() > 0.99
+        assert error(chosen).mean() < error(plain.support(rows)).mean()
+    for j in range(5):
+        assert _best_code_corr(picked, x, atoms, codes, j) > 0.8, j

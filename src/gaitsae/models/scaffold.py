@@ -65,6 +65,10 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of an atom's selection bonus per training step")
+    candidates: int = param(0, min=0, max=MAX_LATENTS,
+                            help="atoms the whitened encoder proposes beyond k; of those k + candidates, the k that "
+                                 "best reconstruct the stance with the scaffold are chosen greedily (orthogonal least "
+                                 "squares); 0 = the whitened encoder's top k")
     robust_steps: int = param(6, min=0, max=MAX_COUNT,
                               help="after training, refits of the scaffold as the top principal directions of the "
                                    "stances minus their sparse part (low rank + sparse); 0 = the scaffold stays the "
@@ -155,9 +159,38 @@ class ScaffoldSAE(GaitModel):
         return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     def support(self, x: torch.Tensor) -> torch.Tensor:
-        """[batch, k]: the atoms the whitened encoder chooses (largest pre-activations; plain
-        TopK, the training-only selection bonus is not used)."""
-        return self.sparse.pre_activations(self.whiten(x)).topk(self.config.k, dim=1).indices
+        """[batch, k]: the atoms chosen for each stance. The whitened encoder proposes its k +
+        `candidates` largest pre-activations (plain TopK, the training-only selection bonus is not
+        used); with candidates, the k of them are picked by `_pick`."""
+        proposed = self.sparse.pre_activations(self.whiten(x)).topk(
+            min(self.config.k + self.config.candidates, self.config.n_latents), dim=1).indices
+        return proposed if not self.config.candidates else self._pick(x - self.mean, proposed, self.atoms())
+
+    def _pick(self, centred, proposed, atoms):
+        """[batch, k] of `proposed` [batch, c]: forward selection by orthogonal least squares in input
+        space, starting from the scaffold: each step adds the proposed atom whose part outside the
+        span so far explains most of the stance's remaining residual. The whitened encoder decides
+        which patterns are candidates (isolation); this step only chooses among them
+        (reconstruction). Float64, as the least squares."""
+        k, rows = self.config.k, torch.arange(len(centred), device=centred.device)
+        residual = centred.double()
+        residual = residual - (residual @ self.scaffold.double().T) @ self.scaffold.double()
+        span = self.scaffold.double().expand(len(centred), -1, -1)  # orthonormal rows [batch, m, n]
+        candidates = atoms.double()[proposed]  # [batch, c, n]
+        free = torch.ones(proposed.shape, dtype=torch.bool, device=centred.device)
+        chosen = []
+        for _ in range(k):
+            outside = candidates - (candidates @ span.transpose(1, 2)) @ span  # parts outside the span
+            size = outside.norm(dim=2)
+            gain = (outside @ residual.unsqueeze(2)).squeeze(2).abs() / size.clamp_min(1e-12)
+            gain = torch.where(free & (size > 1e-6), gain, torch.full_like(gain, -1.0))
+            best = gain.argmax(dim=1)
+            free[rows, best] = False
+            chosen.append(proposed[rows, best])
+            unit = outside[rows, best] / size[rows, best].clamp_min(1e-12).unsqueeze(1)
+            residual = residual - (residual * unit).sum(dim=1, keepdim=True) * unit
+            span = torch.cat([span, unit.unsqueeze(1)], dim=1)
+        return torch.stack(chosen, dim=1)
 
     def feature_kinds(self) -> list[str]:
         return [SCAFFOLD] * self.config.n_scaffold + [SPARSE] * self.config.n_latents
