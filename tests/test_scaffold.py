@@ -301,3 +301,35 @@ def test_candidates__k_picked_among_the_proposals_by_orthogonal_least_squares(tr
         assert error(chosen).mean() < error(plain.support(rows)).mean()
     for j in range(5):
         assert _best_code_corr(picked, x, atoms, codes, j) > 0.8, j
+
+
+def test_saved_before_a_key_existed__loads_as_it_was_trained(scaffold_run, tiny_phantom_dir, tmp_path):
+    """A run written before `robust_steps` existed (no key in model.json or config.toml) was trained
+    without the robust refit: it loads with robust_steps = 0, not the newer default 6, and a key that
+    differs is still refused."""
+    import json
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from gaitsae.training.rundir import write_manifest
+
+    old = tmp_path / "old"
+    shutil.copytree(scaffold_run, old)
+    info = json.loads((old / "model.json").read_text())
+    assert info["config"]["robust_steps"] == 6  # the default this run was trained with
+    del info["config"]["robust_steps"]  # as an older gaitsae wrote them
+    (old / "model.json").write_text(json.dumps(info))
+    config = tomllib.loads((old / "config.toml").read_text())
+    del config["model"]["robust_steps"]
+    (old / "config.toml").write_text(tomli_w.dumps(config))
+    write_manifest(old)  # the old run's own digests
+    legacy = GaitSAE.load(old, progress=False)
+    assert legacy.config_.model["robust_steps"] == 0 and legacy.model_.config.robust_steps == 0
+    assert legacy.transform(load_dataset(tiny_phantom_dir)).shape[1] == 14
+    info["config"]["n_latents"] = 13
+    (old / "model.json").write_text(json.dumps(info))
+    write_manifest(old)
+    with pytest.raises(Exception, match="does not match"):
+        GaitSAE.load(old, progress=False)

@@ -25,9 +25,12 @@ MAX_COUNT = 10**9  # step/stance counters (dead_after)
 MAX_SEED = 2**32 - 1
 
 
-def param(default, *, min=None, max=None, choices=None, min_exclusive=False, help=""):
-    """A dataclass field with its valid range; mutable defaults are copied per instance."""
-    meta = {"min": min, "max": max, "choices": choices, "min_exclusive": min_exclusive, "help": help}
+def param(default, *, min=None, max=None, choices=None, min_exclusive=False, help="", absent=None):
+    """A dataclass field with its valid range; mutable defaults are copied per instance. absent: for
+    a key added after runs were saved without it, the value those runs were trained with (so a
+    changed default does not change an old run's behaviour when it is loaded)."""
+    meta = {"min": min, "max": max, "choices": choices, "min_exclusive": min_exclusive, "help": help,
+            "absent": absent}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

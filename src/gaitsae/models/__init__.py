@@ -3,6 +3,8 @@ behind one interface."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from gaitsae.configs import from_dict
 from gaitsae.errors import ConfigError
 from gaitsae.models.base import KINDS, SCAFFOLD, SPARSE, GaitModel, feature_names
@@ -35,10 +37,21 @@ def model_config(name: str, params: dict | None = None):
     return from_dict(MODELS[name].Config, params, "model")
 
 
+def saved_params(name: str, saved: dict) -> dict:
+    """A saved run's model keys, completed with the `absent` value of each key added after the run
+    was written (keys without one stay missing, and the run's check refuses it)."""
+    name = canonical_name(name)
+    if name not in MODELS:
+        return dict(saved)
+    added = {f.name: f.metadata["absent"] for f in dataclasses.fields(MODELS[name].Config)
+             if f.name not in saved and f.metadata.get("absent") is not None}
+    return {**saved, **added}
+
+
 def build_model(name: str, n_inputs: int, params: dict | None = None) -> GaitModel:
     config = model_config(name, params)
     return MODELS[canonical_name(name)](n_inputs, config)
 
 
 __all__ = ["DEFAULT_MODEL", "KINDS", "MODELS", "SCAFFOLD", "SPARSE", "GaitModel", "feature_names", "build_model",
-           "canonical_name", "model_config"]
+           "canonical_name", "model_config", "saved_params"]

@@ -65,11 +65,11 @@ class Config:
     min_firing: float = param(0.25, min=0.0, max=1.0,
                               help="firing-rate floor as a fraction of the mean rate k / n_latents (0 = off)")
     bonus_step: float = param(1e-3, min=0.0, help="change of an atom's selection bonus per training step")
-    candidates: int = param(0, min=0, max=MAX_LATENTS,
+    candidates: int = param(0, min=0, max=MAX_LATENTS, absent=0,
                             help="atoms the whitened encoder proposes beyond k; of those k + candidates, the k that "
                                  "best reconstruct the stance with the scaffold are chosen greedily (orthogonal least "
                                  "squares); 0 = the whitened encoder's top k")
-    robust_steps: int = param(6, min=0, max=MAX_COUNT,
+    robust_steps: int = param(6, min=0, max=MAX_COUNT, absent=0,
                               help="after training, refits of the scaffold as the top principal directions of the "
                                    "stances minus their sparse part (low rank + sparse); 0 = the scaffold stays the "
                                    "PCA of all training stances")

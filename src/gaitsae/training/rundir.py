@@ -37,7 +37,7 @@ from gaitsae.data.reader import data_digest
 from gaitsae.errors import CheckpointError, ConfigError, DataError
 from gaitsae.features import FeatureTransform
 from gaitsae.fsio import write_bytes, write_json, write_text
-from gaitsae.models import GaitModel, build_model
+from gaitsae.models import GaitModel, build_model, saved_params
 from gaitsae.training.config import RunConfig, load_config, replace, save_config
 
 DIGESTED = ("config.toml", "model.safetensors", "model.json", "transform.safetensors", "transform.json")
@@ -155,6 +155,10 @@ def load_run(path, untrained: bool = False) -> tuple[RunConfig, GaitModel, Featu
                               f"start); train it again to compare it with its start")
     config = read_config(path)
     info = _read_json(path / "model.json")
+    if isinstance(info.get("config"), dict):  # keys added since the run was saved: as it was trained
+        saved = info["config"]
+        info["config"] = saved_params(config.model_name, saved)
+        config.model.update({k: v for k, v in info["config"].items() if k not in saved})
     if info.get("name") != config.model_name or info.get("config") != config.model_params():
         raise CheckpointError(f"{path / 'model.json'}: model {info.get('name')!r} with {info.get('config')} does not "
                               f"match config.toml's model {config.model_name!r} with {config.model_params()}")
