@@ -152,7 +152,8 @@ def pattern_recovery(directions: np.ndarray, patterns: dict[str, np.ndarray], ch
             if name in codes.targets:
                 row["auc"] = auc(s * merged[1][:, j], codes.targets[name])
         rows.append(row)
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    # feature ids stay integers where a row has none (a float column would write 3.0 into truth.csv and the report)
+    table = pd.DataFrame(rows, columns=COLUMNS).astype({"code_feature": "Int64", "best_feature": "Int64"})
     score = float("nan")
     if merged is not None:
         score = I.mcc(merged[0], merged[1], codes.truths_train, codes.truths_scored)

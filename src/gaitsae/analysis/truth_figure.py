@@ -4,6 +4,7 @@ best-tracking feature, its direction against the planted pattern and its code ag
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from gaitsae.analysis.truth import RULE, Recovery
 from gaitsae.data.phantom.curves import CLASSES
@@ -29,7 +30,7 @@ def figure(recoveries: list[Recovery], patterns: dict[str, np.ndarray], channel_
             top.plot(x, p, color="black", lw=1.2)
             for b in range(1, len(channels)):
                 top.axvline(b * n_points, color="0.8", lw=0.5)
-            if row["code_feature"] is None or not np.isfinite(float(row["code_feature"])) or rec.codes is None:
+            if pd.isna(row["code_feature"]) or rec.codes is None:
                 top.set_title(f"{rec.method}: –")
                 bottom.set_axis_off()
                 continue

@@ -173,9 +173,9 @@ class ScaffoldSAE(GaitModel):
         which patterns are candidates (isolation); this step only chooses among them
         (reconstruction). Float64, as the least squares."""
         k, rows = self.config.k, torch.arange(len(centred), device=centred.device)
-        residual = centred.double()
-        residual = residual - (residual @ self.scaffold.double().T) @ self.scaffold.double()
-        span = self.scaffold.double().expand(len(centred), -1, -1)  # orthonormal rows [batch, m, n]
+        scaffold, residual = self.scaffold.double(), centred.double()
+        residual = residual - (residual @ scaffold.T) @ scaffold
+        span = scaffold.expand(len(centred), -1, -1)  # orthonormal rows [batch, m, n]
         candidates = atoms.double()[proposed]  # [batch, c, n]
         free = torch.ones(proposed.shape, dtype=torch.bool, device=centred.device)
         chosen = []

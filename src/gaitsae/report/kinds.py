@@ -70,7 +70,7 @@ def isolated_patterns(numbers: dict) -> list[dict]:
     """Planted patterns the run's features isolate (truth scoring's found), with the feature's kind."""
     rows = _planted_rows(numbers)
     kind, col = kinds(numbers), names(numbers)
-    # code_feature comes through a table column holding missing values, so it may be a float (3.0)
+    # an analysis.json stored before truth's table kept integer ids holds code_feature as a float (3.0)
     return [{"pattern": r["pattern"], "feature": j, "name": col[j], "kind": kind[j], "code_corr": r["code_corr"]}
             for r in rows if r.get("found") and r.get("code_feature") is not None
             for j in [int(r["code_feature"])]]
