@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 # `make test` runs pytest -n 2: the workers share the machine's cores, so each keeps to one
-# torch/BLAS thread (set before numpy/torch load; subprocesses of the tests inherit it).
+# torch/BLAS/polars thread (set before they load; subprocesses of the tests inherit it).
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if WORKERS > 1:
-    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "POLARS_MAX_THREADS"):
         os.environ[_var] = "1"
 
 import pytest  # noqa: E402

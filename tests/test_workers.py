@@ -1,4 +1,4 @@
-"""`make test` runs pytest in two xdist workers (tests/conftest.py): each keeps to one torch/BLAS
+"""`make test` runs pytest in two xdist workers (tests/conftest.py): each keeps to one torch/BLAS/polars
 thread, and a test's xdist_group reaches the scheduler."""
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ def test_worker__one_torch_and_blas_thread():
     assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
     assert [p["num_threads"] for p in threadpool_info() if p["num_threads"] != 1] == []
     assert choose_threads(0, 256, SMALL_STEP, 1, torch.device("cpu")) == 1  # a large step too
+
+
+@in_workers
+def test_worker__one_thread_for_the_csv_reader():
+    import polars
+
+    assert polars.thread_pool_size() == 1
 
 
 @in_workers

@@ -11,13 +11,18 @@ process, so N workers do not each take every core.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # Multiply-adds of one encoder pass (batch × inputs × latents) below which one thread is faster:
 # a 32 × 520 × 100 step is 1.7 M; the thread pool's hand-offs only pay from ~10 M upwards.
 SMALL_STEP = 16_000_000
 _limit: int | None = None  # this process's share of the cores (a sweep worker's), None: all
+# The environment of a worker process that shares the cores with others: one thread in each
+# library's own pool (OpenMP/MKL under torch and numpy, polars' CSV reader), read at import.
+ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "POLARS_MAX_THREADS": "1"}
 
 
 def limit_threads(n: int | None) -> None:
@@ -39,6 +44,8 @@ def choose_threads(requested: int, batch_size: int, n_inputs: int, n_latents: in
 
 def use_threads(config, n_inputs: int, device: torch.device) -> int:
     """Set torch's intra-op threads for training `config` on `device`; returns the number set."""
+    import torch
+
     t = config.training
     n = choose_threads(t.threads, t.batch_size, n_inputs, int(config.model.get("n_latents", 1)), device)
     if torch.get_num_threads() != n:

@@ -4,6 +4,11 @@ Row numbers in messages are line numbers in the file (the header is line 1). Bef
 parses a file, every line's field count is checked against the header (and the header against
 the layout's width) on the raw bytes: pandas sizes its columns by the widest row, so one hostile
 row of 200,000 fields would otherwise cost gigabytes before any error.
+
+The signal files (~850 MB of numbers at GaitRec size) are first offered to polars' multithreaded
+reader with every column's type fixed (read_plain_numbers): it takes only a file every cell of
+which is a finite number, and any other file goes through read_csv and the checks below, which
+name its problem exactly as before.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from gaitsae.errors import DataError
+
+BOM = b"\xef\xbb\xbf"
 
 
 MAX_FIELDS = 100_000  # widest header accepted when the layout does not fix the width (RAW files)
@@ -43,6 +50,33 @@ def read_csv(path: Path, max_fields: int = MAX_FIELDS) -> pd.DataFrame:
     if len(table) == 0:
         raise DataError(f"{path}: file has a header but no data rows")
     return table
+
+
+def read_plain_numbers(path: Path, id_columns: list[str], value_columns: list[str]):
+    """(IDs int64 [n, len(id_columns)], values float32 [n, len(value_columns)]) of a file whose header
+    is exactly these columns and whose every cell is a finite number (IDs whole); None for any
+    other file (missing, another header, a ragged or blank row, an empty, text, NaN or inf cell),
+    which read_csv and the checks then read and name the problem of. About 2.5x faster than
+    pandas on 2 cores (benchmarks/load.py)."""
+    columns = [*id_columns, *value_columns]
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline(1 << 20)
+    except OSError:
+        return None
+    if header.removeprefix(BOM).rstrip(b"\r\n").split(b",") != [c.encode() for c in columns]:
+        return None
+    import polars as pl
+
+    try:  # a long row, a cell that is not a number, a fractional ID: polars refuses the file
+        table = pl.read_csv(path, schema={c: pl.Int64 if c in id_columns else pl.Float32 for c in columns})
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    ids, values = table.select(id_columns).to_numpy(), table.select(value_columns).to_numpy()
+    # A short or blank row and an empty cell come back as nulls: NaN values, float IDs.
+    if not len(table) or ids.dtype != np.int64 or not np.isfinite(values).all():
+        return None
+    return ids, values
 
 
 def _check_text(path: Path, data: bytes) -> None:
@@ -143,13 +177,18 @@ def numeric(path: Path, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 def integer_ids(path: Path, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """int64 [n_rows, len(columns)] of ID columns; missing or fractional IDs are errors."""
-    values = numeric(path, table, columns)
+    return whole_ids(path, numeric(path, table, columns), columns)
+
+
+def whole_ids(path: Path, values: np.ndarray, columns: list[str]) -> np.ndarray:
+    """The ID columns `values` [n_rows, len(columns)] as int64; a missing, fractional, negative or
+    too large ID is an error naming its row and column."""
     bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > MAX_ID)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(f"{path}: row {i + 2}, column {columns[j]}: ID must be a whole number from 0 to 2^53, "
                         f"got {values[i, j]:g}")
-    return values.astype(np.int64)
+    return values.astype(np.int64, copy=False)
 
 
 def first_duplicate(path: Path, ids: np.ndarray, columns: list[str]) -> None:

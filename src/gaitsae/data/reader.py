@@ -23,7 +23,9 @@ from gaitsae.data import cache as stance_cache
 from gaitsae.data.checks import (
     METADATA_RANGES, WALKING_SPEED_RANGE, first_out_of_range, first_split_overlap, implausible_curves,
 )
-from gaitsae.data.csvfile import first_duplicate, integer_ids, numeric, read_csv, require_columns
+from gaitsae.data.csvfile import (
+    first_duplicate, integer_ids, numeric, read_csv, read_plain_numbers, require_columns, whole_ids,
+)
 from gaitsae.data.dataset import GaitDataset
 from gaitsae.errors import DataError
 
@@ -168,20 +170,12 @@ def _read_signals(directory: Path, channels, sides, id_cols):
     for si, side in enumerate(sides):
         for ci, ch in enumerate(channels):
             path = directory / signal_file(ch, side)
-            table = read_csv(path, SIGNAL_FIELDS)
-            require_columns(path, table, list(id_cols))
-            names = value_columns(ch)
-            found = [c for c in table.columns if str(c).startswith(f"{ch}_PRO_")]
-            if len(found) != N_POINTS:
-                raise DataError(f"{path}: expected {N_POINTS} value columns {names[0]}…{names[-1]}, found {len(found)}")
-            require_columns(path, table, names)
-            extra = [c for c in table.columns if c not in set(names) | set(id_cols)]
-            if extra:
-                raise DataError(f"{path}: unexpected column {extra[0]}")
-            ids = integer_ids(path, table, list(id_cols))
+            plain = read_plain_numbers(path, list(id_cols), value_columns(ch))
+            if plain is None:
+                ids, values = _checked_signal(path, ch, id_cols)
+            else:  # whole numbers already; a negative or too large ID is refused as in the checked path
+                ids, values = whole_ids(path, plain[0], list(id_cols)), plain[1]
             first_duplicate(path, ids, list(id_cols))
-            values = numeric(path, table, names)
-            del table
             order = np.lexsort(ids[:, ::-1].T)
             rows = order + 2
             if (np.diff(order) != 1).any():  # files written in ID order (as published) need no reordered copy
@@ -194,6 +188,22 @@ def _read_signals(directory: Path, channels, sides, id_cols):
             curves[:, si, ci] = values
             row_of[(side, ch)] = (path, rows)
     return curves, reference, row_of
+
+
+def _checked_signal(path: Path, channel: str, id_cols):
+    """(IDs, values) of a signal file read_plain_numbers did not take: parsed by pandas, checked
+    column by column, its first problem named by row and column."""
+    table = read_csv(path, SIGNAL_FIELDS)
+    require_columns(path, table, list(id_cols))
+    names = value_columns(channel)
+    found = [c for c in table.columns if str(c).startswith(f"{channel}_PRO_")]
+    if len(found) != N_POINTS:
+        raise DataError(f"{path}: expected {N_POINTS} value columns {names[0]}…{names[-1]}, found {len(found)}")
+    require_columns(path, table, names)
+    extra = [c for c in table.columns if c not in set(names) | set(id_cols)]
+    if extra:
+        raise DataError(f"{path}: unexpected column {extra[0]}")
+    return integer_ids(path, table, list(id_cols)), numeric(path, table, names)
 
 
 def _raise_mismatch(id_cols, path_a, ids_a, rows_a, path_b, ids_b, rows_b):

@@ -9,14 +9,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 
 from gaitsae.progress import progress as progress_bar
+from gaitsae.runtime import ONE_THREAD_ENV
 from gaitsae.sweep.point import train_point
 
 
 @contextlib.contextmanager
 def _one_thread_env():
-    """OMP/MKL single-threaded for the workers started inside (they inherit the environment)."""
-    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({k: "1" for k in saved})
+    """One thread per library pool for the workers started inside (they inherit the environment)."""
+    saved = {k: os.environ.get(k) for k in ONE_THREAD_ENV}
+    os.environ.update(ONE_THREAD_ENV)
     try:
         yield
     finally:

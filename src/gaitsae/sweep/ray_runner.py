@@ -9,6 +9,7 @@ import os
 from gaitsae.progress import progress as progress_bar
 
 from gaitsae.errors import GaitsaeError
+from gaitsae.runtime import ONE_THREAD_ENV
 from gaitsae.sweep.point import train_point
 
 
@@ -18,7 +19,7 @@ def run_ray(todo, address: str, progress: bool = True) -> dict:
         import ray
     except ImportError:
         raise GaitsaeError("--ray needs the ray package: pip install 'gaitsae[ray]'") from None
-    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = dict(ONE_THREAD_ENV)
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]  # a development checkout: the workers import the same gaitsae
     try:
