@@ -288,9 +288,10 @@ def test_truth_scorer__caps_only_pca_and_ica_by_the_dimensions():
     lift = rng.normal(size=(10, len(CHANNELS) * N_POINTS))  # 10-dimensional inputs → curves
     scorer = Scorer()
     scorer.patterns, scorer.channel_sd, scorer.key = PATTERNS, SD, "k"
-    scorer.split = Split(np.ones(60, dtype=bool), np.ones(40, dtype=bool), True)
+    train = np.arange(100) < 60
+    scorer.split = Split(train, ~train, True)
     scorer.truths_train, scorer.truths_scored, scorer.targets = {}, {}, {}
-    scorer.x_train, scorer.x_scored = rng.normal(size=(60, 10)), rng.normal(size=(40, 10))
+    scorer.inputs = rng.normal(size=(100, 10))
     scorer.base = SimpleNamespace(inverse_direction=lambda v: (v @ lift).reshape(len(v), len(CHANNELS), N_POINTS))
     assert scorer.baseline("pca", 15, 2).n_components == 10
     assert scorer.baseline("nmf", 15, 2).n_components == 15

@@ -35,6 +35,7 @@ from gaitsae.clinical.pipeline import Encoded
 from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
+from gaitsae.features.transform import TransformedCurves
 from gaitsae.fsio import json_safe, write_json
 from gaitsae.progress import progress as progress_bar
 
@@ -122,6 +123,9 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 6, seed: int
     if features:
         shown = list(dict.fromkeys(list(features) + shown))[:max(N_SHOWN, len(features))]
     numbers["shown_features"] = shown
+    # The inputs (~330 MB at GaitRec size, beside the curves they come from) are not held across the
+    # steps: the later ones transform the rows they need, when they need them (analyze's peak memory).
+    inputs = TransformedCurves(est.transform_, ds.curves)
     steps.update()
     step("activations")
     numbers["activations"], f = analyze_activations(latents, th, shown, ds.stances["subject"].to_numpy())
