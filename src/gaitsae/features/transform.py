@@ -159,7 +159,7 @@ class FeatureTransform:
             rows = np.asarray(rows)
             rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         out = np.empty((len(curves) if rows is None else len(rows), self.n_features_), dtype=np.float32)
-        for block in _blocks(len(out)):
+        for block in _blocks(len(out)) if len(out) else ():
             scaled = (self._raw(curves[block] if rows is None else curves[rows[block]]) - self.mean_) / self.scale_
             out[block] = scaled if self.basis_ is None else scaled @ self.basis_.T / self.sd_
         return out
