@@ -160,7 +160,8 @@ class FeatureTransform:
             rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         out = np.empty((len(curves) if rows is None else len(rows), self.n_features_), dtype=np.float32)
         for block in _blocks(len(out)) if len(out) else ():
-            scaled = (self._raw(curves[block] if rows is None else curves[rows[block]]) - self.mean_) / self.scale_
+            scaled = self._raw(curves[block] if rows is None else curves[rows[block]]) - self.mean_
+            scaled /= self.scale_  # in place: one float64 temporary less per block, the same numbers
             out[block] = scaled if self.basis_ is None else scaled @ self.basis_.T / self.sd_
         return out
 

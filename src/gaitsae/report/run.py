@@ -23,7 +23,7 @@ from gaitsae import __version__
 from gaitsae.analysis.directions import analyze_directions, feature_effects
 from gaitsae.analysis.figures import png_uri
 from gaitsae.analysis.ground_truth import analyze_ground_truth, load_truth
-from gaitsae.analysis.importance import analyze_importance
+from gaitsae.analysis.importance import analyze_importance, summed_variance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
 from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes, probe_roles
@@ -116,16 +116,18 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 6, seed: int
     th = est.model_.active_threshold
     numbers, figures = {"kinds": [str(k) for k in est.feature_kinds_]}, {}  # scaffold / sparse (report.kinds)
 
+    # The inputs (~330 MB at GaitRec size, beside the curves they come from) are not held across the
+    # steps: importance needs only their total variance, the later steps transform the rows they
+    # need when they need them (analyze's peak memory).
+    total_variance = summed_variance(inputs)
+    inputs = TransformedCurves(est.transform_, ds.curves)
     step("importance")
-    imp_numbers, f = analyze_importance(latents, directions_features, inputs)
+    imp_numbers, f = analyze_importance(latents, directions_features, total_variance)
     numbers["importance"], figures = imp_numbers, {**figures, **f}
     shown = [j for j in imp_numbers["order"] if latents[:, j].std() > 0][:N_SHOWN]
     if features:
         shown = list(dict.fromkeys(list(features) + shown))[:max(N_SHOWN, len(features))]
     numbers["shown_features"] = shown
-    # The inputs (~330 MB at GaitRec size, beside the curves they come from) are not held across the
-    # steps: the later ones transform the rows they need, when they need them (analyze's peak memory).
-    inputs = TransformedCurves(est.transform_, ds.curves)
     steps.update()
     step("activations")
     numbers["activations"], f = analyze_activations(latents, th, shown, ds.stances["subject"].to_numpy())
