@@ -170,8 +170,11 @@ class Scorer:
         """One of METHODS with n components (PCA/ICA capped by the dimensions) and OMP's k."""
         def make():
             size = min(n, int(np.count_nonzero(self.split.train)), self.inputs.shape[1]) if method in CAPPED else n
-            d = fit_decomposition(method, self.x_train, size, k=min(k, size), seed=self.seed)
-            codes = self.codes(encode_quietly(d, self.x_train), encode_quietly(d, self.x_scored))
+            x = self.x_train  # made once for the fit and its codes, dropped before the scored rows are made
+            d = fit_decomposition(method, x, size, k=min(k, size), seed=self.seed)
+            train_codes = encode_quietly(d, x)
+            del x
+            codes = self.codes(train_codes, encode_quietly(d, self.x_scored))
             converged = d.converged if method in ("fastica", "nmf") else None
             return pattern_recovery(self.base.inverse_direction(d.atoms), self.patterns, self.channel_sd, codes,
                                     method, converged)
