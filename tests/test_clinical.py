@@ -479,3 +479,36 @@ def test_clinical_phantom_benchmark__prints_the_tables_of_a_classify_output(clin
     assert "### class" in printed and "### healthy vs patient" in printed
     first = feats[feats["ranked_by"].eq("g_affected")].iloc[0]
     assert f"| {first['class_label']} | 1 | {first['feature']} | {first['feature_name']} |" in printed
+
+
+def test_session_means__column_blocks_and_transformed_curves_give_pandas_means_of_all_columns(monkeypatch):
+    """Each side's rows are averaged a few columns at a time (before: all 520 columns at once, and
+    pandas' copy of them); the means are pandas' own, bit for bit, also from TransformedCurves."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from gaitsae.clinical import classify as C
+    from gaitsae.features.transform import TransformedCurves
+
+    rng = np.random.default_rng(1)
+    n, d = 20_000, 301  # not a multiple of the block; wide, as the coefficients are
+    monkeypatch.setattr(C, "MEAN_COLUMNS", 8)
+    stances = pd.DataFrame({"session": rng.integers(0, 900, n).astype(str), "side": rng.choice(["left", "right"], n)})
+    x = (rng.standard_normal((n, d)) * 3 + 1).astype(np.float32)
+    tracemalloc.start()
+    table, means = session_means(stances, x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    expected = []
+    for side in ("left", "right"):
+        on = stances["side"].eq(side).to_numpy()
+        expected.append(pd.DataFrame(x[on]).groupby(stances["session"].to_numpy()[on], sort=True).mean())
+    both = expected[0].index.intersection(expected[1].index)
+    np.testing.assert_array_equal(means, np.hstack([e.loc[both].to_numpy() for e in expected]))
+    assert list(table["session"]) == list(both) and means.dtype == np.float32
+    half = x[stances["side"].eq("left").to_numpy()].nbytes
+    assert peak < 1.5 * half  # one side's rows and small blocks, not a second copy of them
+    # the same means from stances transformed on demand (a side at a time)
+    transform = SimpleNamespace(n_features_=d, transform=lambda curves, rows=None: curves[rows].copy())
+    _, lazy = session_means(stances, TransformedCurves(transform, x))
+    np.testing.assert_array_equal(lazy, means)

@@ -201,3 +201,29 @@ def test_fit_and_transform_block_by_block_match_the_whole(curves, scaling, monke
                                atol=1e-5)
     np.testing.assert_allclose(blocks.inverse_direction(x_blocks), whole.inverse_direction(x_whole), rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("scaling", ["channel", "whiten"])
+def test_transform__rows_are_those_rows_of_the_whole_transform(curves, scaling, monkeypatch):
+    """Before, transform took no rows: a step that needed some stances' inputs copied their curves
+    whole, or held every stance's inputs (~330 MB at GaitRec size, analyze's peak)."""
+    from gaitsae.features import transform as module
+    from gaitsae.features.transform import TransformedCurves
+
+    data, channels = curves
+    t = FeatureTransform(scaling=scaling, whiten_dims=8).fit(data, channels)
+    whole = t.transform(data)
+    monkeypatch.setattr(module, "BLOCK", 7)  # rows in several blocks, not the whole's blocks
+    mask = np.arange(len(data)) % 3 != 1
+    picked = np.array([5, 0, len(data) - 1, 5])  # any order, repeats allowed
+    assert mask.sum() > 3 * 7
+    exact = np.testing.assert_array_equal if scaling == "channel" else (
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6))  # whitening multiplies in blocks
+    exact(t.transform(data, mask), whole[mask])
+    exact(t.transform(data, picked), whole[picked])
+    assert t.transform(data, np.zeros(len(data), dtype=bool)).shape == (0, whole.shape[1])
+    lazy = TransformedCurves(t, data)
+    assert lazy.shape == whole.shape and len(lazy) == len(whole) and lazy.dtype == whole.dtype
+    exact(lazy[mask], whole[mask])
+    exact(np.asarray(lazy), whole)
+    assert np.asarray(lazy, dtype=np.float64).dtype == np.float64

@@ -288,9 +288,10 @@ def test_truth_scorer__caps_only_pca_and_ica_by_the_dimensions():
     lift = rng.normal(size=(10, len(CHANNELS) * N_POINTS))  # 10-dimensional inputs → curves
     scorer = Scorer()
     scorer.patterns, scorer.channel_sd, scorer.key = PATTERNS, SD, "k"
-    scorer.split = Split(np.ones(60, dtype=bool), np.ones(40, dtype=bool), True)
+    train = np.arange(100) < 60
+    scorer.split = Split(train, ~train, True)
     scorer.truths_train, scorer.truths_scored, scorer.targets = {}, {}, {}
-    scorer.x_train, scorer.x_scored = rng.normal(size=(60, 10)), rng.normal(size=(40, 10))
+    scorer.inputs = rng.normal(size=(100, 10))
     scorer.base = SimpleNamespace(inverse_direction=lambda v: (v @ lift).reshape(len(v), len(CHANNELS), N_POINTS))
     assert scorer.baseline("pca", 15, 2).n_components == 10
     assert scorer.baseline("nmf", 15, 2).n_components == 15
@@ -483,3 +484,63 @@ def test_truth_table__pca_fvu_falls_with_components_on_the_scored_stances(tiny_p
     mean_only = np.broadcast_to(ds.curves[masks.train].mean(axis=0), scored.shape)
     none = reconstruction_scores(scored, mean_only, ds.channels)["fvu"]
     assert 0 < many < one and many < none
+
+
+def test_truth_scorer__holds_no_copy_of_the_rows_and_scores_transformed_curves_the_same(explorer_runs,
+                                                                                         tiny_patients_dir):
+    """Before, prepare kept copies of the training and scored rows for the scorer's life (~280 MB at
+    GaitRec size, analyze's peak); now each fit makes them, also from inputs transformed on demand."""
+    from gaitsae.analysis.ground_truth import load_truth
+    from gaitsae.analysis.truth_runs import Scorer, split_masks
+    from gaitsae.data import load_dataset
+    from gaitsae.estimator import GaitSAE
+    from gaitsae.features.transform import TransformedCurves
+
+    est = GaitSAE.load(explorer_runs["topk"], progress=False)
+    ds, inputs, latents, _, _ = est.round_trip(load_dataset(tiny_patients_dir, cache=False), reconstruct=False)
+    args = (load_truth(ds.stances, ds.sources), split_masks(est, ds.stances),
+            load_patterns(tiny_patients_dir / "gaitrec", ds.channels))
+    held, lazy = Scorer(), Scorer()
+    held.prepare(est, ds, inputs, *args)
+    lazy.prepare(est, ds, TransformedCurves(est.transform_, ds.curves), *args)
+    rows = int(args[1].train.sum())
+    assert not [k for k, v in vars(held).items() if isinstance(v, np.ndarray) and v.ndim == 2 and len(v) == rows]
+    assert lazy.key == held.key
+    np.testing.assert_array_equal(lazy.x_scored, held.x_scored)
+    for method, n, k in (("pca", 6, 2), ("exemplars", 6, 2)):
+        a = held.baseline(method, n, k) if method == "pca" else held.chance(method, n, k)
+        b = lazy.baseline(method, n, k) if method == "pca" else lazy.chance(method, n, k)
+        pd.testing.assert_frame_equal(a.table, b.table)
+        np.testing.assert_array_equal(a.codes[0], b.codes[0])
+
+
+def test_analyze__later_steps_transform_the_inputs_they_need_with_the_numbers_of_the_held_array(
+        explorer_runs, tiny_patients_dir, tmp_path, monkeypatch):
+    """Before, analyze held every stance's inputs through all its steps (~330 MB at GaitRec size, at
+    its peak memory); the planted-pattern and clinical steps now get TransformedCurves, and every
+    number is the one computed from the held array."""
+    import gaitsae.report.run as R
+    from gaitsae.features.transform import TransformedCurves
+    from gaitsae.fsio import json_safe
+
+    run = tmp_path / "topk"
+    shutil.copytree(explorer_runs["topk"], run)
+    seen = {}
+
+    def spy(name):
+        real = getattr(R, name)
+
+        def call(*args, **kwargs):
+            seen[name] = args[2] if name == "analyze_planted" else args[0].inputs
+            return real(*args, **kwargs)
+        monkeypatch.setattr(R, name, call)
+
+    spy("analyze_planted")
+    spy("analyze_clinical")
+    lazy = R.analyze_run(run, data=tiny_patients_dir, progress=False, force=True).numbers
+    assert set(seen) == {"analyze_planted", "analyze_clinical"}
+    assert all(isinstance(v, TransformedCurves) for v in seen.values())
+    monkeypatch.setattr(R, "TransformedCurves", lambda transform, curves: transform.transform(curves))
+    held = R.analyze_run(run, data=tiny_patients_dir, progress=False, force=True).numbers
+    assert all(isinstance(v, np.ndarray) for v in seen.values())
+    assert json.dumps(json_safe(lazy), sort_keys=True) == json.dumps(json_safe(held), sort_keys=True)

@@ -45,8 +45,9 @@ def redundancy(latents: np.ndarray) -> dict:
             "matrix_features": varying.tolist()}
 
 
-def analyze_importance(latents, directions_features, inputs) -> tuple[dict, dict]:
-    imp = importance(latents, directions_features, inputs)
+def analyze_importance(latents, directions_features, total_variance: float) -> tuple[dict, dict]:
+    """total_variance: summed_variance of the inputs (the caller need not hold them for this step)."""
+    imp = importance(latents, directions_features, None, total_variance)
     red = redundancy(latents)
     order = np.argsort(-imp)
     fig, axes = subplots(1, 2, width=4.8, height=3.4)

@@ -27,6 +27,7 @@ from gaitsae.analysis import isolation as I
 from gaitsae.analysis.baselines import METHODS, encode_quietly, fit_decomposition, omp_coder
 from gaitsae.analysis.truth import Codes, Recovery, class_targets, find_patterns, pattern_recovery
 from gaitsae.features.cosine import between_stance_sd
+from gaitsae.features.transform import TransformedCurves
 from gaitsae.training.metrics import reconstruction_scores
 
 CHANCE = ("exemplars", "random")
@@ -103,7 +104,8 @@ class Scorer:
         self.cache: dict = {}
 
     def prepare(self, est, ds, inputs, truth, split: Split, patterns):
-        """Bind the data of one run (its inputs, truth, split)."""
+        """Bind the data of one run (its inputs — an array or features.transform.TransformedCurves —,
+        truth, split)."""
         self.patterns, self.split = patterns, split
         self.channel_sd = between_stance_sd(ds.curves, split.train)
         truths = {} if truth is None else I.factor_truths(truth, patterns)
@@ -113,11 +115,22 @@ class Scorer:
         self.truths_scored = {k: v[split.scored] for k, v in truths.items() if k in varies}
         self.targets = {} if truth is None else {c: y[split.scored] for c, y in class_targets(truth).items()}
         self.base = est.transform_.unwhitened()
-        x = inputs if self.base is est.transform_ else self.base.transform(ds.curves)
-        self.x_train, self.x_scored = x[split.train], x[split.scored]
+        # unwhitened inputs: only the rows asked for are transformed, never all stances at once
+        self.inputs = inputs if self.base is est.transform_ else TransformedCurves(self.base, ds.curves)
         digest = hashlib.blake2b(np.ascontiguousarray(self.x_train).data, digest_size=16)
         digest.update(split.scored.tobytes())
         self.key = digest.hexdigest()
+
+    # The training and scored rows are made afresh where a fit or an encode needs them and are not
+    # held between (at GaitRec size ~280 MB of copies, analyze's peak; with TransformedCurves inputs
+    # each access transforms those stances again).
+    @property
+    def x_train(self) -> np.ndarray:
+        return self.inputs[self.split.train]
+
+    @property
+    def x_scored(self) -> np.ndarray:
+        return self.inputs[self.split.scored]
 
     def codes(self, train: np.ndarray, scored: np.ndarray) -> Codes:
         return Codes(train, scored, self.truths_train, self.truths_scored, self.targets)
@@ -140,9 +153,10 @@ class Scorer:
         def make():
             rng = np.random.default_rng(self.seed)
             if method == "exemplars":
-                atoms = self.x_train[rng.choice(len(self.x_train), size=min(n, len(self.x_train)), replace=False)]
+                n_train = int(np.count_nonzero(self.split.train))
+                atoms = self.x_train[rng.choice(n_train, size=min(n, n_train), replace=False)]
             else:
-                atoms = rng.normal(size=(n, self.x_train.shape[1]))
+                atoms = rng.normal(size=(n, self.inputs.shape[1]))
             atoms = np.asarray(atoms, dtype=np.float64)
             atoms = atoms / np.maximum(np.linalg.norm(atoms, axis=1, keepdims=True), 1e-12)
             coder = omp_coder(atoms, min(k, len(atoms)))
@@ -155,9 +169,12 @@ class Scorer:
     def baseline(self, method: str, n: int, k: int) -> Recovery:
         """One of METHODS with n components (PCA/ICA capped by the dimensions) and OMP's k."""
         def make():
-            size = min(n, *self.x_train.shape) if method in CAPPED else n
-            d = fit_decomposition(method, self.x_train, size, k=min(k, size), seed=self.seed)
-            codes = self.codes(encode_quietly(d, self.x_train), encode_quietly(d, self.x_scored))
+            size = min(n, int(np.count_nonzero(self.split.train)), self.inputs.shape[1]) if method in CAPPED else n
+            x = self.x_train  # made once for the fit and its codes, dropped before the scored rows are made
+            d = fit_decomposition(method, x, size, k=min(k, size), seed=self.seed)
+            train_codes = encode_quietly(d, x)
+            del x
+            codes = self.codes(train_codes, encode_quietly(d, self.x_scored))
             converged = d.converged if method in ("fastica", "nmf") else None
             return pattern_recovery(self.base.inverse_direction(d.atoms), self.patterns, self.channel_sd, codes,
                                     method, converged)

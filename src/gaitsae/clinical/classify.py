@@ -32,17 +32,25 @@ AFFECTED = ("left", "right", "both")
 MODELS = ("logistic", "boosting")
 MAX_BINS = 255  # gradient boosting's bins per feature (scikit-learn's default)
 TEST_FRACTION = 0.3
+MEAN_COLUMNS = 32  # columns session_means averages at once (a side's rows of them: ~11 MB at GaitRec size)
+CODE_ROWS = 8192  # stances representations codes by PCA at once
 
 
-def session_means(stances: pd.DataFrame, x: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def session_means(stances: pd.DataFrame, x) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per session (sessions with both sides only): its first stance's table row, and
-    [mean left x, mean right x] of shape [n_sessions, 2 · x.shape[1]]."""
+    [mean left x, mean right x] of shape [n_sessions, 2 · x.shape[1]]. x: an array, or
+    features.transform.TransformedCurves (one side's rows are transformed at a time). A column's
+    mean does not depend on the others, so each side's rows are averaged MEAN_COLUMNS columns at a
+    time: pandas' grouping never copies all of them (~170 MB per side at GaitRec size)."""
     key = stances["session"].to_numpy()
     blocks = []
     for side in SIDES:
         on = stances["side"].eq(side).to_numpy()
-        # copy=False: x[on] is already a copy; DataFrame's own (column-major) copy of it was analyze's peak
-        blocks.append(pd.DataFrame(x[on], copy=False).groupby(key[on], sort=True).mean())
+        rows = x[on]
+        parts = [pd.DataFrame(rows[:, start:start + MEAN_COLUMNS]).groupby(key[on], sort=True).mean()
+                 for start in range(0, max(rows.shape[1], 1), MEAN_COLUMNS)]
+        del rows
+        blocks.append(pd.DataFrame(np.hstack([p.to_numpy() for p in parts]), index=parts[0].index))
     both = blocks[0].index.intersection(blocks[1].index)
     table = stances.drop_duplicates("session").set_index("session").loc[both].reset_index()
     return table, np.hstack([b.loc[both].to_numpy() for b in blocks])
@@ -127,10 +135,14 @@ def make_model(name: str, seed: int = 0):
 def representations(latents, inputs, fit_rows, model_name: str = "sae", seed: int = 0) -> dict[str, np.ndarray]:
     """Per-stance feature sets: the run's latents (named by its model), PCA of the scaled coefficients with as many
     components as latents (fitted on `fit_rows` stances only), and all scaled coefficients. The PCA works on the
-    one copy `inputs[fit_rows]` (copy=False: scikit-learn would copy the ~200 MB of GaitRec-size rows again)."""
+    one copy `inputs[fit_rows]` (copy=False: scikit-learn would copy the ~200 MB of GaitRec-size rows again).
+    inputs: an array or features.transform.TransformedCurves."""
     n = min(latents.shape[1], inputs.shape[1], int(fit_rows.sum()))
     pca = PCA(n_components=n, random_state=seed, copy=False).fit(inputs[fit_rows])
-    return {model_name: latents, "pca": pca.transform(inputs).astype(np.float32), "coefficients": inputs}
+    # block by block: inputs may be features.transform.TransformedCurves, never held whole
+    codes = np.vstack([pca.transform(inputs[np.arange(start, min(start + CODE_ROWS, len(inputs)))])
+                       for start in range(0, len(inputs), CODE_ROWS)] or [np.zeros((0, n))])
+    return {model_name: latents, "pca": codes.astype(np.float32), "coefficients": inputs}
 
 
 def metrics(y, proba, classes) -> dict:

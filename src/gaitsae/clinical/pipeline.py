@@ -17,6 +17,7 @@ from gaitsae.data.dataset import GaitDataset
 from gaitsae.data.reader import available_channels, resolve_directories
 from gaitsae.errors import DataError
 from gaitsae.estimator import GaitSAE
+from gaitsae.features.transform import TransformedCurves
 
 # Stance-table columns carried into the deviation tables.
 ID_COLUMNS = ["dataset", "subject", "session", "subject_id", "session_id", "trial_id", "side", "class_label",
@@ -25,12 +26,13 @@ ID_COLUMNS = ["dataset", "subject", "session", "subject_id", "session_id", "tria
 
 @dataclass
 class Encoded:
-    """A run applied to data: the selected dataset, scaled inputs [n, n_features], latents
-    [n, n_latents], time-domain feature directions [n_latents, n_channels, 101]."""
+    """A run applied to data: the selected dataset, scaled inputs [n, n_features] (an array, or
+    features.transform.TransformedCurves when they are not to be held), latents [n, n_latents],
+    time-domain feature directions [n_latents, n_channels, 101]."""
 
     est: GaitSAE
     dataset: GaitDataset
-    inputs: np.ndarray
+    inputs: np.ndarray | TransformedCurves
     latents: np.ndarray
     directions: np.ndarray
 

@@ -151,12 +151,17 @@ class FeatureTransform:
                 start += length
         return out
 
-    def transform(self, curves: np.ndarray) -> np.ndarray:
-        """Curves [n, n_channels, 101] → scaled vectors float32 [n, n_features] (block by block:
-        only one block is ever float64)."""
-        out = np.empty((len(curves), self.n_features_), dtype=np.float32)
-        for block in _blocks(len(curves)):
-            scaled = (self._raw(curves[block]) - self.mean_) / self.scale_
+    def transform(self, curves: np.ndarray, rows=None) -> np.ndarray:
+        """Curves [n, n_channels, 101] (of the stances `rows`, a mask or indices; default all) →
+        scaled vectors float32 [n_rows, n_features], block by block: only one block is ever
+        float64, and the chosen curves are never copied as a whole (they may be a ~320 MB map)."""
+        if rows is not None:
+            rows = np.asarray(rows)
+            rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        out = np.empty((len(curves) if rows is None else len(rows), self.n_features_), dtype=np.float32)
+        for block in _blocks(len(out)) if len(out) else ():
+            scaled = self._raw(curves[block] if rows is None else curves[rows[block]]) - self.mean_
+            scaled /= self.scale_  # in place: one float64 temporary less per block, the same numbers
             out[block] = scaled if self.basis_ is None else scaled @ self.basis_.T / self.sd_
         return out
 
@@ -254,3 +259,25 @@ class FeatureTransform:
                              f"whitened dimensions of {self.n_coefficients_} coefficients")
         self.layout_ = self._layout()
         return self
+
+
+class TransformedCurves:
+    """The scaled inputs of curves [n, n_channels, 101] without holding them all (~330 MB at
+    GaitRec size): x[rows] (a mask or indices) transforms those stances, np.asarray(x) every
+    stance; the same numbers as transform.transform(curves)[rows]. For callers that hold the
+    curves anyway and need the inputs only a few rows, or one step, at a time."""
+
+    def __init__(self, transform: FeatureTransform, curves: np.ndarray):
+        self.transform, self.curves = transform, curves
+        self.shape = (len(curves), transform.n_features_)
+        self.dtype, self.ndim = np.dtype(np.float32), 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.transform.transform(self.curves, rows)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        x = self.transform.transform(self.curves)
+        return x if dtype is None else x.astype(dtype, copy=False)

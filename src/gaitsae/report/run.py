@@ -23,7 +23,7 @@ from gaitsae import __version__
 from gaitsae.analysis.directions import analyze_directions, feature_effects
 from gaitsae.analysis.figures import png_uri
 from gaitsae.analysis.ground_truth import analyze_ground_truth, load_truth
-from gaitsae.analysis.importance import analyze_importance
+from gaitsae.analysis.importance import analyze_importance, summed_variance
 from gaitsae.analysis.latent_space import clusters, tsne_figure
 from gaitsae.analysis.metadata import analyze_metadata
 from gaitsae.analysis.probing import analyze_probes, probe_roles
@@ -35,6 +35,7 @@ from gaitsae.clinical.pipeline import Encoded
 from gaitsae.clinical.report import analyze_clinical, has_classes
 from gaitsae.data import load_dataset
 from gaitsae.estimator import GaitSAE
+from gaitsae.features.transform import TransformedCurves
 from gaitsae.fsio import json_safe, write_json
 from gaitsae.progress import progress as progress_bar
 
@@ -115,8 +116,13 @@ def analyze_run(run_dir, data=None, features=None, k_strides: int = 6, seed: int
     th = est.model_.active_threshold
     numbers, figures = {"kinds": [str(k) for k in est.feature_kinds_]}, {}  # scaffold / sparse (report.kinds)
 
+    # The inputs (~330 MB at GaitRec size, beside the curves they come from) are not held across the
+    # steps: importance needs only their total variance, the later steps transform the rows they
+    # need when they need them (analyze's peak memory).
+    total_variance = summed_variance(inputs)
+    inputs = TransformedCurves(est.transform_, ds.curves)
     step("importance")
-    imp_numbers, f = analyze_importance(latents, directions_features, inputs)
+    imp_numbers, f = analyze_importance(latents, directions_features, total_variance)
     numbers["importance"], figures = imp_numbers, {**figures, **f}
     shown = [j for j in imp_numbers["order"] if latents[:, j].std() > 0][:N_SHOWN]
     if features:
