@@ -211,3 +211,21 @@ def test_cache__a_killed_writer_s_old_temporary_is_removed(tiny_phantom_dir, tmp
     fresh.mkdir()
     load_dataset(tiny_phantom_dir, cache_dir=tmp_path)
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_dropped_stance__the_others_keep_their_curves_and_rows(phantom_copy):
+    """The merged curve array is written file by file; with a stance dropped, every other stance
+    still gets its own curves (each side and channel) and table row."""
+    full = load_dataset(phantom_copy, cache=False)
+    path = phantom_copy / signal_file("F_ML", "right")
+    lines = path.read_bytes().split(b"\r\n")
+    cells = lines[5].split(b",")
+    cells[20] = b"NaN"
+    path.write_bytes(b"\r\n".join(lines[:5] + [b",".join(cells)] + lines[6:]))
+    dropped = load_dataset(phantom_copy, cache=False)
+    key = [int(v) for v in cells[:4]]  # DATASET_ID, SUBJECT_ID, SESSION_ID, TRIAL_ID of that row
+    hit = ((full.stances["subject_id"] == key[1]) & (full.stances["session_id"] == key[2])
+           & (full.stances["trial_id"] == key[3]) & (full.stances["side"] == "right")).to_numpy()
+    assert hit.sum() == 1 and len(dropped) == len(full) - 1
+    assert np.array_equal(dropped.curves, full.curves[~hit])
+    pd.testing.assert_frame_equal(dropped.stances, full.stances[~hit].reset_index(drop=True))
