@@ -22,9 +22,7 @@ import pandas as pd
 
 from gaitsae.errors import DataError
 
-BOM = b"\xef\xbb\xbf"
-
-
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark some editors put before the header
 MAX_FIELDS = 100_000  # widest header accepted when the layout does not fix the width (RAW files)
 MAX_ID = 2**53  # IDs above this are not exact in float64 (and 1e30 would wrap in int64)
 
