@@ -17,6 +17,7 @@ their data and split share their baselines.
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from gaitsae.features.transform import TransformedCurves
 from gaitsae.training.metrics import reconstruction_scores
 
 CHANCE = ("exemplars", "random")
+KEY_BLOCK = 8192  # training stances hashed at once for the baselines' cache key
 # Decompositions that cannot have more components than dimensions or training vectors.
 CAPPED = ("pca", "fastica")
 MATCH_TOLERANCE = 1e-3  # |mean| of a run's own training vectors after its transform (≈ 0 on its data)
@@ -96,6 +98,21 @@ def l0_of(latents: np.ndarray, threshold: float) -> int:
     return max(1, int(round(float((np.abs(latents) > threshold).sum(axis=1).mean()))))
 
 
+def _inputs_key(transform, curves: np.ndarray, split: Split) -> str:
+    """The identity of the training inputs a baseline is fitted on: the transform's state and the
+    training stances' curves (not the inputs themselves, which would cost a transform of every
+    training stance), with the split."""
+    arrays, info = transform.state_dict()
+    digest = hashlib.blake2b(json.dumps(info, sort_keys=True).encode(), digest_size=16)
+    for name in sorted(arrays):
+        digest.update(np.ascontiguousarray(arrays[name]).data)
+    train = np.flatnonzero(split.train)
+    for start in range(0, len(train), KEY_BLOCK):  # a block at a time: no copy of every training curve
+        digest.update(np.ascontiguousarray(curves[train[start:start + KEY_BLOCK]]).data)
+    digest.update(split.train.tobytes() + split.scored.tobytes())
+    return digest.hexdigest()
+
+
 class Scorer:
     """Scores methods on one dataset and split; caches the baselines' and chance rows' recoveries."""
 
@@ -117,9 +134,7 @@ class Scorer:
         self.base = est.transform_.unwhitened()
         # unwhitened inputs: only the rows asked for are transformed, never all stances at once
         self.inputs = inputs if self.base is est.transform_ else TransformedCurves(self.base, ds.curves)
-        digest = hashlib.blake2b(np.ascontiguousarray(self.x_train).data, digest_size=16)
-        digest.update(split.scored.tobytes())
-        self.key = digest.hexdigest()
+        self.key = _inputs_key(self.base, ds.curves, split)
 
     # The training and scored rows are made afresh where a fit or an encode needs them and are not
     # held between (at GaitRec size ~280 MB of copies, analyze's peak; with TransformedCurves inputs
